@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+)
+
+// config is the file given with --config: the settings a CI line would
+// otherwise spell out as flags, so that the line stays short. One file
+// serves every command; a command uses the keys that concern it. Keys
+// mirror the long flag names with '-' written as '_'. Unknown keys are an
+// error, so a typo cannot silently turn a check off.
+//
+//	{
+//	  "map":    ["^transformer\\.=model.", "\\.attn\\.=.self_attn."],
+//	  "ignore": ["*.rotary_emb.inv_freq"],
+//	  "tied":   {"lm_head.weight": "model.embed_tokens.weight"},
+//	  "ignore_dtype": true
+//	}
+//
+// Command-line flags add to the file: --map and --ignore entries run after
+// the file's, a --tied entry replaces the file's entry for the same name,
+// and a boolean flag given on the command line wins.
+type config struct {
+	// Map holds name rules 'REGEX=REPLACEMENT' (Go regexp syntax), applied
+	// in order to the loaded (port) names before pairing.
+	Map []string `json:"map"`
+	// Ignore holds globs; matching names on either side are left out.
+	Ignore []string `json:"ignore"`
+	// Tied maps an expected name to the expected name it shares storage
+	// with (e.g. lm_head.weight -> model.embed_tokens.weight): the first may
+	// be absent from the loaded side when the second is there.
+	Tied map[string]string `json:"tied"`
+	// IgnoreDType skips dtype comparison.
+	IgnoreDType *bool `json:"ignore_dtype"`
+}
+
+// loadConfig reads a config file strictly: unknown keys, trailing data and
+// wrong types are errors that name the file and, for syntax errors, the
+// line and column.
+func loadConfig(path string) (*config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err // *PathError names the file
+	}
+	var c config
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, configError(path, data, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%s: unexpected data after the JSON object", path)
+	}
+	for i, m := range c.Map {
+		if !strings.Contains(m, "=") {
+			return nil, fmt.Errorf("%s: map[%d] %q: want REGEX=REPLACEMENT", path, i, m)
+		}
+	}
+	return &c, nil
+}
+
+// configError puts the place of a JSON decoding error into its message.
+func configError(path string, data []byte, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		line, col := lineCol(data, syn.Offset)
+		return fmt.Errorf("%s:%d:%d: %v", path, line, col, err)
+	case errors.As(err, &typ):
+		line, col := lineCol(data, typ.Offset)
+		field := typ.Field
+		if field == "" {
+			field = "top level"
+		}
+		return fmt.Errorf("%s:%d:%d: %s: got JSON %s, want %s", path, line, col, field, typ.Value, typ.Type)
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("%s: empty file, want a JSON object", path)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%s: unexpected end of file", path)
+	}
+	if msg, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return fmt.Errorf("%s: unknown key %s (known keys: %s)", path, msg, strings.Join(configKeys(), ", "))
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+// configKeys lists the keys config accepts, sorted.
+func configKeys() []string {
+	t := reflect.TypeFor[config]()
+	keys := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys = append(keys, name)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// lineCol turns a byte offset into a 1-based line and column.
+func lineCol(data []byte, off int64) (line, col int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	before := data[:off]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(off) - bytes.LastIndexByte(before, '\n')
+	return line, col
+}

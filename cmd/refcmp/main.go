@@ -1,0 +1,8 @@
+// Command refcmp compares what a neural-network port loads and computes
+// with its reference: checkpoint headers (refcmp weights) and, later,
+// tensor dumps. See README.md for the formats it reads and the JSON it writes.
+package main
+
+import "os"
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

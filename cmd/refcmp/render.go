@@ -1,0 +1,199 @@
+package main
+
+// The render framework shared by every reporting command. Each command
+// computes a plain report (package diffing) and hands it to one renderer
+// per format: render<Cmd>Text, render<Cmd>JSON, render<Cmd>Markdown. This
+// file holds what those renderers share: the --format/--color/--all flags,
+// the color decision, and writers for JSON, text tables and Markdown tables.
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
+)
+
+// Output formats. A command lists the ones it supports when it registers
+// its outputFlags.
+const (
+	formatText     = "text"
+	formatJSON     = "json"
+	formatMarkdown = "markdown"
+)
+
+// Color modes for --color.
+const (
+	colorAuto   = "auto"
+	colorAlways = "always"
+	colorNever  = "never"
+)
+
+// outputFlags are the flags every reporting command shares.
+type outputFlags struct {
+	format string // one of the formats given to register
+	color  string // auto, always, never
+	all    bool   // also show what passed
+}
+
+// register adds --format, --color and --all to cmd. formats lists the
+// output formats the command supports; the first is the default.
+func (o *outputFlags) register(cmd *cobra.Command, formats ...string) {
+	o.format = formats[0]
+	o.color = colorAuto
+	fs := cmd.Flags()
+	fs.Var(&choiceValue{&o.format, formats}, "format",
+		"output format: "+strings.Join(formats, ", "))
+	fs.Var(&choiceValue{&o.color, []string{colorAuto, colorAlways, colorNever}}, "color",
+		"color text output: auto (only on a terminal), always, never; NO_COLOR in the environment turns it off")
+	fs.BoolVar(&o.all, "all", false, "also list what matched, not only the differences")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{colorAuto, colorAlways, colorNever}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// style returns how text output to w should look.
+// NO_COLOR (https://no-color.org), when set and not empty, always wins;
+// otherwise --color=always and --color=never decide, and auto colors
+// only when w is a terminal.
+func (o *outputFlags) style(a *app, w io.Writer) textStyle {
+	if a.getenv("NO_COLOR") != "" {
+		return textStyle{}
+	}
+	switch o.color {
+	case colorAlways:
+		return textStyle{color: true}
+	case colorNever:
+		return textStyle{}
+	}
+	return textStyle{color: isTerminal(w) && a.getenv("TERM") != "dumb"}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// choiceValue is a pflag.Value that accepts one of a fixed set of strings,
+// so a wrong value is a flag error (exit 2) naming the choices.
+type choiceValue struct {
+	p       *string
+	choices []string
+}
+
+var _ pflag.Value = (*choiceValue)(nil)
+
+func (c *choiceValue) String() string {
+	if c.p == nil {
+		return ""
+	}
+	return *c.p
+}
+
+func (c *choiceValue) Set(s string) error {
+	for _, ch := range c.choices {
+		if s == ch {
+			*c.p = s
+			return nil
+		}
+	}
+	return fmt.Errorf("must be one of %s", strings.Join(c.choices, ", "))
+}
+
+func (c *choiceValue) Type() string { return "string" }
+
+// textStyle paints text output. The zero value paints nothing.
+type textStyle struct{ color bool }
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+)
+
+func (s textStyle) paint(code, text string) string {
+	if !s.color || text == "" {
+		return text
+	}
+	return code + text + ansiReset
+}
+
+func (s textStyle) bad(text string) string  { return s.paint(ansiBold+ansiRed, text) }
+func (s textStyle) good(text string) string { return s.paint(ansiBold+ansiGreen, text) }
+func (s textStyle) hint(text string) string { return s.paint(ansiYellow, text) }
+func (s textStyle) head(text string) string { return s.paint(ansiBold, text) }
+func (s textStyle) name(text string) string { return s.paint(ansiCyan, text) }
+
+// writeJSON writes v as the JSON contract wants it: 2-space indent, no
+// HTML escaping, one trailing newline. Field order is the struct's and
+// map keys are sorted, so the same report gives the same bytes.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// writeTable writes one text table: a header row and the rows, columns
+// left-aligned, cells never wrapped (names must stay greppable).
+func writeTable(w io.Writer, header []string, rows [][]string) error {
+	t := tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleLight)})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithTrimSpace(tw.Off),
+	)
+	t.Header(header)
+	if err := t.Bulk(rows); err != nil {
+		return err
+	}
+	return t.Render()
+}
+
+// writeMarkdownTable writes a GitHub-flavoured Markdown table. Cells are
+// escaped with mdCell or mdCode by the caller.
+func writeMarkdownTable(w io.Writer, header []string, rows [][]string) error {
+	var b strings.Builder
+	b.WriteString("| " + strings.Join(header, " | ") + " |\n")
+	b.WriteString("|" + strings.Repeat(" --- |", len(header)) + "\n")
+	for _, r := range rows {
+		b.WriteString("| " + strings.Join(r, " | ") + " |\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// mdCell escapes plain text for a Markdown table cell.
+func mdCell(s string) string {
+	r := strings.NewReplacer("|", `\|`, "\n", " ", "\r", "", "<", "&lt;", ">", "&gt;", "*", `\*`, "_", `\_`, "`", "\\`")
+	return r.Replace(s)
+}
+
+// mdCode renders s as inline code inside a Markdown table cell. Names and
+// shapes go in code spans so that '_' and '*' in them stay literal.
+func mdCode(s string) string {
+	if s == "" {
+		return ""
+	}
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "\n", " "), "|", `\|`)
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// app is what every command needs from the process: where to write and
+// how to read the environment. Tests build one with their own writers.
+type app struct {
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+// run is the whole CLI: it parses args, runs one command and returns the
+// exit status. main is a thin wrapper, so tests run the CLI in-process.
+func run(args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	return a.run(args)
+}
+
+func (a *app) run(args []string) int {
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteC()
+	if err == nil || errors.Is(err, errDifferences) {
+		return exitCode(err)
+	}
+	fmt.Fprintf(a.stderr, "refcmp: %v\n", err)
+	var uerr *usageError
+	if errors.As(err, &uerr) && cmd != nil {
+		fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return exitCode(err)
+}
+
+const rootDoc = `refcmp compares a neural-network port with its reference.
+
+  refcmp weights EXPECTED LOADED
+      diffs the weights a port loads against the reference checkpoint,
+      from headers alone: missing, unexpected, shape and dtype mismatches,
+      with hints (transposed, renamed prefix, fused, tied).
+
+` + exitCodesHelp
+
+const rootExample = `  # Which reference weights did my port fail to load?
+  refcmp weights model.safetensors loaded.txt
+
+  # The same check as a CI step summary
+  refcmp weights --format markdown model.safetensors.index.json loaded.txt >> "$GITHUB_STEP_SUMMARY"`
+
+// newRootCmd builds the command tree. Each subcommand is registered in the
+// one AddCommand call below.
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "refcmp",
+		Short:         "Compare a neural-network port with its reference",
+		Long:          rootDoc,
+		Example:       rootExample,
+		Version:       buildVersion(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				return usagef("unknown command %q; did you mean %q?", args[0], s[0])
+			}
+			return usagef("unknown command %q", args[0])
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usagef("missing command (weights, version, completion, help)")
+		},
+	}
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetVersionTemplate("refcmp {{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &usageError{err}
+	})
+	root.AddCommand(
+		newWeightsCmd(a),
+		newVersionCmd(a),
+	)
+	return root
+}
+
+// exactArgs is cobra.ExactArgs with the argument names in the message and
+// a usageError, so a wrong call exits 2 with a pointer to --help.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == len(names) {
+			return nil
+		}
+		if len(names) == 0 {
+			return usagef("%s takes no arguments, got %d", cmd.Name(), len(args))
+		}
+		return usagef("%s takes %d arguments (%s), got %d", cmd.Name(), len(names), strings.Join(names, " "), len(args))
+	}
+}
