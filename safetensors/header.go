@@ -1,0 +1,404 @@
+// Package safetensors reads safetensors checkpoints: one file's header, a
+// sharded checkpoint's model.safetensors.index.json, or a directory of
+// either. Only headers are read; tensor data is opened on request.
+package safetensors
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	nlpst "github.com/nlpodyssey/safetensors"
+	"golang.org/x/sys/unix"
+)
+
+// MaxHeaderLen is the largest header length the format allows
+// (MAX_HEADER_SIZE in the reference reader).
+const MaxHeaderLen = 100_000_000
+
+// Tensor is one header entry.
+type Tensor struct {
+	Name  string
+	DType DType // Unknown when not known (an index whose shard files are absent)
+	// Shape is []int64{} for a scalar, never nil for a header entry;
+	// nil means unknown (an index whose shard files are absent).
+	Shape      []int64
+	Begin, End int64 // absolute byte offsets of the tensor's data in the file
+}
+
+// Numel is the element count: the product of Shape, 1 for a scalar,
+// 0 for an empty tensor or an unknown shape.
+func (t Tensor) Numel() int64 {
+	if t.Shape == nil {
+		return 0
+	}
+	n := int64(1)
+	for _, d := range t.Shape {
+		n *= d
+	}
+	return n
+}
+
+// Bytes is the size of the tensor's data, End-Begin (Numel * DType.Size()).
+func (t Tensor) Bytes() int64 { return t.End - t.Begin }
+
+// File is one safetensors file's header.
+type File struct {
+	Path      string
+	Size      int64
+	HeaderLen int64             // N, the JSON header length
+	Metadata  map[string]string // __metadata__ (nil when absent)
+	Tensors   []Tensor          // in data-offset order (ties, i.e. empty tensors, by name)
+}
+
+// IsSafetensors reports whether a file of the given size starting with
+// head looks like safetensors: an 8-byte little-endian header length that
+// fits the file and the limit, then '{'. head must hold at least 9 bytes.
+func IsSafetensors(head []byte, size int64) bool {
+	if len(head) < 9 {
+		return false
+	}
+	n := binary.LittleEndian.Uint64(head)
+	return n >= 2 && n <= MaxHeaderLen && int64(n)+8 <= size && head[8] == '{'
+}
+
+// ReadHeader reads and validates the header of the safetensors file at
+// path. It never reads tensor data: the file is memory-mapped and only the
+// first 8+N bytes are touched.
+//
+// Parsing and validation are github.com/nlpodyssey/safetensors's, with one
+// gap covered: that library does not know F8_E4M3 and F8_E5M2, so it is
+// shown a private copy-on-write copy of the header pages where those dtypes
+// read U8 (same element size), and the true dtypes are kept here.
+// Errors name the file and, where there is one, the tensor.
+func ReadHeader(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	size := fi.Size()
+	if size < 8 {
+		return nil, fmt.Errorf("%s: file is %d bytes, too short for a safetensors header", path, size)
+	}
+	var lenBuf [8]byte
+	if _, err := f.ReadAt(lenBuf[:], 0); err != nil {
+		return nil, err
+	}
+	n := binary.LittleEndian.Uint64(lenBuf[:])
+	if n > MaxHeaderLen {
+		return nil, fmt.Errorf("%s: header length %d is over the format's limit of %d bytes", path, n, MaxHeaderLen)
+	}
+	if 8+int64(n) > size {
+		return nil, fmt.Errorf("%s: header length %d runs past the end of the file (%d bytes)", path, n, size)
+	}
+	// MAP_PRIVATE so the header pages can be patched for the library
+	// without touching the file; read-only until then.
+	m, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_PRIVATE)
+	if err != nil {
+		return nil, fmt.Errorf("%s: mmap: %w", path, err)
+	}
+	defer unix.Munmap(m)
+	file, err := parse(m, int64(n))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	file.Path = path
+	return file, nil
+}
+
+// parse reads the header of the mapped file m whose header length is n.
+func parse(m []byte, n int64) (*File, error) {
+	hd, err := scan(m[8 : 8+n])
+	if err != nil {
+		return nil, err
+	}
+	// Cover the library's dtype gap: rewrite F8 dtypes as "U8" plus
+	// spaces, in place and the same length, so every offset stays valid.
+	f8 := map[string]DType{}
+	for _, e := range hd.entries {
+		if e.dtype == "F8_E4M3" || e.dtype == "F8_E5M2" {
+			if len(f8) == 0 {
+				if err := unix.Mprotect(m[:8+n], unix.PROT_READ|unix.PROT_WRITE); err != nil {
+					return nil, fmt.Errorf("mprotect: %w", err)
+				}
+			}
+			f8[e.name], _ = ParseDType(e.dtype)
+			tok := m[8+e.dtypeAt[0] : 8+e.dtypeAt[1]]
+			copy(tok, `"U8"`)
+			for i := 4; i < len(tok); i++ {
+				tok[i] = ' '
+			}
+		}
+	}
+	_, md, err := nlpst.ReadMetadata(m)
+	if err != nil {
+		// The library's messages name no tensor; find the first problem
+		// ourselves and say exactly what it is.
+		if cerr := check(hd, int64(len(m))-8-n); cerr != nil {
+			return nil, cerr
+		}
+		return nil, fmt.Errorf("invalid header: %w", err)
+	}
+	f := &File{Size: int64(len(m)), HeaderLen: n}
+	if hd.meta {
+		f.Metadata = md.Metadata()
+	}
+	for name, info := range md.Tensors() { // order fixed by the sort below
+		t := Tensor{
+			Name:  name,
+			DType: libDTypes[info.DType],
+			Shape: make([]int64, len(info.Shape)),
+			Begin: 8 + n + int64(info.DataOffsets[0]),
+			End:   8 + n + int64(info.DataOffsets[1]),
+		}
+		if d, ok := f8[name]; ok {
+			t.DType = d
+		}
+		for i, d := range info.Shape {
+			if d > math.MaxInt64 {
+				return nil, fmt.Errorf("tensor %q: dimension %d is too large", name, d)
+			}
+			t.Shape[i] = int64(d)
+		}
+		f.Tensors = append(f.Tensors, t)
+	}
+	slices.SortFunc(f.Tensors, func(a, b Tensor) int {
+		if a.Begin != b.Begin {
+			return cmp.Compare(a.Begin, b.Begin)
+		}
+		if a.End != b.End {
+			return cmp.Compare(a.End, b.End)
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return f, nil
+}
+
+var libDTypes = [...]DType{
+	nlpst.BOOL: Bool, nlpst.U8: U8, nlpst.I8: I8, nlpst.I16: I16, nlpst.U16: U16,
+	nlpst.F16: F16, nlpst.BF16: BF16, nlpst.I32: I32, nlpst.U32: U32, nlpst.F32: F32,
+	nlpst.F64: F64, nlpst.I64: I64, nlpst.U64: U64,
+}
+
+// header is our own structural reading of a header: what the library does
+// not give (the dtype's position in the bytes, duplicate keys) and what a
+// precise error message needs.
+type header struct {
+	entries []entry // in header order
+	meta    bool    // __metadata__ is an object
+}
+
+type entry struct {
+	name    string
+	dtype   string   // as written
+	dtypeAt [2]int64 // the dtype's JSON string token, as header offsets
+	shape   []uint64
+	offsets []uint64 // data_offsets
+}
+
+// scan checks the header's structure: UTF-8 JSON, an object of tensor
+// entries with exactly dtype, shape and data_offsets of the right JSON
+// types, string-valued __metadata__, no duplicate keys.
+func scan(h []byte) (header, error) {
+	var hd header
+	if !utf8.Valid(h) {
+		return hd, errors.New("header is not valid UTF-8")
+	}
+	err := members(h, func(name string, val []byte, at int64) error {
+		if name == "__metadata__" {
+			if string(val) == "null" {
+				return nil
+			}
+			hd.meta = true
+			err := members(val, func(key string, v []byte, _ int64) error {
+				if v[0] != '"' {
+					return fmt.Errorf("%q is %s, not a string", key, short(v))
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("__metadata__: %w", err)
+			}
+			return nil
+		}
+		e := entry{name: name}
+		err := members(val, func(key string, v []byte, vat int64) error {
+			switch key {
+			case "dtype":
+				e.dtypeAt = [2]int64{at + vat, at + vat + int64(len(v))}
+				if json.Unmarshal(v, &e.dtype) != nil {
+					return fmt.Errorf("dtype %s is not a string", short(v))
+				}
+			case "shape":
+				if json.Unmarshal(v, &e.shape) != nil || e.shape == nil {
+					return fmt.Errorf("shape %s is not a list of non-negative integers", short(v))
+				}
+			case "data_offsets":
+				if json.Unmarshal(v, &e.offsets) != nil || len(e.offsets) != 2 {
+					return fmt.Errorf("data_offsets %s is not a pair of non-negative integers", short(v))
+				}
+			default:
+				return fmt.Errorf("unexpected key %q", key)
+			}
+			return nil
+		})
+		switch {
+		case err != nil:
+		case e.dtypeAt[1] == 0:
+			err = errors.New("no dtype")
+		case e.shape == nil:
+			err = errors.New("no shape")
+		case e.offsets == nil:
+			err = errors.New("no data_offsets")
+		}
+		if err != nil {
+			return fmt.Errorf("tensor %q: %w", name, err)
+		}
+		hd.entries = append(hd.entries, e)
+		return nil
+	})
+	if err != nil {
+		return hd, fmt.Errorf("header: %w", err)
+	}
+	return hd, nil
+}
+
+// members calls fn for each member of the JSON object obj in order, with
+// the member's raw value and the value's offset in obj. It rejects
+// anything but one object, and duplicate keys.
+func members(obj []byte, fn func(key string, val []byte, at int64) error) error {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	tok, err := dec.Token()
+	if err != nil {
+		return jsonErr(err)
+	}
+	if tok != json.Delim('{') {
+		return fmt.Errorf("%s is not a JSON object", short(obj))
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return jsonErr(err)
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return fmt.Errorf("bad JSON: %v is not a key", tok)
+		}
+		if seen[key] {
+			return fmt.Errorf("duplicate key %q", key)
+		}
+		seen[key] = true
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return jsonErr(err)
+		}
+		if err := fn(key, val, dec.InputOffset()-int64(len(val))); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return jsonErr(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("bad JSON: data after the object")
+	}
+	return nil
+}
+
+func jsonErr(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return errors.New("bad JSON: unexpected end")
+	}
+	return fmt.Errorf("bad JSON: %w", err)
+}
+
+// short quotes a JSON value for a message, cut to a readable length.
+func short(v []byte) string {
+	if len(v) > 40 {
+		return string(v[:37]) + "..."
+	}
+	return string(v)
+}
+
+// check finds the first semantic problem in a structurally sound header
+// whose data region holds dataLen bytes: an unknown dtype, a shape whose
+// size differs from its byte span, overlapping offsets or holes, and data
+// that does not end where the file does. It returns nil if it finds none.
+func check(hd header, dataLen int64) error {
+	type span struct {
+		name string
+		b, e uint64
+	}
+	var spans []span
+	for _, e := range hd.entries {
+		d, err := ParseDType(e.dtype)
+		if err != nil || d.String() != e.dtype {
+			return fmt.Errorf("tensor %q: unknown dtype %q", e.name, e.dtype)
+		}
+		b, end := e.offsets[0], e.offsets[1]
+		if end < b {
+			return fmt.Errorf("tensor %q: data_offsets [%d %d] end before they begin", e.name, b, end)
+		}
+		need, ok := uint64(d.Size()), true
+		for _, x := range e.shape {
+			ok = ok && (x == 0 || need <= math.MaxUint64/x)
+			need *= x
+		}
+		if !ok {
+			return fmt.Errorf("tensor %q: shape %v %s is too large", e.name, e.shape, d)
+		}
+		if need != end-b {
+			return fmt.Errorf("tensor %q: shape %v %s needs %d bytes, data_offsets span %d", e.name, e.shape, d, need, end-b)
+		}
+		spans = append(spans, span{e.name, b, end})
+	}
+	slices.SortFunc(spans, func(x, y span) int {
+		if x.b != y.b {
+			return cmp.Compare(x.b, y.b)
+		}
+		if x.e != y.e {
+			return cmp.Compare(x.e, y.e)
+		}
+		return strings.Compare(x.name, y.name)
+	})
+	var at uint64
+	prev := ""
+	for i, s := range spans {
+		switch {
+		case s.b > at && i == 0:
+			return fmt.Errorf("tensor %q: data_offsets [%d %d] leave a hole: the data region begins with %d unused bytes", s.name, s.b, s.e, s.b)
+		case s.b > at:
+			return fmt.Errorf("tensor %q: data_offsets [%d %d] leave a hole of %d bytes after tensor %q, which ends at %d", s.name, s.b, s.e, s.b-at, prev, at)
+		case s.b < at:
+			return fmt.Errorf("tensor %q: data_offsets [%d %d] overlap tensor %q, which ends at %d", s.name, s.b, s.e, prev, at)
+		}
+		at, prev = s.e, s.name
+	}
+	switch {
+	case at > uint64(dataLen):
+		return fmt.Errorf("tensor %q: data_offsets end at %d, past the end of the file's %d data bytes (truncated file?)", prev, at, dataLen)
+	case at < uint64(dataLen) && prev == "":
+		return fmt.Errorf("the header lists no tensors, but %d data bytes follow it", dataLen)
+	case at < uint64(dataLen):
+		return fmt.Errorf("the last tensor, %q, ends at data offset %d, but %d data bytes follow the header (%d trailing bytes)", prev, at, dataLen, uint64(dataLen)-at)
+	}
+	return nil
+}
