@@ -1,0 +1,537 @@
+package diffing
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"slices"
+
+	"github.com/refcmp/refcmp/safetensors"
+)
+
+// Element is one element of a pair: its position and both values.
+type Element struct {
+	Index  []int64 `json:"index"`  // multi-dimensional index ([] for a scalar)
+	Offset int64   `json:"offset"` // flat position in C order
+	Ref    Float   `json:"ref"`
+	Ours   Float   `json:"ours"`
+}
+
+// Result is the numeric comparison of one pair of tensors: plain data for
+// the renderers. JSON field names are part of refcmp's stable output.
+//
+// Which elements count:
+//   - Ref and Ours describe each side's finite values (see SideStats).
+//   - The difference statistics (MaxAbsDiff, MeanAbsDiff, MaxRelDiff,
+//     RMSE, NMSE, Cosine, Worst) are over the pairs where both values are
+//     finite (FinitePairs of them); they are NaN when there is none.
+//   - Mismatched counts every element that breaks the element rule of
+//     Tolerance (with Exact: every differing element), non-finite pairs
+//     included; MismatchFraction is Mismatched / Numel.
+//
+// Definitions: d = ours - ref. MaxRelDiff = max |d| / |ref| (0/0 = 0,
+// x/0 = +Inf, as torch reports). RMSE = sqrt(mean d²). NMSE = mean d² /
+// var(ref) (population variance of ref's finite values; 0 when both are
+// 0, +Inf when only the variance is). Cosine = Σ ref·ours / (‖ref‖‖ours‖),
+// 1 when both norms are 0 and 0 when one is.
+type Result struct {
+	Name          string            `json:"name"`
+	OursName      string            `json:"ours_name"`
+	Shape         []int64           `json:"shape"`
+	OursShape     []int64           `json:"ours_shape,omitempty"` // set when the shapes differ
+	ShapeMismatch bool              `json:"shape_mismatch,omitempty"`
+	RefDType      safetensors.DType `json:"ref_dtype"`
+	OursDType     safetensors.DType `json:"ours_dtype"`
+	Numel         int64             `json:"numel"`
+
+	Ref  SideStats `json:"ref"`
+	Ours SideStats `json:"ours"`
+
+	FinitePairs      int64    `json:"finite_pairs"`
+	MaxAbsDiff       Float    `json:"max_abs_diff"`
+	MeanAbsDiff      Float    `json:"mean_abs_diff"`
+	MaxRelDiff       Float    `json:"max_rel_diff"`
+	RMSE             Float    `json:"rmse"`
+	NMSE             Float    `json:"nmse"`
+	Cosine           Float    `json:"cosine"`
+	Mismatched       int64    `json:"mismatched"`
+	MismatchFraction Float    `json:"mismatch_fraction"`
+	Worst            *Element `json:"worst"`          // largest |d| among finite pairs; nil when max |d| is 0
+	FirstMismatch    *Element `json:"first_mismatch"` // nil when nothing mismatches
+
+	// Introduced counts elements where ours is NaN or ±Inf and ref is
+	// finite; any makes the pair fail, whatever the check.
+	Introduced      int64    `json:"introduced"`
+	FirstIntroduced *Element `json:"first_introduced"`
+
+	Tolerance Tolerance `json:"tolerance"`
+	Pass      bool      `json:"pass"`
+
+	// Hints are diagnoses of a failing pair, each with its evidence.
+	Hints []TensorHint `json:"hints"`
+	// Histogram of |d| by decade, for failing pairs (nil otherwise).
+	Histogram []HistBin `json:"histogram,omitempty"`
+	// Notes are facts a reader should know (e.g. a hint check that was capped).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Options tunes CompareWith. The zero value is what Compare uses.
+type Options struct {
+	// Workers bounds the goroutines reading and reducing chunks; 0 means
+	// GOMAXPROCS. Results do not depend on it.
+	Workers int
+	// Progress, when set, is called after each chunk with the number of
+	// input bytes (both sides) processed so far. It is called from one
+	// goroutine at a time.
+	Progress func(done int64)
+	// NoHints skips the diagnosis of failing pairs (and their histogram).
+	NoHints bool
+}
+
+// ByteSource is implemented by tensor data already in memory (a byte
+// slice, a memory-mapped file): Compare then reads it in place instead of
+// copying it with ReadAt. Bytes returns the whole tensor's data.
+type ByteSource interface {
+	io.ReaderAt
+	Bytes() []byte
+}
+
+// MemData is tensor data held in memory. It implements io.ReaderAt and
+// ByteSource.
+type MemData []byte
+
+// ReadAt implements io.ReaderAt.
+func (m MemData) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("diffing.MemData.ReadAt: negative offset")
+	}
+	if off >= int64(len(m)) {
+		return 0, io.EOF
+	}
+	n := copy(p, m[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Bytes implements ByteSource.
+func (m MemData) Bytes() []byte { return m }
+
+// Size is the length of the data.
+func (m MemData) Size() int64 { return int64(len(m)) }
+
+const (
+	// chunkElems is the number of elements each worker reads and reduces
+	// at a time. It is a constant so that results do not depend on the
+	// number of workers: partial results are merged in chunk order.
+	chunkElems = 1 << 16
+	// blockElems is the number of elements decoded to float64 at a time
+	// (two blocks stay in the L1 cache).
+	blockElems = 1024
+)
+
+// Compare compares ours against ref under tol in one pass over both, in
+// parallel over GOMAXPROCS workers. Differences, including different
+// shapes, are results; errors are for unusable input (unknown dtype, short
+// data, read failures) and carry the tensor name.
+func Compare(ref, ours Tensor, tol Tolerance) (Result, error) {
+	return CompareWith(ref, ours, tol, Options{})
+}
+
+// CompareWith is Compare with options.
+func CompareWith(ref, ours Tensor, tol Tolerance, opt Options) (Result, error) {
+	res := Result{
+		Name:      ref.Name,
+		OursName:  ours.Name,
+		Shape:     slices.Clone(ref.Shape),
+		RefDType:  ref.DType,
+		OursDType: ours.DType,
+		Tolerance: tol,
+		Hints:     []TensorHint{},
+	}
+	if res.Shape == nil {
+		res.Shape = []int64{}
+	}
+	if res.Tolerance.Check == "" {
+		res.Tolerance.Check = CheckAllClose
+	}
+	if err := tol.Validate(); err != nil {
+		return res, fmt.Errorf("tensor %q: %w", ref.Name, err)
+	}
+	rn, err := checkTensor("ref", ref)
+	if err != nil {
+		return res, err
+	}
+	on, err := checkTensor("ours", ours)
+	if err != nil {
+		return res, err
+	}
+	res.Numel = rn
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+
+	if !slices.Equal(ref.Shape, ours.Shape) {
+		res.ShapeMismatch = true
+		res.OursShape = slices.Clone(ours.Shape)
+		if res.OursShape == nil {
+			res.OursShape = []int64{}
+		}
+		// Each side's statistics, on its own.
+		rp, err := scan(ref, ref, rn, &res.Tolerance, workers, opt.Progress)
+		if err != nil {
+			return res, err
+		}
+		op, err := scan(ours, ours, on, &res.Tolerance, workers, opt.Progress)
+		if err != nil {
+			return res, err
+		}
+		res.Ref = rp.ref.stats()
+		res.Ours = op.ref.stats()
+		nan := Float(math.NaN())
+		res.MaxAbsDiff, res.MeanAbsDiff, res.MaxRelDiff = nan, nan, nan
+		res.RMSE, res.NMSE, res.Cosine, res.MismatchFraction = nan, nan, nan, nan
+		if !opt.NoHints {
+			res.Hints = append(res.Hints, shapeHints(ref, ours, &res)...)
+		}
+		return res, nil
+	}
+
+	p, err := scan(ref, ours, rn, &res.Tolerance, workers, opt.Progress)
+	if err != nil {
+		return res, err
+	}
+	p.fill(&res, ref.Shape)
+	if !res.Pass && !opt.NoHints {
+		if err := diagnose(ref, ours, &res, workers); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// checkTensor validates a tensor's dtype, shape and data length and
+// returns its element count.
+func checkTensor(side string, t Tensor) (int64, error) {
+	if decoderFor(t.DType) == nil {
+		return 0, fmt.Errorf("tensor %q: %s: unsupported dtype %q", t.Name, side, t.DType.String())
+	}
+	n := int64(1)
+	for _, d := range t.Shape {
+		if d < 0 {
+			return 0, fmt.Errorf("tensor %q: %s: negative dimension in shape %v", t.Name, side, t.Shape)
+		}
+		if d != 0 && n > math.MaxInt64/int64(t.DType.Size())/d {
+			return 0, fmt.Errorf("tensor %q: %s: shape %v is too large", t.Name, side, t.Shape)
+		}
+		n *= d
+	}
+	if t.Data == nil {
+		if n == 0 {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("tensor %q: %s: no data", t.Name, side)
+	}
+	need := n * int64(t.DType.Size())
+	if s, ok := t.Data.(interface{ Size() int64 }); ok && s.Size() < need {
+		return 0, fmt.Errorf("tensor %q: %s: shape %v %s needs %d bytes, data has %d",
+			t.Name, side, t.Shape, t.DType, need, s.Size())
+	}
+	if s, ok := t.Data.(ByteSource); ok && int64(len(s.Bytes())) < need {
+		return 0, fmt.Errorf("tensor %q: %s: shape %v %s needs %d bytes, data has %d",
+			t.Name, side, t.Shape, t.DType, need, len(s.Bytes()))
+	}
+	return n, nil
+}
+
+// mismatchMode says where mismatches come from.
+type mismatchMode int
+
+const (
+	modeTol  mismatchMode = iota // the element rule on decoded values
+	modeRaw                      // bitwise on the raw bytes (same dtype)
+	modeBits                     // bitwise on decoded values (different dtypes)
+)
+
+// partial is the reduction of one chunk (or, merged, of a prefix of the
+// tensor). Indices are flat; -1 means none.
+type partial struct {
+	ref, ours     moments
+	pairs         int64
+	sad, sdd, dot ksum
+	rr, oo        ksum
+	maxAbs        float64
+	worst         int64
+	worstR        float64
+	worstO        float64
+	maxRel        float64
+	mis, nfMis    int64
+	first         int64
+	firstR        float64
+	firstO        float64
+	intro         int64
+	firstIntro    int64
+	introR        float64
+	introO        float64
+}
+
+func newPartial() partial {
+	return partial{ref: newMoments(), ours: newMoments(), worst: -1, first: -1, firstIntro: -1}
+}
+
+// addBlock folds a block starting at flat index base into p.
+func (p *partial) addBlock(base int64, b *blockOut, r, o []float64) {
+	p.ref.nan += b.rnan
+	p.ref.inf += b.rinf
+	p.ours.nan += b.onan
+	p.ours.inf += b.oinf
+	p.ref.mergeBlock(b.rn, b.rsum, b.rmin, b.rmax, b.rm2)
+	p.ours.mergeBlock(b.on, b.osum, b.omin, b.omax, b.om2)
+	p.pairs += b.pairs
+	p.sad.add(b.sad)
+	p.sdd.add(b.sdd)
+	p.dot.add(b.dot)
+	p.rr.add(b.rr)
+	p.oo.add(b.oo)
+	if b.worst >= 0 {
+		p.maxAbs = b.maxAbs
+		p.worst = base + int64(b.worst)
+		p.worstR, p.worstO = r[b.worst], o[b.worst]
+	}
+	p.maxRel = max(p.maxRel, b.maxRel)
+	p.mis += b.mis
+	p.nfMis += b.nfMis
+	if p.first < 0 && b.first >= 0 {
+		p.first = base + int64(b.first)
+		p.firstR, p.firstO = r[b.first], o[b.first]
+	}
+	p.intro += b.intro
+	if p.firstIntro < 0 && b.firstIntro >= 0 {
+		p.firstIntro = base + int64(b.firstIntro)
+		p.introR, p.introO = r[b.firstIntro], o[b.firstIntro]
+	}
+}
+
+// merge folds q, the reduction of the elements after p's, into p.
+func (p *partial) merge(q *partial) {
+	p.ref.merge(&q.ref)
+	p.ours.merge(&q.ours)
+	p.pairs += q.pairs
+	for _, s := range [...][2]*ksum{{&p.sad, &q.sad}, {&p.sdd, &q.sdd}, {&p.dot, &q.dot}, {&p.rr, &q.rr}, {&p.oo, &q.oo}} {
+		s[0].add(s[1].s)
+		s[0].add(s[1].c)
+	}
+	if q.worst >= 0 && (p.worst < 0 || q.maxAbs > p.maxAbs) {
+		p.maxAbs, p.worst, p.worstR, p.worstO = q.maxAbs, q.worst, q.worstR, q.worstO
+	}
+	p.maxRel = max(p.maxRel, q.maxRel)
+	p.mis += q.mis
+	p.nfMis += q.nfMis
+	if p.first < 0 && q.first >= 0 {
+		p.first, p.firstR, p.firstO = q.first, q.firstR, q.firstO
+	}
+	p.intro += q.intro
+	if p.firstIntro < 0 && q.firstIntro >= 0 {
+		p.firstIntro, p.introR, p.introO = q.firstIntro, q.introR, q.introO
+	}
+}
+
+// fill writes the statistics and the verdict into res.
+func (p *partial) fill(res *Result, shape []int64) {
+	res.Ref = p.ref.stats()
+	res.Ours = p.ours.stats()
+	res.FinitePairs = p.pairs
+	res.Mismatched = p.mis
+	res.Introduced = p.intro
+	if res.Numel > 0 {
+		res.MismatchFraction = Float(float64(p.mis) / float64(res.Numel))
+	}
+	nan := Float(math.NaN())
+	if p.pairs == 0 {
+		res.MaxAbsDiff, res.MeanAbsDiff, res.MaxRelDiff = nan, nan, nan
+		res.RMSE, res.NMSE, res.Cosine = nan, nan, nan
+	} else {
+		n := float64(p.pairs)
+		res.MaxAbsDiff = Float(p.maxAbs)
+		res.MeanAbsDiff = Float(p.sad.sum() / n)
+		res.MaxRelDiff = Float(p.maxRel)
+		mse := p.sdd.sum() / n
+		res.RMSE = Float(math.Sqrt(mse))
+		switch v := p.ref.variance(); {
+		case mse == 0:
+			res.NMSE = 0
+		case v == 0:
+			res.NMSE = Float(math.Inf(1))
+		default:
+			res.NMSE = Float(mse / v)
+		}
+		res.Cosine = Float(cosine(p.dot.sum(), p.rr.sum(), p.oo.sum()))
+	}
+	if p.worst >= 0 && p.maxAbs > 0 {
+		res.Worst = &Element{Index: unravel(p.worst, shape), Offset: p.worst, Ref: Float(p.worstR), Ours: Float(p.worstO)}
+	}
+	if p.first >= 0 {
+		res.FirstMismatch = &Element{Index: unravel(p.first, shape), Offset: p.first, Ref: Float(p.firstR), Ours: Float(p.firstO)}
+	}
+	if p.firstIntro >= 0 {
+		res.FirstIntroduced = &Element{Index: unravel(p.firstIntro, shape), Offset: p.firstIntro, Ref: Float(p.introR), Ours: Float(p.introO)}
+	}
+	res.Pass = verdict(res, p.nfMis)
+}
+
+// verdict applies the tolerance's check.
+func verdict(res *Result, nfMis int64) bool {
+	if res.Introduced > 0 {
+		return false
+	}
+	t := res.Tolerance
+	if t.Exact {
+		return res.Mismatched == 0
+	}
+	switch t.Check {
+	case CheckCosine:
+		return nfMis == 0 && (res.FinitePairs == 0 || float64(res.Cosine) >= t.Threshold)
+	case CheckNMSE:
+		return nfMis == 0 && (res.FinitePairs == 0 || float64(res.NMSE) <= t.Threshold)
+	}
+	return res.Mismatched == 0
+}
+
+func cosine(dot, rr, oo float64) float64 {
+	switch {
+	case rr == 0 && oo == 0:
+		return 1
+	case rr == 0 || oo == 0:
+		return 0
+	}
+	c := dot / (math.Sqrt(rr) * math.Sqrt(oo))
+	return max(-1, min(1, c))
+}
+
+// unravel turns a flat C-order index into a multi-dimensional one.
+func unravel(flat int64, shape []int64) []int64 {
+	idx := make([]int64, len(shape))
+	for i := len(shape) - 1; i >= 0; i-- {
+		if d := shape[i]; d > 0 {
+			idx[i] = flat % d
+			flat /= d
+		}
+	}
+	return idx
+}
+
+// scratch is one worker's buffers: the only memory a comparison holds,
+// whatever the tensors' size.
+type scratch struct {
+	rawR, rawO []byte
+	rb, ob     []float64
+}
+
+// scan reduces n elements of ref and ours (same element count) in
+// chunks, in parallel, merging the chunk partials in order.
+func scan(ref, ours Tensor, n int64, tol *Tolerance, workers int, progress func(int64)) (partial, error) {
+	total := newPartial()
+	if n == 0 {
+		return total, nil
+	}
+	rsz, osz := ref.DType.Size(), ours.DType.Size()
+	rdec, odec := decoderFor(ref.DType), decoderFor(ours.DType)
+	kp := kparams{atol: tol.Atol, rtol: tol.Rtol, equalNaN: tol.EqualNaN}
+	if tol.Check == CheckMaxAbs {
+		kp.rtol = 0
+	}
+	mode := modeTol
+	switch {
+	case tol.Exact && ref.DType == ours.DType:
+		mode = modeRaw
+	case tol.Exact:
+		mode = modeBits
+	case ref.DType == ours.DType && !ref.DType.IsFloat() && kp.atol == 0 && kp.rtol == 0 &&
+		(tol.Check == CheckAllClose || tol.Check == CheckMaxAbs):
+		// Exact integers: bytes, since 64-bit values need not fit a float64.
+		mode = modeRaw
+	}
+	var rmem, omem []byte
+	if s, ok := ref.Data.(ByteSource); ok {
+		rmem = s.Bytes()
+	}
+	if s, ok := ours.Data.(ByteSource); ok {
+		omem = s.Bytes()
+	}
+	nchunks := int((n + chunkElems - 1) / chunkElems)
+	workers = max(1, min(workers, nchunks))
+	scr := make([]scratch, workers)
+
+	read := func(t Tensor, side string, mem []byte, buf *[]byte, off, size int64) ([]byte, error) {
+		if mem != nil {
+			return mem[off : off+size], nil
+		}
+		if int64(cap(*buf)) < size {
+			*buf = make([]byte, chunkElems*int64(t.DType.Size()))
+		}
+		b := (*buf)[:size]
+		k, err := t.Data.ReadAt(b, off)
+		if k == len(b) {
+			return b, nil
+		}
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("tensor %q: %s: shape %v %s needs %d bytes: reading at offset %d: %w",
+			t.Name, side, t.Shape, t.DType, n*int64(t.DType.Size()), off+int64(k), err)
+	}
+
+	work := func(w, c int) (partial, error) {
+		s := &scr[w]
+		if s.rb == nil {
+			s.rb = make([]float64, blockElems)
+			s.ob = make([]float64, blockElems)
+		}
+		start := int64(c) * chunkElems
+		cn := min(chunkElems, n-start)
+		rbuf, err := read(ref, "ref", rmem, &s.rawR, start*int64(rsz), cn*int64(rsz))
+		if err != nil {
+			return partial{}, err
+		}
+		obuf, err := read(ours, "ours", omem, &s.rawO, start*int64(osz), cn*int64(osz))
+		if err != nil {
+			return partial{}, err
+		}
+		p := newPartial()
+		var b blockOut
+		for off := int64(0); off < cn; off += blockElems {
+			bn := int(min(blockElems, cn-off))
+			rblk := rbuf[off*int64(rsz) : (off+int64(bn))*int64(rsz)]
+			oblk := obuf[off*int64(osz) : (off+int64(bn))*int64(osz)]
+			r, o := s.rb[:bn], s.ob[:bn]
+			rdec(r, rblk)
+			odec(o, oblk)
+			if !blockFinite(r, o, &kp, p.maxAbs, p.maxRel, &b) {
+				blockSlow(r, o, &kp, p.maxAbs, p.maxRel, &b)
+			}
+			switch mode {
+			case modeRaw:
+				b.mis, b.first = rawDiff(rblk, oblk, rsz)
+				b.nfMis = 0
+			case modeBits:
+				b.mis, b.first = bitsDiff(r, o)
+				b.nfMis = 0
+			}
+			p.addBlock(start+off, &b, r, o)
+		}
+		return p, nil
+	}
+	perChunk := int64(rsz + osz)
+	err := runOrdered(nchunks, workers, work, func(c int, p partial) {
+		total.merge(&p)
+		if progress != nil {
+			done := min(n, int64(c+1)*chunkElems)
+			progress(done * perChunk)
+		}
+	})
+	return total, err
+}
