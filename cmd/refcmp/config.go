@@ -59,11 +59,6 @@ func loadConfig(path string) (*config, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("%s: unexpected data after the JSON object", path)
 	}
-	for i, m := range c.Map {
-		if !strings.Contains(m, "=") {
-			return nil, fmt.Errorf("%s: map[%d] %q: want REGEX=REPLACEMENT", path, i, m)
-		}
-	}
 	return &c, nil
 }
 
@@ -114,4 +109,18 @@ func lineCol(data []byte, off int64) (line, col int) {
 	line = bytes.Count(before, []byte("\n")) + 1
 	col = int(off) - bytes.LastIndexByte(before, '\n')
 	return line, col
+}
+
+// tiedList gives the "tied" object as NAME=TARGET strings, sorted by NAME.
+func (c *config) tiedList() []string {
+	names := make([]string, 0, len(c.Tied))
+	for n := range c.Tied {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = n + "=" + c.Tied[n]
+	}
+	return out
 }

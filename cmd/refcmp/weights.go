@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/spf13/cobra"
 )
 
@@ -99,15 +101,80 @@ func newWeightsCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-// parseTied splits NAME=TARGET.
-func parseTied(s string) (name, target string, err error) {
-	name, target, ok := strings.Cut(s, "=")
-	if !ok || name == "" || target == "" {
-		return "", "", fmt.Errorf("--tied %q: want NAME=TARGET", s)
+func runWeights(a *app, o *weightsOptions) error {
+	opts, err := o.diffOptions()
+	if err != nil {
+		return err
 	}
-	return name, target, nil
+	expected, err := tensorfile.List(o.expected)
+	if err != nil {
+		return err
+	}
+	loaded, err := tensorfile.List(o.loaded)
+	if err != nil {
+		return err
+	}
+	rep := diffing.DiffWeights(expected, loaded, opts)
+	view := weightsView{Report: rep, Opts: opts, All: o.out.all}
+	if o.out.all {
+		view.Matched = matchedWeights(expected, loaded, rep, opts)
+	}
+	switch o.out.format {
+	case formatJSON:
+		err = renderWeightsJSON(a.stdout, rep)
+	case formatMarkdown:
+		err = renderWeightsMarkdown(a.stdout, view)
+	default:
+		err = renderWeightsText(a.stdout, view, o.out.style(a, a.stdout))
+	}
+	if err != nil {
+		return err
+	}
+	if !rep.Pass {
+		return errDifferences
+	}
+	return nil
 }
 
-func runWeights(a *app, o *weightsOptions) error {
-	return fmt.Errorf("weights: not wired yet")
+// diffOptions merges the config file (if any) with the flags: the file's
+// --map and --ignore entries come first, a --tied flag replaces the file's
+// entry for the same name, and --ignore-dtype given on the command line
+// wins over the file.
+func (o *weightsOptions) diffOptions() (diffing.WeightsOptions, error) {
+	var maps, ignores, tied []string
+	ignoreDType := o.ignoreDType
+	if o.configPath != "" {
+		c, err := loadConfig(o.configPath)
+		if err != nil {
+			return diffing.WeightsOptions{}, err
+		}
+		// Parse the file's settings on their own, so errors name the file.
+		if _, err := diffing.ParseWeightsOptions(c.Map, c.Ignore, c.tiedList(), false); err != nil {
+			return diffing.WeightsOptions{}, fmt.Errorf("%s: %w", o.configPath, err)
+		}
+		maps = append(maps, c.Map...)
+		ignores = append(ignores, c.Ignore...)
+		flagTied := map[string]bool{}
+		for _, t := range o.tied {
+			name, _, _ := strings.Cut(t, "=")
+			flagTied[strings.TrimSpace(name)] = true
+		}
+		for _, t := range c.tiedList() {
+			name, _, _ := strings.Cut(t, "=")
+			if !flagTied[name] {
+				tied = append(tied, t)
+			}
+		}
+		if c.IgnoreDType != nil && !o.ignoreDTypeSet {
+			ignoreDType = *c.IgnoreDType
+		}
+	}
+	// Flag values are checked on their own too: a bad one is a usage error.
+	if _, err := diffing.ParseWeightsOptions(o.maps, o.ignores, o.tied, false); err != nil {
+		return diffing.WeightsOptions{}, &usageError{err}
+	}
+	maps = append(maps, o.maps...)
+	ignores = append(ignores, o.ignores...)
+	tied = append(tied, o.tied...)
+	return diffing.ParseWeightsOptions(maps, ignores, tied, ignoreDType)
 }

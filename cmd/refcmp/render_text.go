@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/refcmp/refcmp/diffing"
+)
+
+// Text renderers: for people at a terminal. Verdict and counts first,
+// then one table per kind of difference, hints beside the rows they
+// explain. The text is not a stable format; scripts read --format json.
+
+// renderWeightsText writes the weights report as text.
+func renderWeightsText(w io.Writer, v weightsView, st textStyle) error {
+	var b strings.Builder
+	pass, counts, sides := v.verdict()
+	if pass {
+		fmt.Fprintf(&b, "%s %s (%s)\n", st.good("PASS:"), counts, sides)
+	} else {
+		fmt.Fprintf(&b, "%s %s (%s)\n", st.bad("FAIL:"), counts, sides)
+	}
+	if e := v.extras(); e != "" {
+		fmt.Fprintf(&b, "%s\n", e)
+	}
+	for _, n := range v.notes() {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	for _, s := range v.sections() {
+		if err := writeTextSection(w, s, st); err != nil {
+			return err
+		}
+	}
+	return writeTextHints(w, v.listedHints(), st)
+}
+
+// writeTextSection writes a blank line, the section title with its row
+// count, and the table. The last column, when titled "hint", is painted.
+func writeTextSection(w io.Writer, s tableSection, st textStyle) error {
+	title := s.Title + ": " + s.countText()
+	if _, err := fmt.Fprintf(w, "\n%s\n", st.head(title)); err != nil {
+		return err
+	}
+	rows := s.Rows
+	if last := len(s.Header) - 1; st.color && s.Header[last] == "hint" {
+		rows = make([][]string, len(s.Rows))
+		for i, r := range s.Rows {
+			r = append([]string(nil), r...)
+			r[last] = st.hint(r[last])
+			rows[i] = r
+		}
+	}
+	return writeTable(w, s.Header, rows)
+}
+
+// writeTextHints lists the hints that are not already beside a row,
+// and the fix of each hint that has one.
+func writeTextHints(w io.Writer, hints []diffing.Hint, st textStyle) error {
+	if len(hints) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%s\n", st.head("Hints:"))
+	for _, h := range hints {
+		fmt.Fprintf(&b, "  - %s: %s\n", h.Kind, st.hint(h.Message))
+		if h.Fix != "" {
+			fmt.Fprintf(&b, "    fix: %s\n", h.Fix)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
