@@ -48,17 +48,23 @@ Differences, with d = ours - ref (float64):
   max_rel_diff   max |d| / |ref| over finite pairs; where ref == 0 the term is
                  0 when d == 0 and +Inf otherwise (as torch reports it).
   rmse           sqrt(mean d**2) over finite pairs.
-  nmse           mean(d**2) / var(ref), both over finite pairs, var the
-                 population variance of ref over those pairs; when var(ref) == 0:
-                 0 if mean(d**2) == 0, else +Inf.
+  nmse           mean(d**2) / var(ref): mean(d**2) over finite pairs, var(ref)
+                 the population variance of ref's finite values (std(ref)**2 as
+                 reported in "ref"); 0 when mean(d**2) == 0, else +Inf when
+                 var(ref) == 0.
   cosine         sum(ref*ours) / (sqrt(sum ref**2) * sqrt(sum ours**2)) over
                  finite pairs, clamped to [-1, 1]; 1 when both norms are 0, 0
                  when exactly one is.
   With no finite pair (empty tensor, or every position has a NaN/Inf on some
   side) all six are NaN.
   worst          {index, ref, ours} at the first position (C order) where |d|
-                 reaches max_abs_diff among finite pairs; null with no finite pair.
-                 index is the multi-dimensional index as a list ([] for a scalar).
+                 reaches max_abs_diff among finite pairs; null when max_abs_diff
+                 is 0 or there is no finite pair. index is the multi-dimensional
+                 index as a list ([] for a scalar).
+  finite_pairs   the number of finite pairs.
+  introduced     elements where ours is NaN or +-Inf and ref is finite (always
+                 mismatches, even with --equal-nan); first_introduced is
+                 {index, ref, ours} of the first, or null.
 
 Mismatches (the allclose rule of torch.testing.assert_close):
   a finite pair is close when |ours - ref| <= atol + rtol * |ref|;
@@ -80,7 +86,7 @@ Mismatches (the allclose rule of torch.testing.assert_close):
   no name is on one side only. first_failure: name of the first failing pair in
   report order, or null.
 
-Shapes that differ are reported with "shape_mismatch": true, "ref_shape",
+Shapes that differ are reported with "shape_mismatch": true, "shape" (ref's),
 "ours_shape", both sides' stats, and no difference statistics.
 
 JSON: NaN and infinities are written as the strings "NaN", "Infinity",
@@ -491,18 +497,20 @@ def compare(rt, ot, args):
     rtol, atol = tolerance(rt.dtype, ot.dtype, args)
     res["tolerance"] = {"check": "allclose", "atol": atol, "rtol": rtol}
     if rt.shape != ot.shape:
-        res.update({"shape_mismatch": True, "ref_shape": list(rt.shape), "ours_shape": list(ot.shape),
+        res.update({"shape_mismatch": True, "ours_shape": list(ot.shape),
                     "pass": False, "hints": []})
         return res
     n = rf.shape[0]
     exact_int = rt.dtype in INT_DTYPES and ot.dtype in INT_DTYPES
     npairs = 0
-    sum_ad = sum_d2 = sum_rr = sum_oo = sum_ro = sum_rp = 0.0
+    sum_ad = sum_d2 = sum_rr = sum_oo = sum_ro = 0.0
     max_ad = -1.0
     worst_i = -1
     max_rel = 0.0
     mism = 0
     first_mm = -1
+    intro = 0
+    first_intro = -1
     with np.errstate(all="ignore"):
         for a in range(0, n, chunk):
             r_raw = rf[a:a + chunk]
@@ -523,6 +531,12 @@ def compare(rt, ot, args):
                 if args.equal_nan:
                     close |= np.isnan(r) & np.isnan(o)
                 bad = ~close
+            intr = fr & ~fo
+            ni = int(intr.sum())
+            if ni:
+                if first_intro < 0:
+                    first_intro = a + int(np.argmax(intr))
+                intro += ni
             nb = int(bad.sum())
             if nb:
                 if first_mm < 0:
@@ -542,7 +556,6 @@ def compare(rt, ot, args):
             sum_rr += float(np.dot(rp, rp))
             sum_oo += float(np.dot(op, op))
             sum_ro += float(np.dot(rp, op))
-            sum_rp += float(rp.sum())
             k = int(np.argmax(ad))
             if ad[k] > max_ad:
                 max_ad = float(ad[k])
@@ -550,27 +563,18 @@ def compare(rt, ot, args):
             arp = np.abs(rp)
             rel = np.where(arp == 0, np.where(ad == 0, 0.0, np.inf), ad / np.where(arp == 0, 1.0, arp))
             max_rel = max(max_rel, float(rel.max()))
-        m2_rp = 0.0
-        if npairs:
-            mean_rp = sum_rp / npairs
-            for a in range(0, n, chunk):
-                r = rf[a:a + chunk].astype(np.float64)
-                o = of[a:a + chunk].astype(np.float64)
-                x = r[np.isfinite(r) & np.isfinite(o)] - mean_rp
-                m2_rp += float(np.dot(x, x))
-
     if npairs == 0:
         for k in ("max_abs_diff", "mean_abs_diff", "max_rel_diff", "rmse", "nmse", "cosine"):
             res[k] = math.nan
         res["worst"] = None
     else:
         mse = sum_d2 / npairs
-        var = m2_rp / npairs
+        var = res["ref"]["std"] ** 2
         res["max_abs_diff"] = max_ad
         res["mean_abs_diff"] = sum_ad / npairs
         res["max_rel_diff"] = max_rel
         res["rmse"] = math.sqrt(mse)
-        res["nmse"] = (mse / var) if var > 0 else (0.0 if mse == 0 else math.inf)
+        res["nmse"] = 0.0 if mse == 0 else (mse / var if var > 0 else math.inf)
         if sum_rr == 0 and sum_oo == 0:
             cos = 1.0
         elif sum_rr == 0 or sum_oo == 0:
@@ -578,12 +582,17 @@ def compare(rt, ot, args):
         else:
             cos = max(-1.0, min(1.0, sum_ro / (math.sqrt(sum_rr) * math.sqrt(sum_oo))))
         res["cosine"] = cos
-        res["worst"] = {"index": unravel(worst_i, rt.shape), "ref": num(rf[worst_i]), "ours": num(of[worst_i])}
+        res["worst"] = None if max_ad == 0 else {
+            "index": unravel(worst_i, rt.shape), "ref": num(rf[worst_i]), "ours": num(of[worst_i])}
+    res["finite_pairs"] = npairs
     res["mismatched"] = mism
     res["mismatch_fraction"] = (mism / n) if n else 0.0
     res["first_mismatch"] = None if first_mm < 0 else {
         "index": unravel(first_mm, rt.shape), "ref": num(rf[first_mm]), "ours": num(of[first_mm])}
-    res["pass"] = mism == 0
+    res["introduced"] = intro
+    res["first_introduced"] = None if first_intro < 0 else {
+        "index": unravel(first_intro, rt.shape), "ref": num(rf[first_intro]), "ours": num(of[first_intro])}
+    res["pass"] = mism == 0 and intro == 0
     res["hints"] = []
     return res
 
