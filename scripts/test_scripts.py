@@ -340,7 +340,7 @@ class TestExample(Tmp):
         run(script("make_example.py"), "-o", b)
         for f in make_example.FILES:
             self.assertEqual(read(os.path.join(a, f)), read(os.path.join(b, f)), f)
-        total = sum(os.path.getsize(os.path.join(EXAMPLE, f)) for f in os.listdir(EXAMPLE))
+        total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(EXAMPLE) for f in fs)
         self.assertLess(total, 200 * 1024)
         self.assertEqual(make_example.check(EXAMPLE), [])
 
@@ -386,6 +386,44 @@ class TestExample(Tmp):
         for g, w in zip(got, want):
             name, shape, dtype = w.split(" ", 1)[0], w.split(" ", 1)[1].rsplit(" ", 1)[0], w.rsplit(" ", 1)[1]
             self.assertEqual(g, "model.%s torch.Size(%s) torch.%s" % (name, shape, dtype))
+
+
+class TestPortSide(Tmp):
+    """The Go, Rust and C++ programs in testdata/porting/port_side write
+    the port's side; what they write must read back as intended."""
+
+    SRC = os.path.join(EXAMPLE, "port_side")
+    BUILDS = {
+        "go": (["go", "build", "-o", "{exe}", "{src}/port_side.go"], "go"),
+        "rust": (["rustc", "--edition", "2021", "-o", "{exe}", "{src}/port_side.rs"], "rustc"),
+        "c++": (["g++", "-std=c++17", "-Wall", "-Wextra", "-Werror", "-o", "{exe}", "{src}/port_side.cpp"], "g++"),
+    }
+
+    def check_output(self, d):
+        data = (np.arange(6, dtype="<f4") / 4).reshape(2, 3)
+        self.assertEqual(read(os.path.join(d, "loaded.txt"), "r"),
+                         "model.embed_tokens.weight [64, 32] float32\nmodel.lm_head.weight [64, 32] float32\n")
+        side = json.loads(read(os.path.join(d, "x.bin.json"), "r"))
+        self.assertEqual(side, {"dtype": "F32", "shape": [2, 3]})
+        self.assertEqual(read(os.path.join(d, "x.bin")), data.tobytes())
+        want = self.path("want.npy")
+        np.save(want, data)
+        self.assertEqual(read(os.path.join(d, "x.npy")), read(want))
+
+    def test_programs(self):
+        for lang, (cmd, tool) in self.BUILDS.items():
+            with self.subTest(lang=lang):
+                if shutil.which(tool) is None:
+                    self.skipTest("%s not installed" % tool)
+                exe = self.path("port_side_" + lang.replace("+", "p"))
+                out = self.path("out_" + lang.replace("+", "p"))
+                os.mkdir(out)
+                cmd = [c.format(exe=exe, src=self.SRC) for c in cmd]
+                p = subprocess.run(cmd, capture_output=True, text=True, cwd=self.tmp)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                p = subprocess.run([exe, out], capture_output=True, text=True)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.check_output(out)
 
 
 if __name__ == "__main__":
