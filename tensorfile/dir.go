@@ -1,0 +1,105 @@
+package tensorfile
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/refcmp/refcmp/diffing"
+)
+
+// dumpExt reports whether a file name has the extension of a tensor file
+// a directory walk picks up.
+func dumpExt(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".npy", ".npz", ".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".raw":
+		return true
+	}
+	return false
+}
+
+// openDir opens a directory: a safetensors checkpoint directory through
+// package safetensors, or else every tensor file under it, in lexical
+// order of relative path. Tensors are named by relative path
+// ("sub/x.npy"), plus "/member" for containers ("sub/acts.npz/layer0").
+func openDir(dir string, cfg config) (*Container, error) {
+	st, err := isSafetensorsDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if st {
+		return openSafetensors(dir, cfg)
+	}
+	c := &Container{Source: dir, Format: FormatDir}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !dumpExt(d.Name()) {
+			return nil
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		kind, err := sniffFile(p, fi.Size())
+		if err != nil {
+			return err
+		}
+		if kind == "" {
+			return fmt.Errorf("%s: not a recognised tensor file", p)
+		}
+		sub, err := openKind(p, kind, fi.Size(), cfg)
+		if err != nil {
+			return err
+		}
+		c.closers = append(c.closers, sub)
+		for _, t := range sub.Tensors {
+			if sub.Single {
+				t.Name = rel
+			} else {
+				t.Name = rel + "/" + t.Name
+			}
+			c.Tensors = append(c.Tensors, t)
+		}
+		for _, n := range sub.Notes {
+			c.Notes = append(c.Notes, rel+": "+n)
+		}
+		return nil
+	})
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	if len(c.Tensors) == 0 && len(c.closers) == 0 {
+		return nil, fmt.Errorf("%s: no tensor files (.safetensors, .npy, .npz, .pt, .pth, .bin) in this directory", dir)
+	}
+	return c, nil
+}
+
+// listDir lists a directory from headers alone.
+func listDir(dir string) (diffing.Listing, error) {
+	st, err := isSafetensorsDir(dir)
+	if err != nil {
+		return diffing.Listing{}, err
+	}
+	if st {
+		return listSafetensors(dir)
+	}
+	c, err := openDir(dir, config{headerOnly: true})
+	if err != nil {
+		return diffing.Listing{}, err
+	}
+	defer c.Close()
+	return c.listing(), nil
+}

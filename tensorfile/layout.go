@@ -1,0 +1,279 @@
+package tensorfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/refcmp/refcmp/safetensors"
+)
+
+// byteSize checks a shape from a header and returns its element count and
+// its size in bytes for dt, refusing negative dimensions and overflow.
+func byteSize(shape []int64, dt safetensors.DType) (numel, nbytes int64, err error) {
+	es := int64(dt.Size())
+	if es == 0 {
+		return 0, 0, fmt.Errorf("dtype %s has no element size", dt)
+	}
+	numel = 1
+	for _, d := range shape {
+		if d < 0 {
+			return 0, 0, fmt.Errorf("shape %v has a negative dimension", shape)
+		}
+		if d != 0 && numel > math.MaxInt64/es/d {
+			// keep checking for zeros: a zero dimension makes the tensor empty
+			numel = -1
+			continue
+		}
+		if numel >= 0 {
+			numel *= d
+		}
+	}
+	if numel < 0 {
+		for _, d := range shape {
+			if d == 0 {
+				return 0, 0, nil
+			}
+		}
+		return 0, 0, fmt.Errorf("shape %v is too large", shape)
+	}
+	return numel, numel * es, nil
+}
+
+// isContiguous reports whether strides (in elements) describe C order for
+// shape; dimensions of size 1 may have any stride.
+func isContiguous(shape, strides []int64) bool {
+	if len(shape) != len(strides) {
+		return false
+	}
+	want := int64(1)
+	for k := len(shape) - 1; k >= 0; k-- {
+		if shape[k] == 0 {
+			return true
+		}
+		if shape[k] != 1 && strides[k] != want {
+			return false
+		}
+		want *= shape[k]
+	}
+	return true
+}
+
+// fortranStrides returns the strides (in elements) of a Fortran-order
+// array of the given shape.
+func fortranStrides(shape []int64) []int64 {
+	st := make([]int64, len(shape))
+	s := int64(1)
+	for k := range shape {
+		st[k] = s
+		s *= shape[k]
+	}
+	return st
+}
+
+// gather reads a strided tensor out of a storage and returns its bytes in
+// C order. The storage holds srcBytes bytes of esize-byte elements at src;
+// the tensor starts offset elements in. At most max bytes are held for
+// the read span and for the result each.
+func gather(src io.ReaderAt, srcBytes, esize int64, shape, strides []int64, offset, max int64) ([]byte, error) {
+	numel := int64(1)
+	for _, d := range shape {
+		numel *= d // byteSize was checked by the caller
+	}
+	if numel == 0 {
+		return []byte{}, nil
+	}
+	if numel*esize > max {
+		return nil, fmt.Errorf("shape %v needs %d bytes in memory to reorder, over the limit of %d", shape, numel*esize, max)
+	}
+	span, err := stridedSpan(srcBytes, esize, shape, strides, offset)
+	if err != nil {
+		return nil, err
+	}
+	if span > max {
+		return nil, fmt.Errorf("strided tensor spans %d bytes of storage, over the in-memory limit of %d", span, max)
+	}
+	buf := make([]byte, span)
+	if n, err := src.ReadAt(buf, offset*esize); int64(n) < span {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("reading storage: %w", err)
+	}
+	out := make([]byte, numel*esize)
+	nd := len(shape)
+	idx := make([]int64, nd)
+	pos := int64(0)
+	for o := int64(0); o < numel; o++ {
+		copy(out[o*esize:(o+1)*esize], buf[pos*esize:(pos+1)*esize])
+		for k := nd - 1; k >= 0; k-- {
+			idx[k]++
+			pos += strides[k]
+			if idx[k] < shape[k] {
+				break
+			}
+			pos -= strides[k] * shape[k]
+			idx[k] = 0
+		}
+	}
+	return out, nil
+}
+
+// stridedSpan checks that a strided tensor lies inside its storage and
+// returns the bytes from its first element to its last.
+func stridedSpan(srcBytes, esize int64, shape, strides []int64, offset int64) (int64, error) {
+	if len(shape) != len(strides) {
+		return 0, fmt.Errorf("shape %v and strides %v differ in length", shape, strides)
+	}
+	if offset < 0 {
+		return 0, fmt.Errorf("negative storage offset %d", offset)
+	}
+	last := offset
+	for k, d := range shape {
+		if d == 0 {
+			return 0, nil
+		}
+		s := strides[k]
+		if s < 0 {
+			return 0, fmt.Errorf("negative stride in %v", strides)
+		}
+		if s != 0 && d-1 > (math.MaxInt64/esize-1-last)/s {
+			return 0, fmt.Errorf("strides %v with shape %v overflow", strides, shape)
+		}
+		last += (d - 1) * s
+	}
+	end := (last + 1) * esize
+	if end > srcBytes {
+		return 0, fmt.Errorf("shape %v, strides %v, offset %d need %d bytes of storage, storage has %d", shape, strides, offset, end, srcBytes)
+	}
+	return end - offset*esize, nil
+}
+
+// swapInPlace reverses the byte order of every esize-byte element of b.
+func swapInPlace(b []byte, esize int) {
+	if esize <= 1 {
+		return
+	}
+	for i := 0; i+esize <= len(b); i += esize {
+		e := b[i : i+esize]
+		for l, r := 0, esize-1; l < r; l, r = l+1, r-1 {
+			e[l], e[r] = e[r], e[l]
+		}
+	}
+}
+
+// swapReaderAt reads a big-endian storage of esize-byte elements as
+// little-endian bytes, converting each read on the fly. Reads may start
+// and end anywhere, not only on element boundaries.
+type swapReaderAt struct {
+	r     io.ReaderAt
+	esize int64
+	size  int64
+}
+
+func newSwapReaderAt(r io.ReaderAt, esize int, size int64) io.ReaderAt {
+	if esize <= 1 {
+		return r
+	}
+	return &swapReaderAt{r: r, esize: int64(esize), size: size}
+}
+
+const swapChunk = 1 << 20
+
+func (s *swapReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("negative offset")
+	}
+	total := 0
+	var buf []byte
+	for total < len(p) {
+		o := off + int64(total)
+		if o >= s.size {
+			return total, io.EOF
+		}
+		want := int64(len(p) - total)
+		if want > swapChunk {
+			want = swapChunk
+		}
+		end := min(o+want, s.size)
+		a0 := o - o%s.esize
+		a1 := end
+		if r := a1 % s.esize; r != 0 {
+			a1 += s.esize - r
+		}
+		if a1 > s.size {
+			a1 = s.size - s.size%s.esize
+			if a1 <= a0 {
+				return total, io.ErrUnexpectedEOF
+			}
+		}
+		if int64(cap(buf)) < a1-a0 {
+			buf = make([]byte, a1-a0)
+		}
+		b := buf[:a1-a0]
+		n, err := s.r.ReadAt(b, a0)
+		b = b[:int64(n)-int64(n)%s.esize]
+		swapInPlace(b, int(s.esize))
+		if int64(len(b)) <= o-a0 {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return total, err
+		}
+		c := copy(p[total:], b[o-a0:min(int64(len(b)), end-a0)])
+		total += c
+		if int64(c) < end-o {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// memReader wraps bytes gathered in memory.
+func memReader(b []byte) io.ReaderAt { return bytes.NewReader(b) }
+
+// tensorData returns a reader of the C-order little-endian bytes of a
+// tensor held in a storage (src, srcBytes bytes of esize-byte elements,
+// in byte order bigEndian), placed by offset and strides (in elements;
+// nil strides mean C order). In header-only mode it checks the placement
+// and returns nil.
+func (cfg config) tensorData(src io.ReaderAt, srcBytes int64, dt safetensors.DType, bigEndian bool, shape, strides []int64, offset int64) (io.ReaderAt, error) {
+	es := int64(dt.Size())
+	_, nbytes, err := byteSize(shape, dt)
+	if err != nil {
+		return nil, err
+	}
+	if strides == nil || isContiguous(shape, strides) {
+		if offset < 0 || offset > srcBytes/es {
+			return nil, fmt.Errorf("storage offset %d is outside the storage of %d bytes", offset, srcBytes)
+		}
+		if nbytes > srcBytes-offset*es {
+			return nil, fmt.Errorf("shape %v %s at element offset %d needs %d bytes, storage has %d", shape, dt, offset, nbytes+offset*es, srcBytes)
+		}
+		if cfg.headerOnly {
+			return nil, nil
+		}
+		var r io.ReaderAt = io.NewSectionReader(src, offset*es, nbytes)
+		if bigEndian {
+			r = newSwapReaderAt(r, int(es), nbytes)
+		}
+		return r, nil
+	}
+	if cfg.headerOnly {
+		_, err := stridedSpan(srcBytes, es, shape, strides, offset)
+		return nil, err
+	}
+	b, err := gather(src, srcBytes, es, shape, strides, offset, cfg.maxMem())
+	if err != nil {
+		return nil, err
+	}
+	if bigEndian {
+		swapInPlace(b, int(es))
+	}
+	return memReader(b), nil
+}

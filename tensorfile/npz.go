@@ -1,0 +1,183 @@
+package tensorfile
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+)
+
+// zipKind tells a .npz from a PyTorch zip checkpoint.
+func zipKind(name string, f io.ReaderAt, size int64) (string, error) {
+	zr, err := zip.NewReader(f, size)
+	if err != nil {
+		return "", fmt.Errorf("%s: broken zip archive: %w", name, err)
+	}
+	if _, ok := torchPrefix(zr); ok {
+		return FormatPyTorchZip, nil
+	}
+	for _, zf := range zr.File {
+		if strings.HasSuffix(zf.Name, ".npy") {
+			return FormatNpz, nil
+		}
+	}
+	if len(zr.File) == 0 {
+		return FormatNpz, nil // np.savez with no arrays
+	}
+	return "", fmt.Errorf("%s: zip archive is neither an .npz (no .npy members) nor a PyTorch checkpoint (no data.pkl)", name)
+}
+
+// openZip opens a .npz or a PyTorch zip checkpoint.
+func openZip(name string, cfg config) (*Container, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	zr, err := zip.NewReader(f, fi.Size())
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: broken zip archive: %w", name, err)
+	}
+	var c *Container
+	if prefix, ok := torchPrefix(zr); ok {
+		c, err = readTorchZip(name, f, fi.Size(), zr, prefix, cfg)
+	} else {
+		c, err = readNpz(name, f, fi.Size(), zr, cfg)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	c.closers = append(c.closers, f)
+	return c, nil
+}
+
+func readNpz(name string, f io.ReaderAt, fsize int64, zr *zip.Reader, cfg config) (*Container, error) {
+	c := &Container{Source: name, Format: FormatNpz, Ordered: true}
+	seen := map[string]bool{}
+	for _, zf := range zr.File {
+		if strings.HasSuffix(zf.Name, "/") {
+			continue
+		}
+		tname := strings.TrimSuffix(zf.Name, ".npy")
+		if seen[tname] {
+			return nil, fmt.Errorf("%s: member %q appears twice", name, zf.Name)
+		}
+		seen[tname] = true
+		var r io.ReaderAt
+		var size int64
+		var err error
+		if cfg.headerOnly && zf.Method != zip.Store {
+			r, size, err = zipMemberHead(zf, maxNpyHeader+12)
+		} else {
+			r, size, err = zipMember(f, fsize, zf, cfg.maxMem())
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: member %q: %w", name, zf.Name, err)
+		}
+		t, err := npyTensor(tname, r, size, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s: member %q: %w", name, zf.Name, err)
+		}
+		c.Tensors = append(c.Tensors, t)
+	}
+	return c, nil
+}
+
+// zipMember returns a reader of one archive member's bytes: a section of
+// the file when the member is stored (no copy), or its bytes decompressed
+// in memory, up to max, when it is deflated.
+func zipMember(f io.ReaderAt, fsize int64, zf *zip.File, max int64) (io.ReaderAt, int64, error) {
+	if zf.UncompressedSize64 > 1<<62 || zf.CompressedSize64 > 1<<62 {
+		return nil, 0, fmt.Errorf("member size %d is not plausible", zf.UncompressedSize64)
+	}
+	usize := int64(zf.UncompressedSize64)
+	switch zf.Method {
+	case zip.Store:
+		off, err := zf.DataOffset()
+		if err != nil {
+			return nil, 0, err
+		}
+		if int64(zf.CompressedSize64) != usize {
+			return nil, 0, fmt.Errorf("stored member has compressed size %d but size %d", zf.CompressedSize64, usize)
+		}
+		if off < 0 || usize > fsize-off {
+			return nil, 0, fmt.Errorf("stored member of %d bytes at offset %d runs past the end of the %d-byte file", usize, off, fsize)
+		}
+		return io.NewSectionReader(f, off, usize), usize, nil
+	case zip.Deflate:
+		if usize > max {
+			return nil, 0, fmt.Errorf("compressed member inflates to %d bytes, over the in-memory limit of %d", usize, max)
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return nil, 0, err
+		}
+		defer rc.Close()
+		buf := bytes.NewBuffer(make([]byte, 0, min(usize, 64<<20)))
+		n, err := io.Copy(buf, io.LimitReader(rc, usize+1))
+		if err != nil {
+			return nil, 0, fmt.Errorf("inflating: %w", err)
+		}
+		if n != usize {
+			return nil, 0, fmt.Errorf("member inflates to more than its declared %d bytes", usize)
+		}
+		return bytes.NewReader(buf.Bytes()), usize, nil
+	}
+	return nil, 0, fmt.Errorf("unsupported zip compression method %d", zf.Method)
+}
+
+// zipMemberHead returns a reader of the first n bytes of a compressed
+// member, and the member's declared size: enough for its header.
+func zipMemberHead(zf *zip.File, n int64) (io.ReaderAt, int64, error) {
+	if zf.UncompressedSize64 > 1<<62 {
+		return nil, 0, fmt.Errorf("member size %d is not plausible", zf.UncompressedSize64)
+	}
+	rc, err := zf.Open()
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, n))
+	if err != nil {
+		return nil, 0, fmt.Errorf("inflating: %w", err)
+	}
+	return bytes.NewReader(b), int64(zf.UncompressedSize64), nil
+}
+
+// memberBytes reads a whole (small) member into memory, up to max bytes.
+func memberBytes(f io.ReaderAt, fsize int64, zf *zip.File, max int64) ([]byte, error) {
+	r, size, err := zipMember(f, fsize, zf, max)
+	if err != nil {
+		return nil, err
+	}
+	if size > max {
+		return nil, fmt.Errorf("member of %d bytes is over the limit of %d", size, max)
+	}
+	b := make([]byte, size)
+	if _, err := r.ReadAt(b, 0); err != nil && !(err == io.EOF && size == 0) {
+		return nil, err
+	}
+	return b, nil
+}
+
+// torchPrefix finds the member prefix of a PyTorch zip checkpoint
+// ("archive/", or the file stem torch.save used): the directory holding
+// data.pkl.
+func torchPrefix(zr *zip.Reader) (string, bool) {
+	for _, zf := range zr.File {
+		dir, file := path.Split(zf.Name)
+		if file == "data.pkl" && strings.Count(dir, "/") <= 1 {
+			return dir, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,139 @@
+package tensorfile
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/safetensors"
+)
+
+// OrderKey is the safetensors __metadata__ entry that gives an explicit
+// execution order: a JSON list of names, or names separated by commas or
+// newlines.
+const OrderKey = "refcmp.order"
+
+// maxIndexJSON bounds the size of a file sniffed as a sharded index.
+const maxIndexJSON = 64 << 20
+
+// isIndexJSON reports whether a .json file is a sharded-checkpoint index:
+// a JSON object with a "weight_map" object.
+func isIndexJSON(name string, f io.ReaderAt, size int64) bool {
+	if !strings.HasSuffix(strings.ToLower(name), ".json") || size > maxIndexJSON {
+		return false
+	}
+	b := make([]byte, size)
+	if n, _ := f.ReadAt(b, 0); int64(n) != size {
+		return false
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(b, &top) != nil {
+		return false
+	}
+	wm, ok := top["weight_map"]
+	if !ok {
+		return false
+	}
+	var m map[string]json.RawMessage
+	return json.Unmarshal(wm, &m) == nil
+}
+
+// openSafetensors opens a safetensors file, index or directory through
+// package safetensors; tensor data are sections of the shard files.
+func openSafetensors(path string, cfg config) (*Container, error) {
+	ck, err := safetensors.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &Container{Source: path, Format: FormatSafetensors, Notes: append([]string(nil), ck.Notes...)}
+	if ck.Index != "" {
+		c.Format = FormatSafetensorsIndex
+	}
+	c.closers = append(c.closers, ck)
+	if !ck.ShapesKnown && len(ck.Entries) > 0 && !cfg.headerOnly {
+		c.Close()
+		return nil, fmt.Errorf("%s: the shard files are absent, so there is no tensor data to compare", path)
+	}
+	for _, e := range ck.Entries {
+		t := diffing.Tensor{Name: e.Name, DType: e.DType, Shape: e.Shape}
+		if !cfg.headerOnly {
+			r, err := ck.Reader(e.Name)
+			if err != nil {
+				c.Close()
+				return nil, err
+			}
+			t.Data = r
+		}
+		c.Tensors = append(c.Tensors, t)
+	}
+	if s, ok := ck.Metadata[OrderKey]; ok {
+		if c.Order, err = parseOrder(s); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("%s: __metadata__ %q: %w", path, OrderKey, err)
+		}
+	}
+	return c, nil
+}
+
+// parseOrder reads a refcmp.order value: a JSON list of strings, or names
+// separated by commas or newlines.
+func parseOrder(s string) ([]string, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "[") {
+		var names []string
+		if err := json.Unmarshal([]byte(s), &names); err != nil {
+			return nil, fmt.Errorf("not a JSON list of names: %v", err)
+		}
+		return names, nil
+	}
+	names := []string{}
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+		if f = strings.TrimSpace(f); f != "" {
+			names = append(names, f)
+		}
+	}
+	return names, nil
+}
+
+// listSafetensors lists a safetensors file, index or directory from its
+// headers alone.
+func listSafetensors(path string) (diffing.Listing, error) {
+	ck, err := safetensors.Open(path)
+	if err != nil {
+		return diffing.Listing{}, err
+	}
+	defer ck.Close()
+	l := diffing.Listing{Source: path, Notes: append([]string(nil), ck.Notes...)}
+	l.Weights = make([]diffing.Weight, 0, len(ck.Entries))
+	for _, e := range ck.Entries {
+		l.Weights = append(l.Weights, diffing.Weight{Name: e.Name, DType: e.DType, Shape: e.Shape})
+	}
+	return l, nil
+}
+
+// isSafetensorsDir reports whether a directory is a safetensors checkpoint:
+// it holds an index or *.safetensors files, and no other tensor files
+// (those make it a directory of dumps, paired by relative path).
+func isSafetensorsDir(dir string) (bool, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false, err
+	}
+	st := false
+	for _, e := range ents {
+		name := e.Name()
+		if e.IsDir() {
+			continue
+		}
+		switch {
+		case strings.HasSuffix(name, ".safetensors"), strings.HasSuffix(name, ".safetensors.index.json"):
+			st = true
+		case dumpExt(name):
+			return false, nil
+		}
+	}
+	return st, nil
+}
