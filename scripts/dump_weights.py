@@ -29,7 +29,7 @@ import refcmp_io  # noqa: E402
 EPILOG = """\
 examples:
   # the reference's expected list, from its checkpoint (header only)
-  dump_weights.py model.safetensors -o expected.txt
+  dump_weights.py model.safetensors -o expected.txt      # or: dump_weights.py model.safetensors expected.txt
   dump_weights.py checkpoints/model.safetensors.index.json --json -o expected.json
   dump_weights.py pytorch_model.bin -o expected.txt
   # from the model class itself (random init is fine: only names/shapes/dtypes)
@@ -168,8 +168,10 @@ def main(argv=None):
                     "from a checkpoint or from the Python model that defines it.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("source", help="checkpoint file/dir/index, or model spec module:factory | file.py[:factory]")
-    ap.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
-    ap.add_argument("--json", action="store_true", help="write JSON {name: {shape, dtype}} instead of text")
+    ap.add_argument("out", nargs="?", metavar="OUTPUT", help="output file (same as -o)")
+    ap.add_argument("-o", "--output", help="output file (default: stdout)")
+    ap.add_argument("--json", action="store_true",
+                    help="write JSON {name: {shape, dtype}} instead of text (the default for an OUTPUT ending in .json)")
     ap.add_argument("--params-only", action="store_true",
                     help="for a model spec: parameters only, without buffers (state_dict() is the default)")
     ap.add_argument("--key", help="for a .pt: dotted key of the state dict inside the checkpoint (e.g. state_dict)")
@@ -177,6 +179,9 @@ def main(argv=None):
                     help="allow torch.load to unpickle arbitrary objects (only for files you trust)")
     ap.add_argument("--kwargs", default="{}", help="for a model spec: JSON keyword arguments for the factory")
     args = ap.parse_args(argv)
+    if args.out and args.output and args.out != args.output:
+        ap.error("give the output file once: OUTPUT or -o, not both")
+    args.output = args.out or args.output or "-"
 
     notes = []
     try:
@@ -189,7 +194,7 @@ def main(argv=None):
             if not os.path.exists(args.source):
                 raise FileNotFoundError("%s: no such file or directory" % args.source)
             entries = file_entries(args.source, notes, unsafe=args.unsafe, key=args.key)
-        text = render(entries, "json" if args.json else "text")
+        text = render(entries, "json" if args.json or args.output.endswith(".json") else "text")
     except (OSError, ValueError, KeyError, RuntimeError, refcmp_io.FormatError) as e:
         print("dump_weights.py: %s" % (e.args[0] if isinstance(e, KeyError) and e.args else e), file=sys.stderr)
         return 2

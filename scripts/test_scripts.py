@@ -188,6 +188,18 @@ class TestDumpWeights(Tmp):
         for src in (os.path.join(EXAMPLE, "model.safetensors"), "scripts/make_example.py:build_reference"):
             self.assertEqual(run(script("dump_weights.py"), src).stdout, want, src)
 
+    def test_output_positional(self):
+        src = os.path.join(EXAMPLE, "model.safetensors")
+        want = read(os.path.join(EXAMPLE, "expected_weights.txt"), "r")
+        run(script("dump_weights.py"), src, self.path("a.txt"))
+        run(script("dump_weights.py"), src, "-o", self.path("b.txt"))
+        self.assertEqual(read(self.path("a.txt"), "r"), want)
+        self.assertEqual(read(self.path("b.txt"), "r"), want)
+        run(script("dump_weights.py"), src, self.path("d.json"))
+        self.assertEqual(len(json.loads(read(self.path("d.json"), "r"))), 11)
+        r = run(script("dump_weights.py"), src, self.path("a.txt"), "-o", self.path("c.txt"), check=False)
+        self.assertEqual(r.returncode, 2)
+
     def test_json(self):
         out = run(script("dump_weights.py"), "--json", os.path.join(EXAMPLE, "model.safetensors")).stdout
         obj = json.loads(out, object_pairs_hook=OrderedDict)
