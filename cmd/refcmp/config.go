@@ -40,6 +40,17 @@ type config struct {
 	Tied map[string]string `json:"tied"`
 	// IgnoreDType skips dtype comparison.
 	IgnoreDType *bool `json:"ignore_dtype"`
+
+	// Tolerance settings of `refcmp tensors`, as its flags --atol, --rtol,
+	// --check, --threshold, --exact, --equal-nan and --tol (per-tensor
+	// rules 'GLOB=ATOL:RTOL', applied before the command line's).
+	Atol      *float64 `json:"atol"`
+	Rtol      *float64 `json:"rtol"`
+	Check     string   `json:"check"`
+	Threshold *float64 `json:"threshold"`
+	Exact     *bool    `json:"exact"`
+	EqualNaN  *bool    `json:"equal_nan"`
+	Tol       []string `json:"tol"`
 }
 
 // loadConfig reads a config file strictly: unknown keys, trailing data and

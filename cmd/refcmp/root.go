@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -32,7 +33,7 @@ func (a *app) run(args []string) int {
 	if err == nil || errors.Is(err, errDifferences) {
 		return exitCode(err)
 	}
-	fmt.Fprintf(a.stderr, "refcmp: %v\n", err)
+	fmt.Fprintf(a.stderr, "refcmp: %s\n", errorMessage(err))
 	var uerr *usageError
 	if errors.As(err, &uerr) && cmd != nil {
 		fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
@@ -104,4 +105,14 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 		}
 		return usagef("%s takes %d arguments (%s), got %d", cmd.Name(), len(names), strings.Join(names, " "), len(args))
 	}
+}
+
+// errorMessage is err's text, with a bare *fs.PathError shortened to
+// "path: reason": "open x: no such file or directory" names a system call
+// the user did not make.
+func errorMessage(err error) string {
+	if pe, ok := err.(*fs.PathError); ok {
+		return pe.Path + ": " + pe.Err.Error()
+	}
+	return err.Error()
 }
