@@ -86,6 +86,11 @@ func ReadHeader(path string) (*File, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return readHeader(f, path)
+}
+
+// readHeader is ReadHeader on an open file; path names it in errors.
+func readHeader(f *os.File, path string) (*File, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
