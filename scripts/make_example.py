@@ -26,6 +26,7 @@ The model factories are importable for dump_activations.py / dump_weights.py:
 """
 
 import argparse
+import json
 import math
 import os
 import shutil
@@ -57,6 +58,7 @@ FILES = (
     "port_loaded.txt",
     "port_transposed_activations.safetensors",
     "port_transposed_weights.safetensors",
+    "expected_findings.json",
 )
 ACTIVATION_FILES = ("ref_activations.safetensors", "port_activations.safetensors",
                     "port_transposed_activations.safetensors")
@@ -248,6 +250,65 @@ def port_loaded_listing(sd):
     return "\n".join(lines) + "\n"
 
 
+# torch.testing.assert_close's float32 defaults, refcmp's too.
+F32_RTOL, F32_ATOL = 1.3e-6, 1e-5
+
+
+def _compare(ref, ours, sequence=True):
+    """What refcmp should find comparing two dumps (OrderedDicts in
+    execution order) with the default float32 tolerance. Without sequence
+    (a checkpoint has no execution order) only the failing names count."""
+    fails = [k for k in ref if not torch.allclose(ours[k], ref[k], rtol=F32_RTOL, atol=F32_ATOL)]
+    out = OrderedDict([("pass", not fails), ("tensors", len(ref)), ("failing", len(fails))])
+    if fails and not sequence:
+        out["failing_names"] = fails
+    elif fails:
+        first = fails[0]
+        i = list(ref).index(first)
+        out["first_failure"] = first
+        out["first_failure_index"] = i
+        out["passing_before"] = sum(1 for k in list(ref)[:i] if k not in fails)
+        out["bit_identical_before"] = all(torch.equal(ref[k], ours[k]) for k in list(ref)[:i])
+        out["failing_names"] = fails
+    return out
+
+
+def findings(sd, acts):
+    """expected_findings.json: what each refcmp command in the README should
+    report, computed from the generated data (hint kinds by construction)."""
+    ref = acts["ref_activations.safetensors"]
+    port = _compare(ref, acts["port_activations.safetensors"])
+    r = ref[port["first_failure"]].double()
+    o = acts["port_activations.safetensors"][port["first_failure"]].double()
+    k = float((r * o).sum() / (r * r).sum())
+    head_dim = CONFIG["d"] // CONFIG["heads"]
+    port["hint"] = OrderedDict([("kind", "scaled"), ("k", round(k, 6)),
+                                ("constant", "sqrt(%d)" % head_dim), ("constant_value", round(math.sqrt(head_dim), 6))])
+    tr = _compare(ref, acts["port_transposed_activations.safetensors"])
+    wt = _compare(sd, port_transposed_state_dict(), sequence=False)
+    wt["hint"] = OrderedDict([("kind", "transposed")])
+    same = _compare(ref, ref)
+    return OrderedDict([
+        ("weights", [
+            OrderedDict([("args", ["model.safetensors", "port_loaded.txt"]), ("exit", 1),
+                         ("missing", len(sd)), ("unexpected", len(sd)), ("suggested_map", "^model\\.=")]),
+            OrderedDict([("args", ["model.safetensors", "port_loaded.txt", "--map", "^model\\.="]), ("exit", 0)]),
+            OrderedDict([("args", ["expected_weights.txt", "port_loaded.txt", "--map", "^model\\.="]), ("exit", 0)]),
+            OrderedDict([("args", ["model.safetensors", "port_transposed_weights.safetensors"]), ("exit", 0)]),
+        ]),
+        ("tensors", [
+            OrderedDict([("args", ["ref_activations.safetensors", "port_activations.safetensors"]),
+                         ("exit", 1)] + list(port.items())),
+            OrderedDict([("args", ["ref_activations.safetensors", "port_transposed_activations.safetensors"]),
+                         ("exit", 1)] + list(tr.items())),
+            OrderedDict([("args", ["model.safetensors", "port_transposed_weights.safetensors"]),
+                         ("exit", 1)] + list(wt.items())),
+            OrderedDict([("args", ["ref_activations.safetensors", "ref_activations.safetensors"]),
+                         ("exit", 0)] + list(same.items())),
+        ]),
+    ])
+
+
 def generate(outdir):
     """Write every file of FILES into outdir."""
     _setup_torch()
@@ -258,16 +319,21 @@ def generate(outdir):
     write_manifest(sd, os.path.join(outdir, "expected_weights.txt"))
     np.save(os.path.join(outdir, "input_ids.npy"), ids.numpy())
 
+    all_acts = {}
     for fname, model in (("ref_activations.safetensors", build_reference()),
                          ("port_activations.safetensors", build_port()),
                          ("port_transposed_activations.safetensors", build_port_transposed())):
         acts = record_activations(model, ids)
         write_activations(acts, os.path.join(outdir, fname), use_package=False)
+        all_acts[fname] = acts
 
     with open(os.path.join(outdir, "port_loaded.txt"), "w", encoding="utf-8", newline="\n") as f:
         f.write(port_loaded_listing(sd))
     refcmp_io.write_safetensors(os.path.join(outdir, "port_transposed_weights.safetensors"),
                                 port_transposed_state_dict())
+    with open(os.path.join(outdir, "expected_findings.json"), "w", encoding="utf-8", newline="\n") as f:
+        json.dump(findings(sd, all_acts), f, indent=1)
+        f.write("\n")
 
 
 def check(outdir):

@@ -390,6 +390,22 @@ class TestExample(Tmp):
         self.assertEqual(diff, ["layers.0.self_attn.o_proj.weight"])
         self.assertTrue(torch.equal(pw[diff[0]], w[diff[0]].t()))
 
+    def test_findings_file(self):
+        f = json.loads(read(os.path.join(EXAMPLE, "expected_findings.json"), "r"))
+        by = {tuple(c["args"]): c for c in f["tensors"]}
+        c = by[("ref_activations.safetensors", "port_activations.safetensors")]
+        self.assertEqual((c["exit"], c["first_failure"], c["passing_before"]), (1, "layers.0.self_attn.scores", 5))
+        self.assertEqual(c["hint"]["kind"], "scaled")
+        self.assertAlmostEqual(c["hint"]["k"], 8 ** 0.5, places=5)
+        c = by[("ref_activations.safetensors", "port_transposed_activations.safetensors")]
+        self.assertEqual((c["exit"], c["first_failure"], c["passing_before"]), (1, "layers.0.self_attn.o_proj", 8))
+        c = by[("model.safetensors", "port_transposed_weights.safetensors")]
+        self.assertEqual(c["failing_names"], ["layers.0.self_attn.o_proj.weight"])
+        self.assertEqual(by[("ref_activations.safetensors", "ref_activations.safetensors")]["exit"], 0)
+        for c in f["weights"] + f["tensors"]:
+            for a in c["args"]:
+                self.assertTrue(a.startswith("--") or a.startswith("^") or os.path.exists(os.path.join(EXAMPLE, a)), a)
+
     def test_port_loaded_listing(self):
         want = read(os.path.join(EXAMPLE, "expected_weights.txt"), "r").splitlines()
         got = [l for l in read(os.path.join(EXAMPLE, "port_loaded.txt"), "r").splitlines()
