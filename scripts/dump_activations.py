@@ -264,7 +264,11 @@ def main(argv=None):
         model.train(args.train)
         names = dump_activations(model, inputs, args.output, filter=args.filter, exclude=args.exclude,
                                  root_name=args.root_name, use_package=not args.no_package)
-    except (OSError, ValueError, KeyError, RuntimeError, ImportError, refcmp_io.FormatError) as e:
+    except ImportError as e:
+        print("dump_activations.py: %s (this needs torch and numpy: on Debian, apt install python3-torch "
+              "python3-numpy and run /usr/bin/python3)" % e, file=sys.stderr)
+        return 2
+    except (OSError, ValueError, KeyError, RuntimeError, refcmp_io.FormatError) as e:
         print("dump_activations.py: %s" % e, file=sys.stderr)
         return 2
     print("dump_activations.py: wrote %d tensors to %s" % (len(names), args.output), file=sys.stderr)

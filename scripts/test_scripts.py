@@ -200,6 +200,15 @@ class TestDumpWeights(Tmp):
         r = run(script("dump_weights.py"), src, self.path("a.txt"), "-o", self.path("c.txt"), check=False)
         self.assertEqual(r.returncode, 2)
 
+    def test_safetensors_without_numpy_or_torch(self):
+        code = ("import sys, runpy; sys.modules['numpy'] = None; sys.modules['torch'] = None; "
+                "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')")
+        src = os.path.join(EXAMPLE, "model.safetensors")
+        for extra in ([], ["--json"]):
+            r = run("-c", code, script("dump_weights.py"), src, *extra)
+            self.assertEqual(r.stdout, run(script("dump_weights.py"), src, *extra).stdout)
+        self.assertEqual(r.stdout.count("F32"), 11)
+
     def test_json(self):
         out = run(script("dump_weights.py"), "--json", os.path.join(EXAMPLE, "model.safetensors")).stdout
         obj = json.loads(out, object_pairs_hook=OrderedDict)
