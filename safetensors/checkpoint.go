@@ -1,11 +1,13 @@
 package safetensors
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -154,53 +156,19 @@ func openIndex(source, index string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Checkpoint{Source: source, Index: index}
-	type ref struct{ name, shard string }
-	var refs []ref
-	var hasMap bool
-	err = members(data, func(key string, val []byte, _ int64) error {
-		switch key {
-		case "metadata":
-			if string(val) == "null" {
-				return nil
-			}
-			c.Metadata = map[string]string{}
-			return members(val, func(k string, v []byte, _ int64) error {
-				var s string
-				if json.Unmarshal(v, &s) != nil {
-					s = string(v)
-				}
-				c.Metadata[k] = s
-				return nil
-			})
-		case "weight_map":
-			hasMap = true
-			return members(val, func(name string, v []byte, _ int64) error {
-				var shard string
-				if json.Unmarshal(v, &shard) != nil {
-					return fmt.Errorf("weight_map: tensor %q: shard %s is not a string", name, short(v))
-				}
-				if !filepath.IsLocal(shard) {
-					return fmt.Errorf("weight_map: tensor %q: shard %q is not a file name in the index's directory", name, shard)
-				}
-				refs = append(refs, ref{name, shard})
-				return nil
-			})
-		}
-		return nil
-	})
-	if err == nil && !hasMap {
-		err = errors.New("no weight_map")
-	}
+	meta, refs, err := parseIndex(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", index, err)
 	}
+	c := &Checkpoint{Source: source, Index: index, Metadata: meta}
 
 	var shards, missing []string
 	shardOf := map[string]string{}
+	seen := map[string]bool{}
 	for _, r := range refs {
 		shardOf[r.name] = r.shard
-		if !slices.Contains(shards, r.shard) {
+		if !seen[r.shard] {
+			seen[r.shard] = true
 			shards = append(shards, r.shard)
 		}
 	}
@@ -262,7 +230,7 @@ func openIndex(source, index string) (*Checkpoint, error) {
 		switch {
 		case !ok:
 			problems = append(problems, fmt.Sprintf("tensor %q: the index puts it in %s, which does not have it", r.name, r.shard))
-		case got != path.Clean(r.shard):
+		case got != r.shard:
 			problems = append(problems, fmt.Sprintf("tensor %q: the index puts it in %s, but it is in %s", r.name, r.shard, got))
 		}
 	}
@@ -281,6 +249,61 @@ func openIndex(source, index string) (*Checkpoint, error) {
 		}
 	}
 	return c, nil
+}
+
+// ref is one weight_map entry: a tensor name and its shard file.
+type ref struct{ name, shard string }
+
+// parseIndex reads an index's "metadata" (values rendered as strings, JSON
+// numbers as written) and "weight_map" (in written order). Other keys are
+// ignored.
+func parseIndex(data []byte) (map[string]string, []ref, error) {
+	var meta map[string]string
+	var refs []ref
+	hasMap := false
+	err := members(data, func(key string, val []byte, _ int64) error {
+		switch key {
+		case "metadata":
+			if string(val) == "null" {
+				return nil
+			}
+			meta = map[string]string{}
+			err := members(val, func(k string, v []byte, _ int64) error {
+				var b bytes.Buffer
+				json.Compact(&b, v)
+				s := b.String()
+				if v[0] == '"' {
+					json.Unmarshal(v, &s)
+				}
+				meta[k] = s
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("metadata: %w", err)
+			}
+		case "weight_map":
+			hasMap = true
+			err := members(val, func(name string, v []byte, _ int64) error {
+				var shard string
+				if json.Unmarshal(v, &shard) != nil {
+					return fmt.Errorf("tensor %q: shard %s is not a string", name, short(v))
+				}
+				if !filepath.IsLocal(shard) {
+					return fmt.Errorf("tensor %q: shard %q is not a file name in the index's directory", name, shard)
+				}
+				refs = append(refs, ref{name, path.Clean(filepath.ToSlash(shard))})
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("weight_map: %w", err)
+			}
+		}
+		return nil
+	})
+	if err == nil && !hasMap {
+		err = errors.New("no weight_map")
+	}
+	return meta, refs, err
 }
 
 // list joins up to max items with sep, saying how many more there are.
@@ -345,8 +368,8 @@ func (c *Checkpoint) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var errs []error
-	for _, f := range c.open {
-		errs = append(errs, f.Close())
+	for _, name := range slices.Sorted(maps.Keys(c.open)) {
+		errs = append(errs, c.open[name].Close())
 	}
 	c.open = nil
 	return errors.Join(errs...)

@@ -322,3 +322,46 @@ func TestNaturalCompare(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestParseIndexMetadata(t *testing.T) {
+	meta, refs, err := parseIndex([]byte(`{"metadata": {"total_size": 4305, "format": "pt", "n": null, "o": {"k": [1, 2]}, "f": 1.5e3},
+		"weight_map": {"b": "./s.safetensors", "a": "s.safetensors"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := fmt.Sprint(meta); g != `map[f:1.5e3 format:pt n:null o:{"k":[1,2]} total_size:4305]` {
+		t.Errorf("metadata = %s", g)
+	}
+	if g := fmt.Sprint(refs); g != "[{b s.safetensors} {a s.safetensors}]" {
+		t.Errorf("refs = %s", g)
+	}
+}
+
+// FuzzParseIndex is seeded with the corpus's index files.
+//
+//	go test -run '^$' -fuzz FuzzParseIndex -fuzztime 20s -fuzzminimizetime 2s ./safetensors
+func FuzzParseIndex(f *testing.F) {
+	if root, ok := realDataDir(); ok {
+		files, _ := filepath.Glob(filepath.Join(root, "index_json/*.json"))
+		files = append(files, filepath.Join(root, "safetensors/SafeTensors.jl/sharded/model.safetensors.index.json"))
+		for _, p := range files {
+			if b, err := os.ReadFile(p); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Add([]byte(`{"metadata":{"total_size":1},"weight_map":{"a":"../x","b":1}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, refs, err := parseIndex(b)
+		if err != nil {
+			return
+		}
+		names := map[string]bool{}
+		for _, r := range refs {
+			if names[r.name] || !filepath.IsLocal(r.shard) {
+				t.Fatalf("accepted %+v", r)
+			}
+			names[r.name] = true
+		}
+	})
+}

@@ -326,6 +326,7 @@ func TestReadHeaderValid(t *testing.T) {
 			"z I64 [] [204 212)\ne1 F32 [3 0] [212 212)\ne2 F32 [0 3] [212 212)", map[string]string{"format": "pt"}},
 		{"empty name and unicode", build(`{"":{"dtype":"BOOL","shape":[1],"data_offsets":[1,2]},"\u00e9":{"dtype":"F8_E5M2","shape":[1],"data_offsets":[0,1]}}`, 2),
 			"é F8_E5M2 [1] [124 125)\n BOOL [1] [125 126)", nil},
+		{"whitespace around an F8 dtype", build("{ \"a\" :\r\n\t{ \"shape\" : [ 2 ] ,\n \"dtype\"\t:\n  \"F8_E5M2\"  , \"data_offsets\":[0,2]}\n}\n", 2), "a F8_E5M2 [2] [88 90)", nil},
 		{"escaped F8 dtype", build(`{"a":{"dtype":"F8_\u00454M3","shape":[2],"data_offsets":[0,2]}}`, 2), "a F8_E4M3 [2] [71 73)", nil},
 		{"huge zero-size dims", build(`{"a":{"dtype":"F8_E4M3","shape":[0,4611686018427387904,4],"data_offsets":[0,0]}}`, 0), "a F8_E4M3 [0 4611686018427387904 4] [88 88)", nil},
 	}
