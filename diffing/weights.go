@@ -1,0 +1,427 @@
+package diffing
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/refcmp/refcmp/safetensors"
+)
+
+// WeightsOptions are the settings of a weights diff.
+type WeightsOptions struct {
+	Rules       NameRules  // --map (loaded names) and --ignore (both sides)
+	Tied        []TiedPair // --tied pairs, in expected names
+	IgnoreDType bool       // --ignore-dtype: report no dtype mismatches
+}
+
+// ParseWeightsOptions parses the repeated --map, --ignore and --tied flag
+// values. Errors name the flag and the value.
+func ParseWeightsOptions(maps, ignores, tied []string, ignoreDType bool) (WeightsOptions, error) {
+	rules, err := ParseNameRules(maps, ignores)
+	if err != nil {
+		return WeightsOptions{}, err
+	}
+	o := WeightsOptions{Rules: rules, IgnoreDType: ignoreDType}
+	for _, s := range tied {
+		p, err := ParseTied(s)
+		if err != nil {
+			return WeightsOptions{}, err
+		}
+		o.Tied = append(o.Tied, p)
+	}
+	return o, nil
+}
+
+// WeightsReport is the result of a weights diff. It is plain data and its
+// JSON encoding is refcmp's stable contract for `refcmp weights --format
+// json`. Every list is non-nil, so it encodes as [] when empty.
+//
+// Order: rows about expected weights (missing, shape_mismatch,
+// dtype_mismatch, tied) come in the expected listing's order; rows about
+// loaded weights (unexpected, collisions) in the loaded listing's order;
+// hints in a fixed order of kinds (see Hint), then by their first row.
+// Names in JSON are never folded; Fold is for text output.
+type WeightsReport struct {
+	// Pass is true when nothing is missing, unexpected, mismatched or
+	// colliding. Tied and ignored weights do not fail the diff.
+	Pass     bool           `json:"pass"`
+	Expected ListingSummary `json:"expected"`
+	Loaded   ListingSummary `json:"loaded"`
+	Counts   WeightsCounts  `json:"counts"`
+	Options  OptionsEcho    `json:"options"`
+
+	Missing       []WeightRow     `json:"missing"`
+	Unexpected    []WeightRow     `json:"unexpected"`
+	ShapeMismatch []ShapeMismatch `json:"shape_mismatch"`
+	DTypeMismatch []DTypeMismatch `json:"dtype_mismatch"`
+	// Tied lists expected weights accepted through --tied.
+	Tied []TiedRow `json:"tied"`
+	// Collisions lists expected names that several loaded weights map to.
+	Collisions []Collision  `json:"collisions"`
+	Ignored    IgnoredNames `json:"ignored"`
+	Hints      []Hint       `json:"hints"`
+}
+
+// ListingSummary describes one side of the diff.
+type ListingSummary struct {
+	Source  string `json:"source"`
+	Tensors int    `json:"tensors"`
+	// Parameters is the total element count of the weights whose shape is
+	// known (saturating at the int64 maximum).
+	Parameters int64 `json:"parameters"`
+	// UnknownShapes counts weights the source gives no shape for.
+	UnknownShapes int      `json:"unknown_shapes"`
+	Notes         []string `json:"notes"`
+}
+
+// WeightsCounts are the sizes of the report's lists, for a verdict line.
+type WeightsCounts struct {
+	Matched         int `json:"matched"` // expected weights found under their name (mismatched or not)
+	Missing         int `json:"missing"`
+	Unexpected      int `json:"unexpected"`
+	ShapeMismatch   int `json:"shape_mismatch"`
+	DTypeMismatch   int `json:"dtype_mismatch"`
+	Tied            int `json:"tied"`
+	Collisions      int `json:"collisions"`
+	IgnoredExpected int `json:"ignored_expected"`
+	IgnoredLoaded   int `json:"ignored_loaded"`
+}
+
+// OptionsEcho repeats the settings the diff ran with.
+type OptionsEcho struct {
+	Map         []string `json:"map"`
+	Ignore      []string `json:"ignore"`
+	Tied        []string `json:"tied"`
+	IgnoreDType bool     `json:"ignore_dtype"`
+}
+
+// WeightRow is a missing weight (Name is the expected name) or an
+// unexpected one (Name is the name as loaded; MappedName is set when
+// --map rules changed it).
+type WeightRow struct {
+	Name       string            `json:"name"`
+	MappedName string            `json:"mapped_name,omitempty"`
+	Shape      []int64           `json:"shape"` // null when the source gives none
+	DType      safetensors.DType `json:"dtype"` // "" when the source gives none
+	Hint       string            `json:"hint"`  // "" when no hint explains this row
+}
+
+// ShapeMismatch is an expected weight loaded with another shape.
+type ShapeMismatch struct {
+	Name          string  `json:"name"`
+	LoadedName    string  `json:"loaded_name"`
+	ExpectedShape []int64 `json:"expected_shape"`
+	LoadedShape   []int64 `json:"loaded_shape"`
+	Hint          string  `json:"hint"`
+}
+
+// DTypeMismatch is an expected weight loaded with another dtype.
+type DTypeMismatch struct {
+	Name          string            `json:"name"`
+	LoadedName    string            `json:"loaded_name"`
+	ExpectedDType safetensors.DType `json:"expected_dtype"`
+	LoadedDType   safetensors.DType `json:"loaded_dtype"`
+	Hint          string            `json:"hint"`
+}
+
+// TiedRow is an expected weight absent from the loaded side but accepted
+// because --tied ties it to TiedTo, which is loaded with the same shape.
+type TiedRow struct {
+	Name       string  `json:"name"`
+	TiedTo     string  `json:"tied_to"`
+	LoadedName string  `json:"loaded_name"` // the loaded weight TiedTo was found as
+	Shape      []int64 `json:"shape"`
+}
+
+// Collision is an expected name that several loaded weights map to; the
+// first is compared, the others are listed here.
+type Collision struct {
+	Name        string   `json:"name"`
+	LoadedNames []string `json:"loaded_names"`
+}
+
+// IgnoredNames lists the weights --ignore patterns removed from each side.
+type IgnoredNames struct {
+	Expected []string `json:"expected"`
+	Loaded   []string `json:"loaded"` // names as loaded
+}
+
+// Hint kinds, in the order hints are listed.
+const (
+	HintPrefix     = "prefix"     // missing and unexpected names pair after changing a common prefix
+	HintRename     = "rename"     // one component rename pairs missing and unexpected names
+	HintTied       = "tied"       // a missing output head has the embedding's shape
+	HintFused      = "fused"      // one loaded tensor is several missing ones concatenated
+	HintSplit      = "split"      // one missing tensor is several loaded ones concatenated
+	HintTransposed = "transposed" // loaded shape is a transpose (or dim permutation) of the expected one
+	HintReshaped   = "reshaped"   // same element count, other shape
+	HintResized    = "resized"    // one dimension differs
+	HintClosest    = "closest"    // the unexpected name closest to a missing one
+	HintDType      = "dtype"      // many weights share one dtype change
+)
+
+// Hint explains some rows of the report. Names lists the expected and
+// loaded names of the rows it explains. Fix, when set, is a command-line
+// fragment that resolves the rows (verified by re-running the diff's name
+// pairing with it), and FixArgs the same as separate arguments.
+type Hint struct {
+	Kind    string   `json:"kind"`
+	Message string   `json:"message"`
+	Names   []string `json:"names"`
+	Fix     string   `json:"fix,omitempty"`
+	FixArgs []string `json:"fix_args,omitempty"`
+}
+
+// loadedEntry is one loaded weight after name mapping.
+type loadedEntry struct {
+	w       Weight // w.Name is the name as loaded
+	mapped  string
+	ignored bool
+}
+
+// DiffWeights compares what a reference checkpoint holds (expected) with
+// what a port loaded. Loaded names pass through opts.Rules.Map; names an
+// --ignore pattern matches on either side are set aside. A missing
+// expected weight is accepted when an opts.Tied pair ties it to a loaded
+// one of the same shape. Shapes compare only when both sides give one
+// (nil is unknown; a scalar is []int64{}), and dtypes only when both sides
+// give one and opts.IgnoreDType is false.
+//
+// Hints (see Hint) are computed from the rows that remain and attached to
+// the rows they explain.
+func DiffWeights(expected, loaded Listing, opts WeightsOptions) WeightsReport {
+	r := WeightsReport{
+		Expected:      summarize(expected),
+		Loaded:        summarize(loaded),
+		Missing:       []WeightRow{},
+		Unexpected:    []WeightRow{},
+		ShapeMismatch: []ShapeMismatch{},
+		DTypeMismatch: []DTypeMismatch{},
+		Tied:          []TiedRow{},
+		Collisions:    []Collision{},
+		Ignored:       IgnoredNames{Expected: []string{}, Loaded: []string{}},
+		Hints:         []Hint{},
+		Options:       echo(opts),
+	}
+
+	// Expected side: first occurrence of each name wins.
+	var exp []Weight
+	expIgnored := map[string]bool{}
+	seenExp := map[string]bool{}
+	dupExp := 0
+	for _, w := range expected.Weights {
+		if seenExp[w.Name] {
+			dupExp++
+			continue
+		}
+		seenExp[w.Name] = true
+		if opts.Rules.Ignored(w.Name) {
+			expIgnored[w.Name] = true
+			r.Ignored.Expected = append(r.Ignored.Expected, w.Name)
+			continue
+		}
+		exp = append(exp, w)
+	}
+	if dupExp > 0 {
+		r.Expected.Notes = append(r.Expected.Notes, fmt.Sprintf("%d duplicate names; the first of each was compared", dupExp))
+	}
+
+	// Loaded side: map, ignore, detect collisions.
+	lds := mapLoaded(loaded.Weights, opts.Rules, expIgnored)
+	byMapped := map[string]int{} // mapped name -> index in lds of the first
+	collIdx := map[string]int{}  // mapped name -> index in r.Collisions
+	for i, e := range lds {
+		if e.ignored {
+			r.Ignored.Loaded = append(r.Ignored.Loaded, e.w.Name)
+			continue
+		}
+		if j, ok := byMapped[e.mapped]; ok {
+			c, ok := collIdx[e.mapped]
+			if !ok {
+				c = len(r.Collisions)
+				collIdx[e.mapped] = c
+				r.Collisions = append(r.Collisions, Collision{Name: e.mapped, LoadedNames: []string{lds[j].w.Name}})
+			}
+			r.Collisions[c].LoadedNames = append(r.Collisions[c].LoadedNames, e.w.Name)
+			continue
+		}
+		byMapped[e.mapped] = i
+	}
+
+	d := &weightsDiff{opts: opts, rep: &r, exp: exp, lds: lds, byMapped: byMapped}
+	expNames := map[string]bool{}
+	var missing []Weight
+	for _, w := range exp {
+		expNames[w.Name] = true
+		j, ok := byMapped[w.Name]
+		if !ok {
+			missing = append(missing, w)
+			continue
+		}
+		r.Counts.Matched++
+		l := lds[j]
+		if w.Shape != nil && l.w.Shape != nil && !slices.Equal(w.Shape, l.w.Shape) {
+			r.ShapeMismatch = append(r.ShapeMismatch, ShapeMismatch{
+				Name: w.Name, LoadedName: l.w.Name, ExpectedShape: w.Shape, LoadedShape: l.w.Shape,
+			})
+		}
+		if !opts.IgnoreDType && w.DType != safetensors.Unknown && l.w.DType != safetensors.Unknown && w.DType != l.w.DType {
+			r.DTypeMismatch = append(r.DTypeMismatch, DTypeMismatch{
+				Name: w.Name, LoadedName: l.w.Name, ExpectedDType: w.DType, LoadedDType: l.w.DType,
+			})
+		}
+	}
+
+	// --tied: accept a missing weight whose partner is loaded with its shape.
+	tiedHint := map[string]string{}
+	for _, w := range missing {
+		row, hint, ok := d.tiedAccept(w)
+		if ok {
+			r.Tied = append(r.Tied, row)
+			continue
+		}
+		if hint != "" {
+			tiedHint[w.Name] = hint
+		}
+		r.Missing = append(r.Missing, WeightRow{Name: w.Name, Shape: w.Shape, DType: w.DType, Hint: hint})
+	}
+	for i, e := range lds {
+		if e.ignored || byMapped[e.mapped] != i || expNames[e.mapped] {
+			continue
+		}
+		row := WeightRow{Name: e.w.Name, Shape: e.w.Shape, DType: e.w.DType}
+		if e.mapped != e.w.Name {
+			row.MappedName = e.mapped
+		}
+		r.Unexpected = append(r.Unexpected, row)
+		d.unexpIdx = append(d.unexpIdx, i)
+	}
+
+	d.hints(tiedHint)
+
+	r.Counts.Missing = len(r.Missing)
+	r.Counts.Unexpected = len(r.Unexpected)
+	r.Counts.ShapeMismatch = len(r.ShapeMismatch)
+	r.Counts.DTypeMismatch = len(r.DTypeMismatch)
+	r.Counts.Tied = len(r.Tied)
+	r.Counts.Collisions = len(r.Collisions)
+	r.Counts.IgnoredExpected = len(r.Ignored.Expected)
+	r.Counts.IgnoredLoaded = len(r.Ignored.Loaded)
+	r.Pass = len(r.Missing) == 0 && len(r.Unexpected) == 0 && len(r.ShapeMismatch) == 0 &&
+		len(r.DTypeMismatch) == 0 && len(r.Collisions) == 0
+	return r
+}
+
+// weightsDiff carries the state hints need.
+type weightsDiff struct {
+	opts     WeightsOptions
+	rep      *WeightsReport
+	exp      []Weight      // expected, not ignored, deduplicated
+	lds      []loadedEntry // loaded, in source order
+	byMapped map[string]int
+	unexpIdx []int // rep.Unexpected[i] is lds[unexpIdx[i]]
+}
+
+func mapLoaded(ws []Weight, rules NameRules, expIgnored map[string]bool) []loadedEntry {
+	out := make([]loadedEntry, len(ws))
+	for i, w := range ws {
+		m, ign := rules.Map(w.Name)
+		out[i] = loadedEntry{w: w, mapped: m, ignored: ign || expIgnored[m]}
+	}
+	return out
+}
+
+func (d *weightsDiff) tiedAccept(w Weight) (TiedRow, string, bool) {
+	for _, p := range d.opts.Tied {
+		other := ""
+		switch w.Name {
+		case p.Name:
+			other = p.Other
+		case p.Other:
+			other = p.Name
+		default:
+			continue
+		}
+		j, ok := d.byMapped[other]
+		if !ok {
+			continue
+		}
+		l := d.lds[j]
+		if w.Shape != nil && l.w.Shape != nil && !slices.Equal(w.Shape, l.w.Shape) {
+			return TiedRow{}, fmt.Sprintf("--tied %s: %s is loaded as %s with shape %s, not %s",
+				p, other, l.w.Name, FormatShape(l.w.Shape), FormatShape(w.Shape)), false
+		}
+		shape := w.Shape
+		if shape == nil {
+			shape = l.w.Shape
+		}
+		return TiedRow{Name: w.Name, TiedTo: other, LoadedName: l.w.Name, Shape: shape}, "", true
+	}
+	return TiedRow{}, "", false
+}
+
+func summarize(l Listing) ListingSummary {
+	s := ListingSummary{Source: l.Source, Tensors: len(l.Weights), Notes: []string{}}
+	s.Notes = append(s.Notes, l.Notes...)
+	for _, w := range l.Weights {
+		if w.Shape == nil {
+			s.UnknownShapes++
+			continue
+		}
+		n := numel(w.Shape)
+		if s.Parameters > math.MaxInt64-n {
+			s.Parameters = math.MaxInt64
+		} else {
+			s.Parameters += n
+		}
+	}
+	return s
+}
+
+// numel is the element count of a known shape, saturating at MaxInt64;
+// negative dimensions count as 0.
+func numel(shape []int64) int64 {
+	n := int64(1)
+	for _, d := range shape {
+		if d <= 0 {
+			return 0
+		}
+		if n > math.MaxInt64/d {
+			n = math.MaxInt64
+			continue
+		}
+		n *= d
+	}
+	return n
+}
+
+func echo(o WeightsOptions) OptionsEcho {
+	e := OptionsEcho{Map: []string{}, Ignore: []string{}, Tied: []string{}, IgnoreDType: o.IgnoreDType}
+	for _, m := range o.Rules.Maps {
+		e.Map = append(e.Map, m.String())
+	}
+	for _, g := range o.Rules.Ignore {
+		e.Ignore = append(e.Ignore, g.String())
+	}
+	for _, t := range o.Tied {
+		e.Tied = append(e.Tied, t.String())
+	}
+	return e
+}
+
+// FormatShape writes a shape as [4096 32000]; a scalar is [] and an
+// unknown shape "?".
+func FormatShape(s []int64) string {
+	if s == nil {
+		return "?"
+	}
+	b := []byte{'['}
+	for i, d := range s {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = fmt.Appendf(b, "%d", d)
+	}
+	return string(append(b, ']'))
+}
