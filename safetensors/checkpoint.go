@@ -63,7 +63,7 @@ func Open(path string) (*Checkpoint, error) {
 	if fi.IsDir() {
 		return openDir(path)
 	}
-	if strings.HasSuffix(path, ".json") {
+	if strings.HasSuffix(strings.ToLower(path), ".json") {
 		return openIndex(path, path)
 	}
 	f, err := ReadHeader(path)
