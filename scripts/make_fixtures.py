@@ -649,6 +649,31 @@ def gen_raw(out):
          flags=["--dtype", "f16", "--shape", "4,8"])
 
 
+def gen_dir(out):
+    r = rng(70)
+    a = f32(r.standard_normal((2, 3)))
+    b = r.standard_normal(4)
+    l0 = f32(r.standard_normal(5))
+    l1 = f32(r.standard_normal(5))
+    for side in ("ref", "ours"):
+        d = mkdir(out, "dir_pair/" + side)
+        os.makedirs(f"{d}/sub", exist_ok=True)
+        save_npy(f"{d}/a.npy", a)
+        bb = b.copy()
+        ll1 = l1.copy()
+        if side == "ours":
+            bb[3] += 1e-3
+            ll1[0] = -ll1[0]
+            save_npy(f"{d}/extra.npy", np.zeros(2, dtype=np.float32))
+        save_npy(f"{d}/sub/b.npy", bb)
+        np.savez(f"{d}/acts.npz", l0=l0, l1=ll1)
+        with open(f"{d}/notes.txt", "w") as f:
+            f.write("not a tensor file: skipped\n")
+    case("dir_pair", "dir_pair/ref", "dir_pair/ours", False,
+         "directories paired by relative path: a.npy, sub/b.npy (differs at [3]), acts.npz/l0, "
+         "acts.npz/l1 (sign of [0] flipped; first failure by natural sort), extra.npy only in ours")
+
+
 def golden(out):
     gd = os.path.join(out, "golden")
     os.makedirs(gd, exist_ok=True)
@@ -680,6 +705,7 @@ def main():
     gen_pt(out)
     gen_safetensors(out)
     gen_raw(out)
+    gen_dir(out)
     names = [c["name"] for c in CASES]
     assert len(names) == len(set(names)), "duplicate case names"
     with open(os.path.join(out, "pairs.json"), "w") as f:

@@ -6,6 +6,8 @@ Usage:
                     [--chunk N] REF OURS
 
 Reads REF and OURS (.npy, .npz, .safetensors, a sharded .safetensors.index.json,
+a directory of any of these (tensors named by relative path, "sub/x.npy" and
+"sub/acts.npz/member"),
 PyTorch .pt/.pth/.bin via torch.load, or raw little-endian .bin with --dtype and
 --shape or a sidecar JSON {"dtype": ..., "shape": [...]} beside it), pairs the
 tensors and prints on stdout, as JSON, the report `refcmp tensors --format json`
@@ -18,8 +20,8 @@ end in .npy is .npz, any other zip is PyTorch; a pickle (first byte 0x80, or
 'L' for protocol 1) is legacy PyTorch; an 8-byte little-endian length followed
 by '{' is safetensors; a JSON file with "weight_map" is a sharded index;
 anything else is raw. A raw file NAME.bin takes its dtype and shape from
-NAME.bin.json or NAME.json when present, else from --dtype (default F32) and
---shape (default: 1-D of the whole file). bf16 and float8 (E4M3FN, E5M2) are
+--dtype and --shape, else from a sidecar NAME.bin.json or NAME.json, else F32
+and a 1-D shape covering the whole file. bf16 and float8 (E4M3FN, E5M2) are
 decoded by bit manipulation; every value is then held exactly in float32 or
 float64.
 
@@ -356,9 +358,9 @@ def read_raw(path, dtype, shape):
     if sidecar:
         with open(sidecar) as f:
             sc = json.load(f)
-        if "dtype" in sc:
+        if dtype is None and sc.get("dtype") is not None:
             dtype = parse_dtype(sc["dtype"])
-        if "shape" in sc:
+        if shape is None and sc.get("shape") is not None:
             shape = tuple(sc["shape"])
     dtype = dtype or "F32"
     size = os.path.getsize(path)
@@ -379,7 +381,43 @@ def read_raw(path, dtype, shape):
     return T(os.path.basename(path), dtype, shape, decode_storage(raw, dtype))
 
 
+DUMP_EXT = (".npy", ".npz", ".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".raw")
+
+
+def read_dir(path, args):
+    """A directory: a safetensors checkpoint directory (only .safetensors
+    files and indexes at the top) is one container; otherwise every tensor
+    file under it, named by relative path ("sub/x.npy"), plus "/member" for
+    a container's tensors ("sub/acts.npz/l0")."""
+    top = sorted(os.listdir(path))
+    files = [f for f in top if os.path.isfile(os.path.join(path, f))]
+    st = [f for f in files if f.endswith((".safetensors", ".safetensors.index.json"))]
+    if st and not any(f.lower().endswith(DUMP_EXT) and f not in st for f in files):
+        idx = [f for f in st if f.endswith(".index.json")]
+        if idx:
+            return read_index(os.path.join(path, idx[0]))
+        out = []
+        for f in st:
+            out.extend(read_safetensors(os.path.join(path, f)).tensors)
+        return Source(out, ordered=False, single=False)
+    out = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames.sort()
+        for f in sorted(filenames):
+            if not f.lower().endswith(DUMP_EXT):
+                continue
+            full = os.path.join(dirpath, f)
+            rel = os.path.relpath(full, path).replace(os.sep, "/")
+            src = open_source(full, args)
+            for t in src.tensors:
+                t.name = rel if src.single else rel + "/" + t.name
+                out.append(t)
+    return Source(out, ordered=False, single=False)
+
+
 def open_source(path, args):
+    if os.path.isdir(path):
+        return read_dir(path, args)
     with open(path, "rb") as f:
         head = f.read(16)
     size = os.path.getsize(path)
