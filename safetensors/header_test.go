@@ -270,6 +270,7 @@ func TestReadHeaderMalformed(t *testing.T) {
 		{"hole at start", build(`{"a":{"dtype":"U8","shape":[8],"data_offsets":[4,12]}}`, 12), `tensor "a": data_offsets [4 12] leave a hole: the data region begins with 4 unused bytes`},
 		{"end before begin", build(`{"a":{"dtype":"U8","shape":[0],"data_offsets":[8,0]}}`, 8), `tensor "a": data_offsets [8 0] end before they begin`},
 		{"shape overflow", build(`{"a":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,0]}}`, 0), `tensor "a": shape [4294967296 4294967296] F64 is too large`},
+		{"dimension over int64", build(`{"a":{"dtype":"U8","shape":[0,18446744073709551615],"data_offsets":[0,0]}}`, 0), `tensor "a": dimension 18446744073709551615 is too large`},
 		{"unknown dtype", build(`{"a":{"dtype":"float32","shape":[1],"data_offsets":[0,4]}}`, 4), `tensor "a": unknown dtype "float32"`},
 		{"newer dtype", build(`{"a":{"dtype":"F8_E8M0","shape":[1],"data_offsets":[0,1]}}`, 1), `tensor "a": unknown dtype "F8_E8M0"`},
 		{"dtype not string", build(`{"a":{"dtype":4,"shape":[1],"data_offsets":[0,4]}}`, 4), `header: tensor "a": dtype 4 is not a string`},
