@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 
 	"github.com/refcmp/refcmp/safetensors"
 )
@@ -80,7 +81,16 @@ func fortranStrides(shape []int64) []int64 {
 func gather(src io.ReaderAt, srcBytes, esize int64, shape, strides []int64, offset, max int64) ([]byte, error) {
 	numel := int64(1)
 	for _, d := range shape {
-		numel *= d // byteSize was checked by the caller
+		if d < 0 {
+			return nil, fmt.Errorf("shape %v has a negative dimension", shape)
+		}
+		if d == 0 {
+			return []byte{}, nil
+		}
+		if numel > max/esize/d {
+			return nil, fmt.Errorf("shape %v is over the in-memory limit of %d bytes", shape, max)
+		}
+		numel *= d
 	}
 	if numel == 0 {
 		return []byte{}, nil
@@ -234,9 +244,6 @@ func (s *swapReaderAt) ReadAt(p []byte, off int64) (int, error) {
 	return total, nil
 }
 
-// memReader wraps bytes gathered in memory.
-func memReader(b []byte) io.ReaderAt { return bytes.NewReader(b) }
-
 // tensorData returns a reader of the C-order little-endian bytes of a
 // tensor held in a storage (src, srcBytes bytes of esize-byte elements,
 // in byte order bigEndian), placed by offset and strides (in elements;
@@ -264,16 +271,41 @@ func (cfg config) tensorData(src io.ReaderAt, srcBytes int64, dt safetensors.DTy
 		}
 		return r, nil
 	}
-	if cfg.headerOnly {
-		_, err := stridedSpan(srcBytes, es, shape, strides, offset)
+	span, err := stridedSpan(srcBytes, es, shape, strides, offset)
+	if err != nil || cfg.headerOnly {
 		return nil, err
 	}
-	b, err := gather(src, srcBytes, es, shape, strides, offset, cfg.maxMem())
-	if err != nil {
-		return nil, err
+	if max := cfg.maxMem(); nbytes > max || span > max {
+		return nil, fmt.Errorf("shape %v, strides %v: reordering into C order needs %d bytes in memory (spanning %d), over the limit of %d", shape, strides, nbytes, span, max)
 	}
-	if bigEndian {
-		swapInPlace(b, int(es))
+	return &lazyReaderAt{open: func() (io.ReaderAt, error) {
+		b, err := gather(src, srcBytes, es, shape, strides, offset, cfg.maxMem())
+		if err != nil {
+			return nil, err
+		}
+		if bigEndian {
+			swapInPlace(b, int(es))
+		}
+		return bytes.NewReader(b), nil
+	}}, nil
+}
+
+// lazyReaderAt builds its reader on the first read: tensors that must be
+// reordered or inflated take memory only once they are compared.
+type lazyReaderAt struct {
+	once sync.Once
+	open func() (io.ReaderAt, error)
+	r    io.ReaderAt
+	err  error
+}
+
+func (l *lazyReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	l.once.Do(func() {
+		l.r, l.err = l.open()
+		l.open = nil
+	})
+	if l.err != nil {
+		return 0, l.err
 	}
-	return memReader(b), nil
+	return l.r.ReadAt(p, off)
 }

@@ -79,6 +79,14 @@ func readNpz(name string, f io.ReaderAt, fsize int64, zr *zip.Reader, cfg config
 			r, size, err = zipMemberHead(zf, maxNpyHeader+12)
 		} else {
 			r, size, err = zipMember(f, fsize, zf, cfg.maxMem())
+			if err == nil && zf.Method != zip.Store {
+				// Read the header from the first bytes now, the data on
+				// first use.
+				var head io.ReaderAt
+				if head, _, err = zipMemberHead(zf, maxNpyHeader+12); err == nil {
+					r = headThen{head: head, rest: r}
+				}
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: member %q: %w", name, zf.Name, err)
@@ -117,22 +125,33 @@ func zipMember(f io.ReaderAt, fsize int64, zf *zip.File, max int64) (io.ReaderAt
 		if usize > max {
 			return nil, 0, fmt.Errorf("compressed member inflates to %d bytes, over the in-memory limit of %d", usize, max)
 		}
-		rc, err := zf.Open()
-		if err != nil {
-			return nil, 0, err
-		}
-		defer rc.Close()
-		buf := bytes.NewBuffer(make([]byte, 0, min(usize, 64<<20)))
-		n, err := io.Copy(buf, io.LimitReader(rc, usize+1))
-		if err != nil {
-			return nil, 0, fmt.Errorf("inflating: %w", err)
-		}
-		if n != usize {
-			return nil, 0, fmt.Errorf("member inflates to more than its declared %d bytes", usize)
-		}
-		return bytes.NewReader(buf.Bytes()), usize, nil
+		return &lazyReaderAt{open: func() (io.ReaderAt, error) {
+			b, err := inflate(zf, usize)
+			if err != nil {
+				return nil, fmt.Errorf("member %q: %w", zf.Name, err)
+			}
+			return bytes.NewReader(b), nil
+		}}, usize, nil
 	}
 	return nil, 0, fmt.Errorf("unsupported zip compression method %d", zf.Method)
+}
+
+// inflate decompresses a member of declared size usize.
+func inflate(zf *zip.File, usize int64) ([]byte, error) {
+	rc, err := zf.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, min(usize, 64<<20)+bytes.MinRead))
+	n, err := io.Copy(buf, io.LimitReader(rc, usize+1))
+	if err != nil {
+		return nil, fmt.Errorf("inflating: %w", err)
+	}
+	if n != usize {
+		return nil, fmt.Errorf("member inflates to %d bytes, not its declared %d", n, usize)
+	}
+	return buf.Bytes(), nil
 }
 
 // zipMemberHead returns a reader of the first n bytes of a compressed
@@ -180,4 +199,18 @@ func torchPrefix(zr *zip.Reader) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// headThen reads the first bytes of a lazily inflated member from head
+// (inflated eagerly, just enough for a header) and the rest from rest.
+type headThen struct {
+	head io.ReaderAt
+	rest io.ReaderAt
+}
+
+func (h headThen) ReadAt(p []byte, off int64) (int, error) {
+	if n, _ := h.head.ReadAt(p, off); n == len(p) {
+		return n, nil
+	}
+	return h.rest.ReadAt(p, off)
 }

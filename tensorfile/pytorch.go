@@ -270,7 +270,14 @@ func (tr *torchReader) persistent(pid any) (any, error) {
 	switch typ {
 	case "storage":
 	case "module":
-		return &ptObject{class: &ptClass{module: "<persistent>", name: "module"}}, nil
+		// A legacy file persists module classes with their source:
+		// ('module', class, source_file, source). The class is inert.
+		if t.Len() > 1 {
+			if c, ok := t.Get(1).(*ptClass); ok {
+				return c, nil
+			}
+		}
+		return &ptClass{module: "<persistent>", name: "module"}, nil
 	default:
 		return nil, fmt.Errorf("persistent id of unknown type %q", typ)
 	}
