@@ -88,6 +88,7 @@ func newRootCmd(a *app) *cobra.Command {
 	})
 	root.AddCommand(
 		newWeightsCmd(a),
+		newTensorsCmd(a),
 		newVersionCmd(a),
 	)
 	return root

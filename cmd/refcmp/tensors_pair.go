@@ -1,0 +1,360 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/tensorfile"
+)
+
+// tensorSide is one opened input of `refcmp tensors`.
+type tensorSide struct {
+	label   string // "REF" or "OURS"
+	arg     string // as given, PATH or PATH:NAME
+	path    string
+	member  string // NAME of PATH:NAME, or ""
+	c       *tensorfile.Container
+	tensors []diffing.Tensor
+	// single is true for one tensor to compare directly, whatever its
+	// name: a single-tensor file, or a member chosen with PATH:NAME.
+	single bool
+}
+
+func (s *tensorSide) close() {
+	if s != nil {
+		s.c.Close()
+	}
+}
+
+// openSide opens one input, PATH or PATH:NAME. PATH:NAME selects a member
+// when no file called PATH:NAME exists but PATH does.
+func openSide(label, arg string, opts tensorfile.Options) (*tensorSide, error) {
+	s := &tensorSide{label: label, arg: arg, path: arg}
+	if _, err := os.Stat(arg); err != nil {
+		if i := strings.LastIndexByte(arg, ':'); i > 0 && i < len(arg)-1 {
+			if _, perr := os.Stat(arg[:i]); perr == nil {
+				s.path, s.member = arg[:i], arg[i+1:]
+			}
+		}
+	}
+	c, err := tensorfile.Open(s.path, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.c = c
+	s.tensors = c.Tensors
+	s.single = c.Single
+	if s.member != "" {
+		i := slices.IndexFunc(c.Tensors, func(t diffing.Tensor) bool { return t.Name == s.member })
+		if i < 0 {
+			c.Close()
+			return nil, fmt.Errorf("%s: no tensor %q in %s (it holds %s)", arg, s.member, s.path, nameList(c.Tensors, 8))
+		}
+		s.tensors = c.Tensors[i : i+1]
+		s.single = true
+	}
+	return s, nil
+}
+
+// nameList writes up to max tensor names for an error message.
+func nameList(ts []diffing.Tensor, max int) string {
+	if len(ts) == 0 {
+		return "no tensors"
+	}
+	var names []string
+	for i, t := range ts {
+		if i == max {
+			names = append(names, fmt.Sprintf("… %d more", len(ts)-max))
+			break
+		}
+		names = append(names, fmt.Sprintf("%q", t.Name))
+	}
+	return strings.Join(names, ", ")
+}
+
+// tensorPair is one REF tensor and the OURS tensor it is compared with.
+type tensorPair struct {
+	ref, ours int    // indices into the sides' tensors
+	name      string // the REF name
+}
+
+// pairPlan says what to compare, in execution order.
+type pairPlan struct {
+	pairs       []tensorPair
+	refOnly     []string // REF names with no OURS tensor
+	oursOnly    []string // OURS names (as in the file) with no REF tensor
+	ignoredRef  []string
+	ignoredOurs []string
+	orderSource string // see sequenceReport.Order
+	notes       []string
+}
+
+// pairTensors pairs the two sides: two single tensors (or a single tensor
+// and a container of one) directly, containers by name after the name
+// rules.
+func pairTensors(ref, ours *tensorSide, rules diffing.NameRules) (*pairPlan, error) {
+	p := &pairPlan{refOnly: []string{}, oursOnly: []string{}, ignoredRef: []string{}, ignoredOurs: []string{}, notes: []string{}}
+	if ref.single || ours.single {
+		if len(ref.tensors) == 1 && len(ours.tensors) == 1 {
+			p.pairs = []tensorPair{{ref: 0, ours: 0, name: ref.tensors[0].Name}}
+			p.orderSource = orderSingle
+			return p, nil
+		}
+		one, many := ref, ours
+		if !ref.single {
+			one, many = ours, ref
+		}
+		return nil, usagef("%s %s is one tensor but %s %s holds %d (%s); name the one to compare as %s:NAME",
+			one.label, one.arg, many.label, many.arg, len(many.tensors), nameList(many.tensors, 5), many.path)
+	}
+
+	refIdx := map[string]int{}
+	for i, t := range ref.tensors {
+		if rules.Ignored(t.Name) {
+			p.ignoredRef = append(p.ignoredRef, t.Name)
+			continue
+		}
+		if _, dup := refIdx[t.Name]; dup {
+			p.notes = append(p.notes, fmt.Sprintf("REF holds %q twice; the first was compared", t.Name))
+			continue
+		}
+		refIdx[t.Name] = i
+	}
+	oursFor := map[string]int{} // REF name -> OURS index
+	for j, t := range ours.tensors {
+		mapped, ignored := rules.Map(t.Name)
+		if ignored {
+			p.ignoredOurs = append(p.ignoredOurs, t.Name)
+			continue
+		}
+		if _, ok := refIdx[mapped]; !ok {
+			if rules.Ignored(mapped) {
+				p.ignoredOurs = append(p.ignoredOurs, t.Name)
+				continue
+			}
+			p.oursOnly = append(p.oursOnly, t.Name)
+			continue
+		}
+		if k, dup := oursFor[mapped]; dup {
+			p.oursOnly = append(p.oursOnly, t.Name)
+			p.notes = append(p.notes, fmt.Sprintf("OURS %q and %q both map to %q; the first was compared", ours.tensors[k].Name, t.Name, mapped))
+			continue
+		}
+		oursFor[mapped] = j
+	}
+	for i, t := range ref.tensors {
+		if k, ok := refIdx[t.Name]; !ok || k != i {
+			continue
+		}
+		if j, ok := oursFor[t.Name]; ok {
+			p.pairs = append(p.pairs, tensorPair{ref: i, ours: j, name: t.Name})
+		} else {
+			p.refOnly = append(p.refOnly, t.Name)
+		}
+	}
+	return p, nil
+}
+
+// Where the execution order came from (sequenceReport.Order).
+const (
+	orderSingle    = "single"    // one pair
+	orderFile      = "file"      // --order FILE
+	orderMetadata  = "metadata"  // refcmp.order in a safetensors __metadata__
+	orderInsertion = "insertion" // the container's own order (.npz, .pt)
+	orderNatural   = "natural"   // natural sort of names
+)
+
+// order sorts the pairs into execution order (see tensorsDoc).
+func (p *pairPlan) order(ref, ours *tensorSide, fileOrder []string, orderPath string) error {
+	if p.orderSource == orderSingle {
+		return nil
+	}
+	natural := func(a, b tensorPair) int {
+		switch {
+		case naturalLess(a.name, b.name):
+			return -1
+		case naturalLess(b.name, a.name):
+			return 1
+		}
+		return strings.Compare(a.name, b.name)
+	}
+	byList := func(names []string, what string, oursNames bool) {
+		pos := map[string]int{}
+		for i, n := range names {
+			if oursNames {
+				n, _ = p.mapped(n, ours)
+			}
+			if _, dup := pos[n]; !dup {
+				pos[n] = i
+			}
+		}
+		missing := 0
+		slices.SortStableFunc(p.pairs, func(a, b tensorPair) int {
+			pa, oka := pos[a.name]
+			pb, okb := pos[b.name]
+			switch {
+			case oka && okb:
+				return pa - pb
+			case oka:
+				return -1
+			case okb:
+				return 1
+			}
+			return natural(a, b)
+		})
+		for _, q := range p.pairs {
+			if _, ok := pos[q.name]; !ok {
+				missing++
+			}
+		}
+		if missing > 0 {
+			p.notes = append(p.notes, fmt.Sprintf("%s does not name %s; %s last, in natural order",
+				what, plural(missing, "compared tensor", "compared tensors"), map[bool]string{true: "it comes", false: "they come"}[missing == 1]))
+		}
+	}
+	switch {
+	case fileOrder != nil:
+		p.orderSource = orderFile
+		byList(fileOrder, "--order "+orderPath, false)
+	case ref.c.Order != nil:
+		p.orderSource = orderMetadata
+		byList(ref.c.Order, "REF's refcmp.order", false)
+	case ours.c.Order != nil:
+		p.orderSource = orderMetadata
+		byList(ours.c.Order, "OURS's refcmp.order", true)
+	case ref.c.Ordered:
+		p.orderSource = orderInsertion
+		slices.SortStableFunc(p.pairs, func(a, b tensorPair) int { return a.ref - b.ref })
+	case ours.c.Ordered:
+		p.orderSource = orderInsertion
+		slices.SortStableFunc(p.pairs, func(a, b tensorPair) int { return a.ours - b.ours })
+	default:
+		p.orderSource = orderNatural
+		slices.SortStableFunc(p.pairs, natural)
+	}
+	return nil
+}
+
+// mapped is an OURS name in REF's name space (unused rules give it back).
+func (p *pairPlan) mapped(name string, ours *tensorSide) (string, bool) {
+	for _, q := range p.pairs {
+		if ours.tensors[q.ours].Name == name {
+			return q.name, true
+		}
+	}
+	return name, false
+}
+
+// readOrderFile reads --order FILE: a JSON list of names, or one name per
+// line (blank lines and lines starting with # skipped).
+func readOrderFile(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	text := strings.TrimSpace(string(data))
+	if strings.HasPrefix(text, "[") {
+		var names []string
+		if err := json.Unmarshal([]byte(text), &names); err != nil {
+			return nil, fmt.Errorf("%s: not a JSON list of names: %v", path, err)
+		}
+		return names, nil
+	}
+	names := []string{}
+	for _, l := range strings.Split(text, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		names = append(names, l)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s: no names (want one REF name per line, or a JSON list)", path)
+	}
+	return names, nil
+}
+
+// naturalLess orders names with their digit runs compared as numbers:
+// layers.2 before layers.10.
+func naturalLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db := digitPrefix(a), digitPrefix(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if len(na) != len(nb) {
+				return len(na) < len(nb)
+			}
+			if na != nb {
+				return na < nb
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+func digitPrefix(s string) int {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// compareAll compares every pair, in order, and builds the report.
+func compareAll(a *app, p *pairPlan, ref, ours *tensorSide, set tensorsSettings, progressMode string) (tensorsReport, error) {
+	rep := newTensorsReport(ref, ours, p)
+	var total int64
+	for _, q := range p.pairs {
+		total += dataBytes(ref.tensors[q.ref]) + dataBytes(ours.tensors[q.ours])
+	}
+	bar := newProgress(a, progressMode, total)
+	defer bar.finish()
+	var done int64
+	for _, q := range p.pairs {
+		rt, ot := ref.tensors[q.ref], ours.tensors[q.ours]
+		tol := set.tol.Resolve(q.name, rt.DType, ot.DType)
+		base := done
+		res, err := diffing.CompareWith(rt, ot, tol, diffing.Options{Progress: func(n int64) { bar.set(base + n) }})
+		if err != nil {
+			var uerr *usageError
+			if errors.As(err, &uerr) {
+				return rep, err
+			}
+			return rep, fmt.Errorf("%s vs %s: %w", ref.arg, ours.arg, err)
+		}
+		done += dataBytes(rt) + dataBytes(ot)
+		bar.set(done)
+		res.Name, res.OursName = q.name, ot.Name
+		rep.Tensors = append(rep.Tensors, res)
+	}
+	rep.finish()
+	return rep, nil
+}
+
+// dataBytes is the size of a tensor's data.
+func dataBytes(t diffing.Tensor) int64 {
+	n := t.Numel()
+	if n < 0 {
+		return 0
+	}
+	return n * int64(t.DType.Size())
+}
+
+// sortedCopy returns names sorted naturally.
+func sortedCopy(names []string) []string {
+	out := slices.Clone(names)
+	sort.SliceStable(out, func(i, j int) bool { return naturalLess(out[i], out[j]) })
+	return out
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Renderers of `refcmp tensors`, one per format, as for weights
+// (render_text.go, render_json.go, render_markdown.go): the text is for
+// people, the JSON is the stable contract, the Markdown is for a
+// pull-request comment or a CI step summary.
+
+// renderTensorsJSON writes the report as it is.
+func renderTensorsJSON(w io.Writer, r tensorsReport) error {
+	return writeJSON(w, r)
+}
+
+// renderTensorsText writes the report as text: verdict and counts, the
+// sources, the sequence profile, the table, names on one side only, and a
+// detail block per failing pair.
+func renderTensorsText(w io.Writer, v tensorsView, st textStyle) error {
+	var b strings.Builder
+	pass, text := v.verdict()
+	if pass {
+		fmt.Fprintf(&b, "%s %s\n", st.good("PASS:"), text)
+	} else {
+		fmt.Fprintf(&b, "%s %s\n", st.bad("FAIL:"), text)
+	}
+	fmt.Fprintf(&b, "%s\n", v.sourcesLine())
+	if seq, spark, ok := v.sequenceLine(); ok {
+		fmt.Fprintf(&b, "%s\n  %s\n", seq, spark)
+	}
+	for _, n := range v.notes() {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	if len(v.Report.Tensors) > 0 && (!v.single() || v.All) {
+		s := v.table()
+		if st.color {
+			s.Rows = paintVerdicts(s.Rows, st)
+		}
+		title := s.Title + ": " + plural(s.Count, "pair", "pairs")
+		if len(s.Rows) != s.Count {
+			title += " (passing runs folded; --all lists every pair)"
+		}
+		if _, err := fmt.Fprintf(w, "\n%s\n", st.head(title)); err != nil {
+			return err
+		}
+		if err := writeTable(w, s.Header, s.Rows); err != nil {
+			return err
+		}
+	}
+	for _, s := range v.onlySections() {
+		if err := writeTextSection(w, s, st); err != nil {
+			return err
+		}
+	}
+	for _, d := range v.details() {
+		if err := writeTextDetail(w, d, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// paintVerdicts colors the verdict column.
+func paintVerdicts(rows [][]string, st textStyle) [][]string {
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		r = append([]string(nil), r...)
+		last := len(r) - 1
+		if r[last] == "pass" {
+			r[last] = st.good(r[last])
+		} else {
+			r[last] = st.bad(r[last])
+		}
+		out[i] = r
+	}
+	return out
+}
+
+// writeTextDetail writes one failing pair's block.
+func writeTextDetail(w io.Writer, d detail, st textStyle) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%s %s\n", st.bad("FAIL"), st.head(d.Title))
+	for _, f := range d.Facts[:1] {
+		fmt.Fprintf(&b, "  %s\n", f)
+	}
+	b.WriteString(alignRows(d.Stats, "  "))
+	for _, f := range d.Facts[1:] {
+		fmt.Fprintf(&b, "  %s\n", f)
+	}
+	if len(d.Hints) > 0 {
+		b.WriteString("  hints:\n")
+		for _, h := range d.Hints {
+			fmt.Fprintf(&b, "    - %s: %s\n", h.Kind, st.hint(h.Summary))
+			if h.Evidence != "" {
+				fmt.Fprintf(&b, "      evidence: %s\n", h.Evidence)
+			}
+		}
+	}
+	if len(d.Histogram) > 0 {
+		b.WriteString("  |diff| histogram (finite pairs, by decade):\n")
+		for _, l := range d.Histogram {
+			fmt.Fprintf(&b, "    %s\n", l)
+		}
+	}
+	for _, n := range d.Notes {
+		fmt.Fprintf(&b, "  note: %s\n", n)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// alignRows writes rows as right-aligned columns (the first left-aligned),
+// each line indented.
+func alignRows(rows [][]string, indent string) string {
+	if len(rows) == 0 {
+		return ""
+	}
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for j, c := range r {
+			widths[j] = max(widths[j], len([]rune(c)))
+		}
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		b.WriteString(indent)
+		for j, c := range r {
+			pad := strings.Repeat(" ", widths[j]-len([]rune(c)))
+			if j == 0 {
+				b.WriteString(c + pad)
+			} else {
+				b.WriteString("  " + pad + c)
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// renderTensorsMarkdown writes the report as GitHub-flavoured Markdown.
+func renderTensorsMarkdown(w io.Writer, v tensorsView) error {
+	var b strings.Builder
+	r := v.Report
+	pass, text := v.verdict()
+	mark := "❌ FAIL"
+	if pass {
+		mark = "✅ PASS"
+	}
+	fmt.Fprintf(&b, "### refcmp tensors: %s\n\n", mark)
+	fmt.Fprintf(&b, "**%s**\n\n", mdCell(text))
+	fmt.Fprintf(&b, "- ref: %s (%s, %s)\n", mdCode(r.Ref.label()), r.Ref.Format, plural(r.Ref.Tensors, "tensor", "tensors"))
+	fmt.Fprintf(&b, "- ours: %s (%s, %s)\n", mdCode(r.Ours.label()), r.Ours.Format, plural(r.Ours.Tensors, "tensor", "tensors"))
+	if seq, spark, ok := v.sequenceLine(); ok {
+		fmt.Fprintf(&b, "- %s %s\n", mdCell(seq), mdCode(spark))
+	}
+	for _, n := range v.notes() {
+		fmt.Fprintf(&b, "- note: %s\n", mdCell(n))
+	}
+	if len(r.Tensors) > 0 {
+		s := v.table()
+		writeMarkdownSection(&b, s, v.All)
+	}
+	for _, s := range v.onlySections() {
+		writeMarkdownSection(&b, s, v.All)
+	}
+	if ds := v.details(); len(ds) > 0 {
+		b.WriteString("\n#### Failing pairs\n")
+		for i, d := range ds {
+			if !v.All && i == markdownMaxRows {
+				fmt.Fprintf(&b, "\n… and %d more failing pairs (run with --all, or see --format json)\n", len(ds)-i)
+				break
+			}
+			writeMarkdownDetail(&b, d)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeMarkdownDetail writes one failing pair as a collapsible block.
+func writeMarkdownDetail(b *strings.Builder, d detail) {
+	fmt.Fprintf(b, "\n<details><summary>%s</summary>\n\n", htmlEscape(d.Title))
+	header := d.Stats[0]
+	var rows [][]string
+	for _, r := range d.Stats[1:] {
+		rows = append(rows, r)
+	}
+	_ = writeMarkdownTable(b, header, rows)
+	b.WriteString("\n")
+	for _, f := range d.Facts {
+		fmt.Fprintf(b, "- %s\n", mdCell(f))
+	}
+	for _, h := range d.Hints {
+		fmt.Fprintf(b, "- **hint %s**: %s", mdCell(h.Kind), mdCell(h.Summary))
+		if h.Evidence != "" {
+			fmt.Fprintf(b, " (evidence: %s)", mdCell(h.Evidence))
+		}
+		b.WriteString("\n")
+	}
+	for _, n := range d.Notes {
+		fmt.Fprintf(b, "- note: %s\n", mdCell(n))
+	}
+	if len(d.Histogram) > 0 {
+		b.WriteString("\nHistogram of " + mdCell("|diff|") + " (finite pairs, by decade):\n\n```text\n")
+		for _, l := range d.Histogram {
+			b.WriteString(l + "\n")
+		}
+		b.WriteString("```\n")
+	}
+	b.WriteString("\n</details>\n")
+}
+
+// htmlEscape escapes text for an HTML element.
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}

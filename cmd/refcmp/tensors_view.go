@@ -1,0 +1,429 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/refcmp/refcmp/diffing"
+)
+
+// tensorsView is what the tensors renderers draw: the report and --all.
+// Its methods give format-neutral pieces (plain strings and table
+// sections) that the text and Markdown renderers both use.
+type tensorsView struct {
+	Report tensorsReport
+	All    bool
+}
+
+// single reports a comparison of one pair of single tensors.
+func (v tensorsView) single() bool { return v.Report.Sequence.Order == orderSingle }
+
+// verdict is the first line: PASS or FAIL and the counts.
+//
+//	FAIL: 3 of 24 tensors differ; first divergence at step 7/24: layers.1.attn.out (steps 0-6 pass)
+func (v tensorsView) verdict() (pass bool, text string) {
+	r := v.Report
+	c := r.Counts
+	var b strings.Builder
+	switch {
+	case v.single() && len(r.Tensors) == 1:
+		t := r.Tensors[0]
+		if t.Pass {
+			fmt.Fprintf(&b, "%s matches %s", r.Ours.label(), r.Ref.label())
+			if m := float64(t.MaxAbsDiff); !math.IsNaN(m) && m > 0 {
+				fmt.Fprintf(&b, " within tolerance (max|diff| %s)", fmtNum(m))
+			} else if t.Numel > 0 {
+				b.WriteString(" exactly")
+			}
+		} else {
+			fmt.Fprintf(&b, "%s differs from %s: %s", r.Ours.label(), r.Ref.label(), failReason(t))
+		}
+	case c.Failed > 0:
+		fmt.Fprintf(&b, "%d of %s differ", c.Failed, plural(c.Compared, "tensor", "tensors"))
+		if f := r.Sequence.FirstFailureStep; f != nil {
+			fmt.Fprintf(&b, "; first divergence at step %d/%d: %s", *f, r.Sequence.Steps, *r.FirstFailure)
+			switch *f {
+			case 0:
+				b.WriteString(" (the first step)")
+			case 1:
+				b.WriteString(" (step 0 passes)")
+			default:
+				fmt.Fprintf(&b, " (steps 0-%d pass)", *f-1)
+			}
+		}
+	case c.Compared == 0:
+		b.WriteString("no tensors in common")
+	default:
+		fmt.Fprintf(&b, "%s match", plural(c.Compared, "tensor", "tensors"))
+		if c.Compared == 1 {
+			b.WriteString("es")
+		}
+		if m := maxFinite(r.Sequence.MaxAbsDiff); !math.IsNaN(m) {
+			fmt.Fprintf(&b, " (max|diff| %s)", fmtNum(m))
+		}
+	}
+	var extra []string
+	if c.RefOnly > 0 {
+		extra = append(extra, fmt.Sprintf("%d only in REF", c.RefOnly))
+	}
+	if c.OursOnly > 0 {
+		extra = append(extra, fmt.Sprintf("%d only in OURS", c.OursOnly))
+	}
+	if c.Ignored > 0 {
+		extra = append(extra, fmt.Sprintf("%d ignored", c.Ignored))
+	}
+	if len(extra) > 0 {
+		b.WriteString("; " + strings.Join(extra, ", "))
+	}
+	return r.Pass, b.String()
+}
+
+// label names a source in the verdict: the path, or PATH:NAME.
+func (s tensorsSource) label() string {
+	if s.Member != "" {
+		return s.Source + ":" + s.Member
+	}
+	return s.Source
+}
+
+// describe writes a source for the line under the verdict.
+func (s tensorsSource) describe() string {
+	return fmt.Sprintf("%s (%s, %s)", s.label(), s.Format, plural(s.Tensors, "tensor", "tensors"))
+}
+
+// failReason says in a few words why a pair fails.
+func failReason(t diffing.Result) string {
+	switch {
+	case t.ShapeMismatch:
+		return fmt.Sprintf("shape %s vs %s", diffing.FormatShape(t.Shape), diffing.FormatShape(t.OursShape))
+	case t.Introduced > 0:
+		return fmt.Sprintf("%s introduced (first at %s)", plural(int(t.Introduced), "NaN/Inf", "NaN/Inf"), idxText(t.FirstIntroduced))
+	case !t.Tolerance.Exact && t.Tolerance.Check == diffing.CheckCosine:
+		return fmt.Sprintf("cosine %s < %s", fmtCos(float64(t.Cosine)), fmtNum(t.Tolerance.Threshold))
+	case !t.Tolerance.Exact && t.Tolerance.Check == diffing.CheckNMSE:
+		return fmt.Sprintf("nmse %s > %s", fmtNum(float64(t.NMSE)), fmtNum(t.Tolerance.Threshold))
+	}
+	what := "beyond tolerance"
+	if t.Tolerance.Exact {
+		what = "differ bitwise"
+	}
+	return fmt.Sprintf("%d of %d elements %s (%s), max|diff| %s", t.Mismatched, t.Numel, what, fmtPct(float64(t.MismatchFraction)), fmtNum(float64(t.MaxAbsDiff)))
+}
+
+// sourcesLine is the line under the verdict.
+func (v tensorsView) sourcesLine() string {
+	return "REF " + v.Report.Ref.describe() + " vs OURS " + v.Report.Ours.describe()
+}
+
+// sequenceLine describes the sequence, for two steps or more.
+func (v tensorsView) sequenceLine() (text, spark string, ok bool) {
+	s := v.Report.Sequence
+	if s.Steps < 2 {
+		return "", "", false
+	}
+	return fmt.Sprintf("sequence (%s order, %d steps): %s", s.Order, s.Steps, s.Summary), s.Sparkline, true
+}
+
+// notes are the report's notes and the sources' notes.
+func (v tensorsView) notes() []string {
+	r := v.Report
+	var out []string
+	for _, n := range r.Ref.Notes {
+		out = append(out, "REF: "+n)
+	}
+	for _, n := range r.Ours.Notes {
+		out = append(out, "OURS: "+n)
+	}
+	return append(out, r.Notes...)
+}
+
+// tableHeader is the header of the tensors table.
+var tensorsHeader = []string{"step", "name", "shape", "dtype", "max|diff|", "mean|diff|", "mismatched", "cosine", "verdict"}
+
+// table is the per-pair table. Without --all, runs of passing pairs
+// fold into one row ("7 passing"), so the failures stand out in order.
+func (v tensorsView) table() tableSection {
+	r := v.Report
+	s := tableSection{
+		Title:  "Tensors",
+		Count:  len(r.Tensors),
+		Header: tensorsHeader,
+		Code:   []bool{false, true, true, false, false, false, false, false, false},
+	}
+	for i := 0; i < len(r.Tensors); {
+		t := r.Tensors[i]
+		if v.All || !t.Pass {
+			s.Rows = append(s.Rows, tensorRow(i, t))
+			i++
+			continue
+		}
+		j := i
+		maxd := math.NaN()
+		for j < len(r.Tensors) && r.Tensors[j].Pass {
+			if m := float64(r.Tensors[j].MaxAbsDiff); !math.IsNaN(m) && (math.IsNaN(maxd) || m > maxd) {
+				maxd = m
+			}
+			j++
+		}
+		if j-i == 1 {
+			s.Rows = append(s.Rows, tensorRow(i, t))
+		} else {
+			step := fmt.Sprintf("%d-%d", i, j-1)
+			md := ""
+			if !math.IsNaN(maxd) {
+				md = "<= " + fmtNum(maxd)
+			}
+			s.Rows = append(s.Rows, []string{step, fmt.Sprintf("(%d passing)", j-i), "", "", md, "", "0", "", "pass"})
+		}
+		i = j
+	}
+	return s
+}
+
+// tensorRow is one pair's row.
+func tensorRow(step int, t diffing.Result) []string {
+	shape := diffing.FormatShape(t.Shape)
+	dt := dtypeCell(t.RefDType)
+	if t.OursDType != t.RefDType {
+		dt += "/" + dtypeCell(t.OursDType)
+	}
+	row := []string{strconv.Itoa(step), t.Name, shape, dt, "", "", "", "", verdictCell(t)}
+	if t.ShapeMismatch {
+		row[2] = shape + " vs " + diffing.FormatShape(t.OursShape)
+		row[4], row[5], row[6], row[7] = "-", "-", "-", "-"
+		return row
+	}
+	row[4] = fmtNum(float64(t.MaxAbsDiff))
+	row[5] = fmtNum(float64(t.MeanAbsDiff))
+	row[6] = fmtPct(float64(t.MismatchFraction))
+	row[7] = fmtCos(float64(t.Cosine))
+	return row
+}
+
+// verdictCell is the last cell of a row.
+func verdictCell(t diffing.Result) string {
+	switch {
+	case t.Pass:
+		return "pass"
+	case t.ShapeMismatch:
+		return "FAIL (shape)"
+	case t.Introduced > 0:
+		return "FAIL (NaN/Inf)"
+	}
+	return "FAIL"
+}
+
+// onlySections lists the names found on one side only, folded.
+func (v tensorsView) onlySections() []tableSection {
+	r := v.Report
+	var out []tableSection
+	add := func(title string, names []string) {
+		if len(names) == 0 {
+			return
+		}
+		var rows [][]string
+		for _, p := range diffing.FoldPatterns(names) {
+			rows = append(rows, []string{p})
+		}
+		out = append(out, tableSection{Title: title, Count: len(names), Header: []string{"name"}, Code: []bool{true}, Rows: rows})
+	}
+	add("Only in REF", r.RefOnly)
+	add("Only in OURS", r.OursOnly)
+	if v.All {
+		add("Ignored in REF (--ignore)", r.Ignored.Ref)
+		add("Ignored in OURS (--ignore)", r.Ignored.Ours)
+	}
+	return out
+}
+
+// detail is the block written for a failing pair.
+type detail struct {
+	Title     string     // "layers.1.attn.out  [2 4]  F32 vs BF16"
+	Facts     []string   // one line each
+	Stats     [][]string // header row, then ref and ours
+	Hints     []diffing.TensorHint
+	Histogram []string // one line per bin, bars included
+	Notes     []string
+}
+
+// details are the blocks of the failing pairs, in order.
+func (v tensorsView) details() []detail {
+	var out []detail
+	for i, t := range v.Report.Tensors {
+		if t.Pass {
+			continue
+		}
+		out = append(out, tensorDetail(i, t, v.single()))
+	}
+	return out
+}
+
+func tensorDetail(step int, t diffing.Result, single bool) detail {
+	var d detail
+	shape := diffing.FormatShape(t.Shape)
+	if t.ShapeMismatch {
+		shape += " vs " + diffing.FormatShape(t.OursShape)
+	}
+	dt := dtypeCell(t.RefDType)
+	if t.OursDType != t.RefDType {
+		dt += " vs " + dtypeCell(t.OursDType)
+	}
+	d.Title = fmt.Sprintf("%s  %s  %s", t.Name, shape, dt)
+	if !single {
+		d.Title = fmt.Sprintf("step %d: %s", step, d.Title)
+		if t.OursName != t.Name {
+			d.Facts = append(d.Facts, "ours name: "+t.OursName)
+		}
+	}
+	d.Facts = append(d.Facts, "tolerance: "+tolText(t.Tolerance))
+	d.Stats = [][]string{
+		{"", "min", "max", "mean", "std", "NaN", "Inf"},
+		statsRow("ref", t.Ref),
+		statsRow("ours", t.Ours),
+	}
+	if t.ShapeMismatch {
+		d.Facts = append(d.Facts, fmt.Sprintf("shapes differ: ref %s, ours %s (%d vs %d elements); no element-wise comparison",
+			diffing.FormatShape(t.Shape), diffing.FormatShape(t.OursShape), t.Numel, numelOf(t.OursShape)))
+	} else {
+		what := "beyond tolerance"
+		if t.Tolerance.Exact {
+			what = "differ bitwise"
+		}
+		d.Facts = append(d.Facts, fmt.Sprintf("mismatched: %d of %d elements %s (%s)", t.Mismatched, t.Numel, what, fmtPct(float64(t.MismatchFraction))))
+		if t.Worst != nil {
+			d.Facts = append(d.Facts, fmt.Sprintf("worst: |diff| %s at %s: ref %s, ours %s", fmtNum(float64(t.MaxAbsDiff)), idxText(t.Worst), fmtVal(t.Worst.Ref), fmtVal(t.Worst.Ours)))
+		}
+		if t.FirstMismatch != nil {
+			d.Facts = append(d.Facts, fmt.Sprintf("first mismatch at %s: ref %s, ours %s", idxText(t.FirstMismatch), fmtVal(t.FirstMismatch.Ref), fmtVal(t.FirstMismatch.Ours)))
+		}
+		if t.Introduced > 0 {
+			d.Facts = append(d.Facts, fmt.Sprintf("introduced: %d NaN/Inf in ours where ref is finite, first at %s: ref %s, ours %s",
+				t.Introduced, idxText(t.FirstIntroduced), fmtVal(t.FirstIntroduced.Ref), fmtVal(t.FirstIntroduced.Ours)))
+		}
+		d.Facts = append(d.Facts, fmt.Sprintf("max|diff| %s, mean|diff| %s, max rel diff %s, rmse %s, nmse %s, cosine %s",
+			fmtNum(float64(t.MaxAbsDiff)), fmtNum(float64(t.MeanAbsDiff)), fmtNum(float64(t.MaxRelDiff)),
+			fmtNum(float64(t.RMSE)), fmtNum(float64(t.NMSE)), fmtCos(float64(t.Cosine))))
+	}
+	d.Hints = t.Hints
+	d.Histogram = histogramLines(t.Histogram)
+	d.Notes = t.Notes
+	return d
+}
+
+func numelOf(shape []int64) int64 {
+	n := int64(1)
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+func statsRow(side string, s diffing.SideStats) []string {
+	return []string{side, fmtNum(float64(s.Min)), fmtNum(float64(s.Max)), fmtNum(float64(s.Mean)), fmtNum(float64(s.Std)),
+		strconv.FormatInt(s.NaN, 10), strconv.FormatInt(s.Inf, 10)}
+}
+
+// tolText writes the rule a pair was held to.
+func tolText(t diffing.Tolerance) string {
+	nan := ""
+	if t.EqualNaN {
+		nan = "; NaN equals NaN"
+	}
+	switch {
+	case t.Exact:
+		return "exact (bitwise equal)" + nan
+	case t.Check == diffing.CheckMaxAbs:
+		return fmt.Sprintf("max-abs: |ours - ref| <= %s", fmtNum(t.Atol)) + nan
+	case t.Check == diffing.CheckCosine:
+		return fmt.Sprintf("cosine >= %s", fmtNum(t.Threshold)) + nan
+	case t.Check == diffing.CheckNMSE:
+		return fmt.Sprintf("nmse <= %s", fmtNum(t.Threshold)) + nan
+	}
+	return fmt.Sprintf("allclose: |ours - ref| <= atol + rtol * |ref|, atol %s, rtol %s", fmtNum(t.Atol), fmtNum(t.Rtol)) + nan
+}
+
+// histogramLines draws the |diff| histogram, one decade per line.
+func histogramLines(h []diffing.HistBin) []string {
+	if len(h) == 0 {
+		return nil
+	}
+	const width = 30
+	var maxc int64
+	labels := make([]string, len(h))
+	lw := 0
+	for i, b := range h {
+		maxc = max(maxc, b.Count)
+		if float64(b.Lo) == 0 && float64(b.Hi) == 0 {
+			labels[i] = "0"
+		} else {
+			labels[i] = fmt.Sprintf("[%s, %s)", fmtNum(float64(b.Lo)), fmtNum(float64(b.Hi)))
+		}
+		lw = max(lw, len(labels[i]))
+	}
+	out := make([]string, len(h))
+	for i, b := range h {
+		n := 0
+		if maxc > 0 && b.Count > 0 {
+			n = max(1, int(math.Round(float64(b.Count)/float64(maxc)*width)))
+		}
+		out[i] = fmt.Sprintf("%-*s %s %d", lw, labels[i], strings.Repeat("█", n)+strings.Repeat(" ", width-n), b.Count)
+	}
+	return out
+}
+
+// idxText writes an element's index.
+func idxText(e *diffing.Element) string {
+	if e == nil {
+		return "-"
+	}
+	return diffing.FormatShape(e.Index)
+}
+
+// fmtNum writes a statistic with 4 significant digits.
+func fmtNum(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	case v == 0:
+		return "0"
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+// fmtVal writes an element's value with enough digits to tell close
+// values apart (7 significant digits).
+func fmtVal(f diffing.Float) string {
+	v := float64(f)
+	if math.IsNaN(v) || math.IsInf(v, 0) || v == 0 {
+		return fmtNum(v)
+	}
+	return strconv.FormatFloat(v, 'g', 7, 64)
+}
+
+// fmtCos writes a cosine similarity: 1, or six decimals.
+func fmtCos(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case v == 1:
+		return "1"
+	}
+	return strconv.FormatFloat(v, 'f', 6, 64)
+}
+
+// fmtPct writes a fraction as a percentage: 0, 0.0977%, 37.5%, 100%.
+func fmtPct(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "-"
+	case f == 0:
+		return "0"
+	}
+	return strconv.FormatFloat(f*100, 'g', 3, 64) + "%"
+}
