@@ -42,6 +42,68 @@ func b2i(b bool) int64 {
 	return 0
 }
 
+// kernelOut is what a block kernel computes over a block of finite
+// pairs. Sums about the shifts kr and ko (the block's first values) keep
+// the variance accurate: M2 = Σ(x-k)² - (Σ(x-k))²/n.
+type kernelOut struct {
+	rs, rs2, os, os2       float64 // Σ(r-kr), Σ(r-kr)², Σ(o-ko), Σ(o-ko)²
+	rmin, rmax, omin, omax float64
+	sad, sdd, dot          float64 // Σ|d|, Σd², Σ r·o
+	maxAbs                 float64 // max(incoming maxAbs, max |d|)
+	mis                    int64   // elements with |d| > atol + rtol·|r|
+	relFlag                bool    // some |d| > maxRel·|r|
+}
+
+// kernelGo is the portable block kernel. Its results are meaningful only
+// when every value is finite, which the caller checks from the sums.
+func kernelGo(r, o []float64, kr, ko float64, kp *kparams, maxAbs, maxRel float64, k *kernelOut) {
+	o = o[:len(r)]
+	var rs, rs2, os, os2 float64
+	rmin, rmax, omin, omax := kr, kr, ko, ko
+	for i, x := range r {
+		y := o[i]
+		dx, dy := x-kr, y-ko
+		rs += dx
+		rs2 += dx * dx
+		os += dy
+		os2 += dy * dy
+		if x < rmin {
+			rmin = x
+		}
+		if x > rmax {
+			rmax = x
+		}
+		if y < omin {
+			omin = y
+		}
+		if y > omax {
+			omax = y
+		}
+	}
+	atol, rtol := kp.atol, kp.rtol
+	var sad, sdd, dot float64
+	var mis int64
+	rel := false
+	for i, x := range r {
+		y := o[i]
+		d := y - x
+		ad := math.Abs(d)
+		sad += ad
+		sdd += d * d
+		dot += x * y
+		ax := math.Abs(x)
+		mis += b2i(ad > atol+rtol*ax)
+		if ad > maxAbs {
+			maxAbs = ad
+		}
+		if ad > maxRel*ax {
+			rel = true
+		}
+	}
+	*k = kernelOut{rs: rs, rs2: rs2, os: os, os2: os2, rmin: rmin, rmax: rmax, omin: omin, omax: omax,
+		sad: sad, sdd: sdd, dot: dot, maxAbs: maxAbs, mis: mis, relFlag: rel}
+}
+
 // blockFinite computes b for a block in which every value is finite, and
 // reports false (leaving b unspecified) when some value is not, so that
 // the caller redoes the block with blockSlow. maxAbs and maxRel are the
@@ -52,104 +114,55 @@ func blockFinite(r, o []float64, kp *kparams, maxAbs, maxRel float64, b *blockOu
 		return false
 	}
 	o = o[:n]
-
-	// Pass 1: sums, min and max of both sides.
-	var rs0, rs1, os0, os1 float64
-	rmin, rmax := r[0], r[0]
-	omin, omax := o[0], o[0]
-	i := 0
-	for ; i+2 <= n; i += 2 {
-		x0, x1 := r[i], r[i+1]
-		y0, y1 := o[i], o[i+1]
-		rs0 += x0
-		rs1 += x1
-		os0 += y0
-		os1 += y1
-		if x0 < rmin {
-			rmin = x0
-		}
-		if x0 > rmax {
-			rmax = x0
-		}
-		if x1 < rmin {
-			rmin = x1
-		}
-		if x1 > rmax {
-			rmax = x1
-		}
-		if y0 < omin {
-			omin = y0
-		}
-		if y0 > omax {
-			omax = y0
-		}
-		if y1 < omin {
-			omin = y1
-		}
-		if y1 > omax {
-			omax = y1
-		}
+	kr, ko := r[0], o[0]
+	if t := kr + ko; t-t != 0 {
+		return false
 	}
-	if i < n {
-		x, y := r[i], o[i]
-		rs0 += x
-		os0 += y
-		rmin, rmax = min(rmin, x), max(rmax, x)
-		omin, omax = min(omin, y), max(omax, y)
-	}
-	rsum, osum := rs0+rs1, os0+os1
+	var k kernelOut
+	kernelGo(r, o, kr, ko, kp, maxAbs, maxRel, &k)
 	// A NaN or infinity anywhere makes a sum NaN or infinite (so does an
 	// overflowing sum; the slow path handles that too).
-	if t := rsum + osum; t-t != 0 {
+	if t := k.rs + k.os + k.rs2 + k.os2 + k.sdd + k.dot; t-t != 0 {
 		return false
 	}
 	fn := float64(n)
-	mr, mo := rsum/fn, osum/fn
-
-	// Pass 2: deviations and differences.
-	atol, rtol := kp.atol, kp.rtol
-	var rm2, om2, sad, sdd, dot float64
-	var mis int64
-	worst := -1
-	for i := 0; i < n; i++ {
-		x, y := r[i], o[i]
-		dx, dy := x-mr, y-mo
-		rm2 += dx * dx
-		om2 += dy * dy
-		d := y - x
-		ad := math.Abs(d)
-		sad += ad
-		sdd += d * d
-		dot += x * y
-		ax := math.Abs(x)
-		mis += b2i(ad > atol+rtol*ax)
-		if ad > maxAbs {
-			maxAbs = ad
-			worst = i
-		}
-		if ad > maxRel*ax {
-			maxRel = relDiff(ad, ax)
-		}
+	*b = blockOut{
+		rn: int64(n), on: int64(n),
+		rsum: fn*kr + k.rs, osum: fn*ko + k.os,
+		rmin: k.rmin, rmax: k.rmax, omin: k.omin, omax: k.omax,
+		rm2: max(0, k.rs2-k.rs*k.rs/fn), om2: max(0, k.os2-k.os*k.os/fn),
+		pairs: int64(n),
+		sad:   k.sad, sdd: k.sdd, dot: k.dot,
+		rr: k.rs2 + kr*(2*k.rs+fn*kr), oo: k.os2 + ko*(2*k.os+fn*ko),
+		maxAbs: maxAbs, worst: -1, maxRel: maxRel,
+		mis: k.mis, first: -1, firstIntro: -1,
 	}
-	first := -1
-	if mis > 0 {
-		for i := 0; i < n; i++ {
-			if math.Abs(o[i]-r[i]) > atol+rtol*math.Abs(r[i]) {
-				first = i
+	// The rare events: find their elements.
+	if k.maxAbs > maxAbs {
+		b.maxAbs = k.maxAbs
+		for i, x := range r {
+			if math.Abs(o[i]-x) == k.maxAbs {
+				b.worst = i
 				break
 			}
 		}
 	}
-	*b = blockOut{
-		rn: int64(n), on: int64(n),
-		rsum: rsum, osum: osum,
-		rmin: rmin, rmax: rmax, omin: omin, omax: omax,
-		rm2: rm2, om2: om2,
-		pairs: int64(n),
-		sad:   sad, sdd: sdd, dot: dot,
-		rr: rm2 + fn*mr*mr, oo: om2 + fn*mo*mo,
-		maxAbs: maxAbs, worst: worst, maxRel: maxRel,
-		mis: mis, first: first, firstIntro: -1,
+	if k.relFlag {
+		for i, x := range r {
+			ad, ax := math.Abs(o[i]-x), math.Abs(x)
+			if ad > b.maxRel*ax {
+				b.maxRel = relDiff(ad, ax)
+			}
+		}
+	}
+	if k.mis > 0 {
+		atol, rtol := kp.atol, kp.rtol
+		for i, x := range r {
+			if math.Abs(o[i]-x) > atol+rtol*math.Abs(x) {
+				b.first = i
+				break
+			}
+		}
 	}
 	return true
 }
