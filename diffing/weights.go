@@ -61,6 +61,12 @@ type WeightsReport struct {
 	Collisions []Collision  `json:"collisions"`
 	Ignored    IgnoredNames `json:"ignored"`
 	Hints      []Hint       `json:"hints"`
+	// Fix gathers the fixes of all hints, in order, as one command-line
+	// fragment ("" when there are none), and FixArgs the same arguments.
+	// The --map rules among them were verified together, each on top of
+	// the ones before it.
+	Fix     string   `json:"fix"`
+	FixArgs []string `json:"fix_args"`
 }
 
 // ListingSummary describes one side of the diff.
@@ -202,6 +208,7 @@ func DiffWeights(expected, loaded Listing, opts WeightsOptions) WeightsReport {
 		Collisions:    []Collision{},
 		Ignored:       IgnoredNames{Expected: []string{}, Loaded: []string{}},
 		Hints:         []Hint{},
+		FixArgs:       []string{},
 		Options:       echo(opts),
 	}
 

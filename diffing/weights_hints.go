@@ -3,6 +3,7 @@ package diffing
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -17,12 +18,25 @@ var hintKindOrder = []string{
 	HintTransposed, HintReshaped, HintResized, HintClosest, HintDType,
 }
 
-// hintState tracks which missing and unexpected rows a hint explains.
+// hintState tracks which missing and unexpected rows a hint explains,
+// and the --map rules suggested so far: later hints work on names with
+// the earlier suggestions applied, so that all suggested fixes together,
+// in order, are verified.
 type hintState struct {
 	*weightsDiff
-	missDone  []bool
-	unexpDone []bool
-	hints     []Hint
+	missDone   []bool
+	unexpDone  []bool
+	hints      []Hint
+	sugg       []MapRule // accepted suggestions, applied after the user's rules
+	cur        nameState // pairing under the user's rules plus sugg
+	unexpNames []string  // unexpected rows' names under the user's rules plus sugg
+}
+
+// nameState is the result of mapping every loaded name.
+type nameState struct {
+	count      map[string]int // mapped name -> loaded weights (not ignored) mapping to it
+	first      map[string]int // mapped name -> index in lds of the first
+	collisions int
 }
 
 func (d *weightsDiff) hints(pre map[string]string) {
@@ -34,17 +48,30 @@ func (d *weightsDiff) hints(pre map[string]string) {
 	for i, row := range d.rep.Missing {
 		h.missDone[i] = pre[row.Name] != ""
 	}
+	h.cur = h.state()
+	h.refreshNames()
 	h.prefixHints()
-	h.tiedHints()
 	h.fusedHints(false)
 	h.fusedHints(true)
 	h.closestHints()
+	h.tiedHints()
 	h.shapeHints()
 	h.dtypeHints()
 	slices.SortStableFunc(h.hints, func(a, b Hint) int {
 		return slices.Index(hintKindOrder, a.Kind) - slices.Index(hintKindOrder, b.Kind)
 	})
 	d.rep.Hints = append(d.rep.Hints, h.hints...)
+	for _, hint := range d.rep.Hints {
+		d.rep.FixArgs = append(d.rep.FixArgs, hint.FixArgs...)
+	}
+	quoted := make([]string, len(d.rep.FixArgs))
+	for i, a := range d.rep.FixArgs {
+		quoted[i] = a
+		if !strings.HasPrefix(a, "--") {
+			quoted[i] = shellQuote(a)
+		}
+	}
+	d.rep.Fix = strings.Join(quoted, " ")
 }
 
 func (h *hintState) missW(i int) Weight {
@@ -52,10 +79,11 @@ func (h *hintState) missW(i int) Weight {
 	return Weight{Name: r.Name, Shape: r.Shape, DType: r.DType}
 }
 
-// unexpW is the i-th unexpected weight under its mapped name.
+// unexpW is the i-th unexpected weight under its mapped name (with the
+// suggestions so far applied).
 func (h *hintState) unexpW(i int) Weight {
 	e := h.lds[h.unexpIdx[i]]
-	return Weight{Name: e.mapped, Shape: e.w.Shape, DType: e.w.DType}
+	return Weight{Name: h.unexpNames[i], Shape: e.w.Shape, DType: e.w.DType}
 }
 
 func (h *hintState) unexpLoadedName(i int) string { return h.lds[h.unexpIdx[i]].w.Name }
@@ -82,59 +110,72 @@ func (h *hintState) openUnexpected() []int {
 
 // ---- verification of a suggested --map ----
 
-// verify re-runs the name pairing with the user's rules plus rule. It
-// returns the expected names that were missing and are now found, and
-// false when the rule breaks anything: an expected weight found before is
-// no longer found, or more loaded names collide.
-func (h *hintState) verify(rule MapRule) (map[string]bool, bool) {
-	rules := h.opts.Rules.with(rule)
+// state maps every loaded name with the user's rules, the suggestions so
+// far and extra.
+func (h *hintState) state(extra ...MapRule) nameState {
+	rules := NameRules{Maps: slices.Concat(h.opts.Rules.Maps, h.sugg, extra), Ignore: h.opts.Rules.Ignore}
 	expIgnored := map[string]bool{}
 	for _, n := range h.rep.Ignored.Expected {
 		expIgnored[n] = true
 	}
-	count := map[string]int{}
-	for _, e := range mapLoaded(h.lds0(), rules, expIgnored) {
-		if !e.ignored {
-			count[e.mapped]++
+	ws := make([]Weight, len(h.lds))
+	for i, e := range h.lds {
+		ws[i] = e.w
+	}
+	st := nameState{count: map[string]int{}, first: map[string]int{}}
+	for i, e := range mapLoaded(ws, rules, expIgnored) {
+		if e.ignored {
+			continue
+		}
+		st.count[e.mapped]++
+		switch st.count[e.mapped] {
+		case 1:
+			st.first[e.mapped] = i
+		case 2:
+			st.collisions++
 		}
 	}
-	collisions := 0
-	for _, c := range count {
-		if c > 1 {
-			collisions++
-		}
+	return st
+}
+
+func (h *hintState) refreshNames() {
+	h.unexpNames = make([]string, len(h.unexpIdx))
+	for i, j := range h.unexpIdx {
+		h.unexpNames[i] = applyMaps(h.sugg, h.lds[j].mapped)
 	}
-	if collisions > len(h.rep.Collisions) {
+}
+
+// accept adds rule to the suggestions.
+func (h *hintState) accept(rule MapRule) {
+	h.sugg = append(h.sugg, rule)
+	h.cur = h.state()
+	h.refreshNames()
+}
+
+// verify re-runs the name pairing with rule added to the user's rules and
+// the suggestions so far. It returns the expected names that were missing
+// and are now found, and false when the rule breaks anything: an expected
+// weight found before is no longer found, or more loaded names collide.
+func (h *hintState) verify(rule MapRule) (map[string]bool, bool) {
+	after := h.state(rule)
+	if after.collisions > h.cur.collisions {
 		return nil, false
-	}
-	missing := map[string]bool{}
-	for _, r := range h.rep.Missing {
-		missing[r.Name] = true
 	}
 	fixed := map[string]bool{}
 	for _, w := range h.exp {
-		_, before := h.byMapped[w.Name]
-		now := count[w.Name] > 0
+		before, now := h.cur.count[w.Name] > 0, after.count[w.Name] > 0
 		if before && !now {
 			return nil, false
 		}
-		if now && missing[w.Name] {
+		if now && !before {
 			fixed[w.Name] = true
 		}
 	}
 	return fixed, len(fixed) > 0
 }
 
-func (h *hintState) lds0() []Weight {
-	ws := make([]Weight, len(h.lds))
-	for i, e := range h.lds {
-		ws[i] = e.w
-	}
-	return ws
-}
-
-// pairsFixedBy pairs open missing and unexpected rows that rule, applied
-// after the user's rules, brings together. fixed comes from verify.
+// pairsFixedBy pairs open missing and unexpected rows that rule brings
+// together. fixed comes from verify.
 func (h *hintState) pairsFixedBy(rule MapRule, fixed map[string]bool) [][2]int {
 	missIdx := map[string]int{}
 	for _, i := range h.openMissing() {
@@ -318,6 +359,7 @@ func (h *hintState) emitPairHint(kind, msg string, rule MapRule, pairs [][2]int)
 	}
 	hint.Names = append(hint.Names, loadedNames...)
 	h.hints = append(h.hints, hint)
+	h.accept(rule)
 }
 
 // ---- tied output head ----
@@ -348,7 +390,7 @@ func (h *hintState) tiedHints() {
 		if !embedParents[parentComp(w.Name)] {
 			continue
 		}
-		if _, ok := h.byMapped[w.Name]; ok {
+		if h.cur.count[w.Name] > 0 {
 			embeds = append(embeds, w)
 		}
 	}
@@ -361,7 +403,7 @@ func (h *hintState) tiedHints() {
 			continue
 		}
 		for _, e := range embeds {
-			l := h.lds[h.byMapped[e.Name]].w
+			l := h.lds[h.cur.first[e.Name]].w
 			known := m.Shape != nil && e.Shape != nil
 			if known && (len(m.Shape) != 2 || !slices.Equal(m.Shape, e.Shape)) {
 				continue
@@ -388,6 +430,9 @@ func (h *hintState) tiedHints() {
 }
 
 // ---- fused and split tensors ----
+
+// maxFusedParts bounds the sibling tensors considered for one fused tensor.
+const maxFusedParts = 16
 
 // fusedHints looks for one tensor on one side that is several tensors of
 // the other side concatenated along dim 0 or 1, named alike:
@@ -438,8 +483,14 @@ func (h *hintState) fusedHints(split bool) {
 			if _, num := foldIndex(comps[c]); num {
 				continue
 			}
+			// A fused tensor joins a few siblings; a key shared by many
+			// names (e.g. "*.weight") is no sibling group.
+			siblings := byKey[blankKey(comps, c)]
+			if len(siblings) < 2 || len(siblings) > maxFusedParts {
+				continue
+			}
 			var cands []int
-			for _, p := range byKey[blankKey(comps, c)] {
+			for _, p := range siblings {
 				if !used[p] {
 					cands = append(cands, p)
 				}
@@ -778,21 +829,26 @@ func (h *hintState) closestHints() {
 	}
 	// Only names with the same numeric components pair up.
 	bySig := map[string][]int{}
+	ucomps := map[int][]string{}
 	for _, j := range unexp {
-		s := numericSig(h.unexpW(j).Name)
-		bySig[s] = append(bySig[s], j)
+		n := h.unexpW(j).Name
+		bySig[numericSig(n)] = append(bySig[numericSig(n)], j)
+		ucomps[j] = strings.Split(n, ".")
 	}
+	// Bound the work on huge flat listings: at most closeBudget distances,
+	// taken in row order.
+	const closeBudget = 200_000
+	budget := closeBudget
 	var pairs []closePair
 	for _, i := range miss {
 		m := h.missW(i)
 		cands := bySig[numericSig(m.Name)]
-		if len(cands) > 2000 {
-			continue
+		if budget -= len(cands); budget < 0 {
+			break
 		}
 		mc := strings.Split(m.Name, ".")
 		for _, j := range cands {
-			u := h.unexpW(j)
-			uc := strings.Split(u.Name, ".")
+			u, uc := h.unexpW(j), ucomps[j]
 			// Close: within a quarter of the components (at least 1, plus
 			// 1/2 when the shapes are known and equal), and under half.
 			dist := compDistance(mc, uc)
@@ -811,26 +867,50 @@ func (h *hintState) closestHints() {
 			pairs = append(pairs, closePair{i, j, dist})
 		}
 	}
-	slices.SortStableFunc(pairs, func(a, b closePair) int {
-		return cmp.Or(cmp.Compare(a.dist, b.dist), cmp.Compare(a.miss, b.miss), cmp.Compare(a.unexp, b.unexp))
-	})
-	// One-to-one, best first.
-	mUsed, uUsed := map[int]bool{}, map[int]bool{}
+	// Keep a pair when each is the other's closest, clearly: the next
+	// candidate of either is at least 0.1 further.
+	const gap = 0.1
+	inf := math.Inf(1)
+	type best struct{ d1, d2 float64 }
+	bm, bu := map[int]*best{}, map[int]*best{}
+	note := func(m map[int]*best, k int, d float64) {
+		b := m[k]
+		if b == nil {
+			b = &best{inf, inf}
+			m[k] = b
+		}
+		switch {
+		case d < b.d1:
+			b.d1, b.d2 = d, b.d1
+		case d < b.d2:
+			b.d2 = d
+		}
+	}
+	for _, p := range pairs {
+		note(bm, p.miss, p.dist)
+		note(bu, p.unexp, p.dist)
+	}
 	var chosen []closePair
 	for _, p := range pairs {
-		if mUsed[p.miss] || uUsed[p.unexp] {
-			continue
+		m, u := bm[p.miss], bu[p.unexp]
+		if p.dist == m.d1 && p.dist == u.d1 && m.d2-p.dist >= gap && u.d2-p.dist >= gap {
+			chosen = append(chosen, p)
 		}
-		mUsed[p.miss], uUsed[p.unexp] = true, true
-		chosen = append(chosen, p)
 	}
 	slices.SortFunc(chosen, func(a, b closePair) int { return a.miss - b.miss })
 
-	// Try one --map rule per distinct component rename.
+	// Offer a --map for a component rename only when the names are nearly
+	// equal (a typo or spelling: distance <= 1/3) or the same rename pairs
+	// weights of several roles (q_proj, k_proj... all under attn ->
+	// self_attn). A rename seen in one role only, between names that are
+	// merely alike, stays a closest-name hint: names alone cannot tell
+	// attention_norm from post_attention_layernorm.
 	type rgroup struct {
 		rule     MapRule
 		from, to string
 		pairs    []closePair
+		roles    map[string]bool
+		near     bool
 	}
 	rgroups := map[string]*rgroup{}
 	var rorder []string
@@ -841,16 +921,22 @@ func (h *hintState) closestHints() {
 		}
 		k := rule.String()
 		if rgroups[k] == nil {
-			rgroups[k] = &rgroup{rule: rule, from: from, to: to}
+			rgroups[k] = &rgroup{rule: rule, from: from, to: to, roles: map[string]bool{}, near: true}
 			rorder = append(rorder, k)
 		}
-		rgroups[k].pairs = append(rgroups[k].pairs, p)
+		g := rgroups[k]
+		g.pairs = append(g.pairs, p)
+		g.roles[maskNumbers(h.rep.Missing[p.miss].Name)] = true
+		g.near = g.near && p.dist <= 1.0/3+1e-9
 	}
 	for n, k := range rorder {
 		if n >= 32 {
 			break
 		}
 		g := rgroups[k]
+		if !g.near && len(g.roles) < 2 {
+			continue
+		}
 		fixed, ok := h.verify(g.rule)
 		if !ok {
 			continue
@@ -974,8 +1060,11 @@ func levenshtein(a, b string) int {
 
 // renameRule builds a --map rule that turns the loaded name's differing
 // run of components into the expected one's, e.g.
-// `\.attention\.wq\.` = `.self_attn.q_proj.`. A run with numeric
-// components gives no rule (it would fit one layer only).
+// `\.attention\.wq\.` = `.self_attn.q_proj.`. Numeric components inside
+// the run become (\d+) and carry over, so that one rule fits every layer:
+// `^layers\.(\d+)\.moe\.` = `model.layers.${1}.block_sparse_moe.`; when
+// the two runs do not hold the same numbers in the same order there is no
+// rule. from and to are the runs with numbers written N, for messages.
 func renameRule(expected, loaded string) (rule MapRule, from, to string, ok bool) {
 	e, l := strings.Split(expected, "."), strings.Split(loaded, ".")
 	p := 0
@@ -988,39 +1077,56 @@ func renameRule(expected, loaded string) (rule MapRule, from, to string, ok bool
 	}
 	if len(e)-p-s == 0 || len(l)-p-s == 0 {
 		// Pure insertion or deletion: widen by one shared component.
-		if _, num := foldIndex(safeAt(e, len(e)-s)); s > 0 && !num {
+		switch {
+		case s > 0:
 			s--
-		} else if _, num := foldIndex(safeAt(e, p-1)); p > 0 && !num {
+		case p > 0:
 			p--
-		} else {
+		default:
 			return MapRule{}, "", "", false
 		}
 	}
 	fromC, toC := l[p:len(l)-s], e[p:len(e)-s]
-	for _, c := range append(slices.Clone(fromC), toC...) {
+	var nf, nt []string
+	pat, repl := []string{}, []string{}
+	fromW, toW := slices.Clone(fromC), slices.Clone(toC)
+	for i, c := range fromC {
 		if _, num := foldIndex(c); num {
-			return MapRule{}, "", "", false
+			nf = append(nf, c)
+			pat = append(pat, `(\d+)`)
+			fromW[i] = "N"
+		} else {
+			pat = append(pat, regexp.QuoteMeta(c))
 		}
 	}
-	from, to = strings.Join(fromC, "."), strings.Join(toC, ".")
-	pat, repl := "", ""
+	for i, c := range toC {
+		if _, num := foldIndex(c); num {
+			nt = append(nt, c)
+			repl = append(repl, "${"+strconv.Itoa(len(nt))+"}")
+			toW[i] = "N"
+		} else {
+			repl = append(repl, strings.ReplaceAll(c, "$", "$$"))
+		}
+	}
+	if !slices.Equal(nf, nt) {
+		return MapRule{}, "", "", false
+	}
+	re, rp := strings.Join(pat, `\.`), strings.Join(repl, ".")
 	if p > 0 {
-		pat, repl = `\.`, "."
+		re, rp = `\.`+re, "."+rp
 	} else {
-		pat = "^"
+		re = "^" + re
 	}
-	pat += regexp.QuoteMeta(from)
-	repl += strings.ReplaceAll(to, "$", "$$")
 	if s > 0 {
-		pat, repl = pat+`\.`, repl+"."
+		re, rp = re+`\.`, rp+"."
 	} else {
-		pat += "$"
+		re += "$"
 	}
-	re, err := regexp.Compile(pat)
+	rx, err := regexp.Compile(re)
 	if err != nil {
 		return MapRule{}, "", "", false
 	}
-	return MapRule{Pattern: re, Replacement: repl}, from, to, true
+	return MapRule{Pattern: rx, Replacement: rp}, strings.Join(fromW, "."), strings.Join(toW, "."), true
 }
 
 func safeAt(s []string, i int) string {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/refcmp/refcmp/internal/testenv"
 	"github.com/refcmp/refcmp/safetensors"
@@ -467,37 +468,60 @@ func TestHintShapes(t *testing.T) {
 }
 
 func TestHintClosestAndRename(t *testing.T) {
-	// A consistent component rename across layers: a verified --map.
+	// One rename across several roles and layers: a verified --map.
 	var exp, got []string
 	for i := range 3 {
-		exp = append(exp, fmt.Sprintf("model.layers.%d.self_attn.q_proj.weight 8x8", i), fmt.Sprintf("model.layers.%d.mlp.up.weight 8x8", i))
-		got = append(got, fmt.Sprintf("model.layers.%d.attention.wq.weight 8x8", i), fmt.Sprintf("model.layers.%d.mlp.up.weight 8x8", i))
+		for _, p := range []string{"q_proj.weight 8x8", "k_proj.weight 2x8", "v_proj.weight 2x8", "o_proj.weight 8x8"} {
+			exp = append(exp, fmt.Sprintf("model.layers.%d.self_attn.%s", i, p))
+			got = append(got, fmt.Sprintf("model.layers.%d.attn.%s", i, p))
+		}
+		exp = append(exp, fmt.Sprintf("model.layers.%d.mlp.up.weight 8x8", i))
+		got = append(got, fmt.Sprintf("model.layers.%d.mlp.up.weight 8x8", i))
 	}
 	el, gl := lst("ref", exp...), lst("port", got...)
 	r := DiffWeights(el, gl, WeightsOptions{})
 	hs := hintsOf(r, HintRename)
-	if len(hs) != 1 {
+	if len(r.Hints) != 1 || len(hs) != 1 {
 		t.Fatalf("hints: %+v", r.Hints)
 	}
-	eq(t, "fix", hs[0].Fix, `--map '\.attention\.wq\.=.self_attn.q_proj.'`)
-	eq(t, "message", hs[0].Message, `3 missing weights are loaded with "attention.wq" where the reference has "self_attn.q_proj"`)
+	eq(t, "fix", hs[0].Fix, `--map '\.attn\.=.self_attn.'`)
+	eq(t, "message", hs[0].Message, `12 missing weights are loaded with "attn" where the reference has "self_attn"`)
+	eq(t, "report fix", r.Fix, hs[0].Fix)
 	if !applyFix(t, el, gl, WeightsOptions{}, hs[0]).Pass {
 		t.Error("fix does not fix")
 	}
 
-	// A one-off near miss: closest name only.
-	r = DiffWeights(lst("ref", "enc.attn_norm.weight 8", "enc.fc.weight 8x8"), lst("port", "enc.attn_nrm.weight 8", "enc.fc.weight 8x8", "zzz.other 3"), WeightsOptions{})
-	cl := hintsOf(r, HintClosest)
-	rn := hintsOf(r, HintRename)
-	if len(cl)+len(rn) != 1 {
+	// A near-typo in one weight: a verified --map too.
+	el, gl = lst("ref", "enc.attn_norm.weight 8", "enc.fc.weight 8x8"), lst("port", "enc.attn_nrm.weight 8", "enc.fc.weight 8x8", "zzz.other 3")
+	r = DiffWeights(el, gl, WeightsOptions{})
+	hs = hintsOf(r, HintRename)
+	if len(r.Hints) != 1 || len(hs) != 1 {
 		t.Fatalf("hints: %+v", r.Hints)
 	}
-	if len(rn) == 1 {
-		// A single rename is verified too; that's fine, and better.
-		eq(t, "rename fix", rn[0].Fix, `--map '\.attn_nrm\.=.attn_norm.'`)
-	}
-	eq(t, "row", r.Missing[0].Hint != "", true)
+	eq(t, "typo fix", hs[0].Fix, `--map '\.attn_nrm\.=.attn_norm.'`)
 	eq(t, "far name has no hint", r.Unexpected[1].Hint, "")
+	if fixed := applyFix(t, el, gl, WeightsOptions{}, hs[0]); len(fixed.Missing) != 0 {
+		t.Error("fix does not fix")
+	}
+
+	// Alike but not nearly equal, one role: a closest-name hint, no fix.
+	exp, got = nil, nil
+	for i := range 3 {
+		exp = append(exp, fmt.Sprintf("model.layers.%d.self_attn.q_proj.weight 8x8", i), fmt.Sprintf("model.layers.%d.mlp.up.weight 8x8", i))
+		got = append(got, fmt.Sprintf("model.layers.%d.attention.wq.weight 8x8", i), fmt.Sprintf("model.layers.%d.mlp.up.weight 8x8", i))
+	}
+	r = DiffWeights(lst("ref", exp...), lst("port", got...), WeightsOptions{})
+	if len(r.Hints) != 1 || r.Hints[0].Kind != HintClosest || r.Hints[0].Fix != "" {
+		t.Fatalf("hints: %+v", r.Hints)
+	}
+	eq(t, "closest", r.Hints[0].Message, "missing model.layers.{0..2}.self_attn.q_proj.weight may be loaded as model.layers.{0..2}.attention.wq.weight")
+	eq(t, "rows", []string{r.Missing[0].Hint, r.Unexpected[0].Hint}, []string{"closest loaded name: model.layers.0.attention.wq.weight", "closest expected name: model.layers.0.self_attn.q_proj.weight"})
+
+	// Ambiguous: wq is as far from q_proj as from o_proj: no hint.
+	r = DiffWeights(lst("ref", "l.0.attn.q_proj.weight 8x8", "l.0.attn.o_proj.weight 8x8"), lst("port", "l.0.attn.wq.weight 8x8", "l.0.attn.wo.weight 8x8"), WeightsOptions{})
+	if len(r.Hints) != 0 {
+		t.Errorf("hints: %+v", r.Hints)
+	}
 
 	// Different layer numbers never pair; far names never pair.
 	r = DiffWeights(lst("ref", "l.0.attn.q.weight 8", "totally.different 8"), lst("port", "l.1.attn.q.weight 8", "nothing.alike.at.all 8"), WeightsOptions{})
@@ -643,4 +667,93 @@ func TestMixtralMissingOneExpert(t *testing.T) {
 	if len(folded) > 15 {
 		t.Errorf("all names fold into %d patterns: %q", len(folded), folded)
 	}
+}
+
+// optsWithArgs adds command-line fix arguments to o.
+func optsWithArgs(t *testing.T, o WeightsOptions, args []string) WeightsOptions {
+	t.Helper()
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "--map":
+			i++
+			o.Rules.Maps = append(o.Rules.Maps, mustMap(t, args[i]))
+		case "--tied":
+			i++
+			p, err := ParseTied(args[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.Tied = append(o.Tied, p)
+		case "--ignore-dtype":
+			o.IgnoreDType = true
+		default:
+			t.Fatalf("unknown fix argument %q", args[i])
+		}
+	}
+	return o
+}
+
+func TestHintsChainAllFixes(t *testing.T) {
+	// The port drops "model.", says attn for self_attn, and ties lm_head.
+	var exp, got []string
+	exp = append(exp, "model.embed_tokens.weight 64x8", "lm_head.weight 64x8", "model.norm.weight 8")
+	got = append(got, "embed_tokens.weight 64x8", "norm.weight 8")
+	for i := range 4 {
+		for _, p := range []string{"q_proj.weight 8x8", "k_proj.weight 2x8", "v_proj.weight 2x8", "o_proj.weight 8x8"} {
+			exp = append(exp, fmt.Sprintf("model.layers.%d.self_attn.%s", i, p))
+			got = append(got, fmt.Sprintf("layers.%d.attn.%s", i, p))
+		}
+		exp = append(exp, fmt.Sprintf("model.layers.%d.mlp.up.weight 16x8", i))
+		got = append(got, fmt.Sprintf("layers.%d.mlp.up.weight 16x8", i))
+	}
+	el, gl := lst("ref", exp...), lst("port", got...)
+	r := DiffWeights(el, gl, WeightsOptions{})
+	eq(t, "hint kinds", names(r.Hints, func(h Hint) string { return h.Kind }), []string{HintPrefix, HintRename, HintTied})
+	eq(t, "fix", r.Fix, `--map '^=model.' --map '\.attn\.=.self_attn.' --tied 'lm_head.weight=model.embed_tokens.weight'`)
+	fixed := DiffWeights(el, gl, optsWithArgs(t, WeightsOptions{}, r.FixArgs))
+	if !fixed.Pass {
+		t.Errorf("all fixes together do not fix: %+v", fixed)
+	}
+	eq(t, "tied", len(fixed.Tied), 1)
+}
+
+func TestDiffWeightsLargeRename(t *testing.T) {
+	// 56 layers x 31 weights, every name renamed: hints stay fast.
+	var el, gl Listing
+	for i := range 56 {
+		for e := range 8 {
+			for _, w := range []string{"w1", "w2", "w3"} {
+				el.Weights = append(el.Weights, Weight{Name: fmt.Sprintf("model.layers.%d.block_sparse_moe.experts.%d.%s.weight", i, e, w), Shape: []int64{16, 8}})
+				gl.Weights = append(gl.Weights, Weight{Name: fmt.Sprintf("layers.%d.moe.experts.%d.%s.weight", i, e, w), Shape: []int64{16, 8}})
+			}
+		}
+		for _, w := range []string{"q_proj", "k_proj", "v_proj", "o_proj"} {
+			el.Weights = append(el.Weights, Weight{Name: fmt.Sprintf("model.layers.%d.self_attn.%s.weight", i, w), Shape: []int64{8, 8}})
+			gl.Weights = append(gl.Weights, Weight{Name: fmt.Sprintf("layers.%d.attention.%s.weight", i, w), Shape: []int64{8, 8}})
+		}
+	}
+	r := DiffWeights(el, gl, WeightsOptions{})
+	if len(r.Missing) != 56*28 {
+		t.Fatalf("%d missing", len(r.Missing))
+	}
+	fixed := DiffWeights(el, gl, optsWithArgs(t, WeightsOptions{}, r.FixArgs))
+	t.Logf("fix: %s; after it: %d missing, %d unexpected", r.Fix, len(fixed.Missing), len(fixed.Unexpected))
+	if len(fixed.Missing) >= len(r.Missing) {
+		t.Errorf("the fixes fix nothing")
+	}
+}
+
+func TestDiffWeightsFlatWorstCase(t *testing.T) {
+	// Thousands of unrelated flat names on both sides: bounded time.
+	var el, gl Listing
+	for i := range 4000 {
+		el.Weights = append(el.Weights, Weight{Name: fmt.Sprintf("param_%d_a.weight", i*7919%100003), Shape: []int64{int64(i%5 + 1)}})
+		gl.Weights = append(gl.Weights, Weight{Name: fmt.Sprintf("tensor_%d_b.weight", i*104729%100019), Shape: []int64{int64(i%3 + 1)}})
+	}
+	start := time.Now()
+	r := DiffWeights(el, gl, WeightsOptions{})
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("took %v", d)
+	}
+	t.Logf("%d missing, %d unexpected, %d hints in %v", len(r.Missing), len(r.Unexpected), len(r.Hints), time.Since(start))
 }
