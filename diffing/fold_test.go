@@ -15,7 +15,7 @@ func layerNames(format string, idx ...int) []string {
 	return out
 }
 
-func span(a, b int) []int {
+func indexSpan(a, b int) []int {
 	var out []int
 	for i := a; i <= b; i++ {
 		out = append(out, i)
@@ -31,7 +31,7 @@ func TestFoldPatterns(t *testing.T) {
 	}{
 		{"empty", nil, []string{}},
 		{"single", []string{"model.layers.3.mlp.w"}, []string{"model.layers.3.mlp.w"}},
-		{"contiguous", layerNames("model.layers.%d.self_attn.rotary_emb.inv_freq", span(0, 31)...),
+		{"contiguous", layerNames("model.layers.%d.self_attn.rotary_emb.inv_freq", indexSpan(0, 31)...),
 			[]string{"model.layers.{0..31}.self_attn.rotary_emb.inv_freq"}},
 		{"non-contiguous", layerNames("model.layers.%d.mlp.w", 7, 0, 5, 2, 6),
 			[]string{"model.layers.{0,2,5..7}.mlp.w"}},
@@ -41,13 +41,13 @@ func TestFoldPatterns(t *testing.T) {
 			[]string{"l.0.q.w", "l.0.k.w", "l.1.q.w", "l.1.k.w"},
 			[]string{"l.{0,1}.q.w", "l.{0,1}.k.w"}},
 		{"product of two positions",
-			product("model.layers.%d.block_sparse_moe.experts.%d.w1.weight", span(0, 3), span(0, 7)),
+			nameProduct("model.layers.%d.block_sparse_moe.experts.%d.w1.weight", indexSpan(0, 3), indexSpan(0, 7)),
 			[]string{"model.layers.{0..3}.block_sparse_moe.experts.{0..7}.w1.weight"}},
 		{"not a product",
-			append(product("l.%d.e.%d.w", []int{0}, span(0, 7)), product("l.%d.e.%d.w", []int{1}, span(0, 3))...),
+			append(nameProduct("l.%d.e.%d.w", []int{0}, indexSpan(0, 7)), nameProduct("l.%d.e.%d.w", []int{1}, indexSpan(0, 3))...),
 			[]string{"l.0.e.{0..7}.w", "l.1.e.{0..3}.w"}},
 		{"one expert in every layer",
-			product("model.layers.%d.experts.%d.w2.weight", span(0, 55), []int{3}),
+			nameProduct("model.layers.%d.experts.%d.w2.weight", indexSpan(0, 55), []int{3}),
 			[]string{"model.layers.{0..55}.experts.3.w2.weight"}},
 		{"leading zeros and long numbers do not fold",
 			[]string{"a.01.w", "a.02.w", "a.1234567890.w", "a.1234567891.w"},
@@ -70,7 +70,7 @@ func TestFoldPatterns(t *testing.T) {
 	}
 }
 
-func product(format string, a, b []int) []string {
+func nameProduct(format string, a, b []int) []string {
 	var out []string
 	for _, i := range a {
 		for _, j := range b {
@@ -106,7 +106,7 @@ func TestFoldWithKey(t *testing.T) {
 }
 
 func TestFoldDeterministic(t *testing.T) {
-	in := append(product("m.%d.e.%d.w", []int{0, 2, 5}, span(0, 7)), product("m.%d.e.%d.w", []int{1}, []int{1, 3})...)
+	in := append(nameProduct("m.%d.e.%d.w", []int{0, 2, 5}, indexSpan(0, 7)), nameProduct("m.%d.e.%d.w", []int{1}, []int{1, 3})...)
 	first := strings.Join(FoldPatterns(in), "\n")
 	for range 20 {
 		if got := strings.Join(FoldPatterns(in), "\n"); got != first {

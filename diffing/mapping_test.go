@@ -170,3 +170,40 @@ func mustRegexp(t *testing.T, s string) *regexp.Regexp {
 	}
 	return re
 }
+
+func FuzzParseIgnore(f *testing.F) {
+	for _, s := range []string{"*.inv_freq", "model.layers.?.mlp.*", "*.[!qk]_proj.*", `a\*b`, "[]]", "[!]a]", "a[", `\`, "[a-"} {
+		f.Add(s, "model.layers.0.self_attn.rotary_emb.inv_freq")
+	}
+	f.Fuzz(func(t *testing.T, glob, name string) {
+		g, err := ParseIgnore(glob)
+		if err != nil {
+			return
+		}
+		g.Match(name)
+		// A pattern without special characters matches exactly itself.
+		if !strings.ContainsAny(glob, `*?[\`) && (!g.Match(glob) || g.Match(glob+"x")) {
+			t.Fatalf("literal %q does not match only itself", glob)
+		}
+	})
+}
+
+func FuzzParseMap(f *testing.F) {
+	for _, s := range []string{`^model\.=`, `^=model.`, `a\=b=c`, `(a)=$1`, `(?P<n>x)=${n}`, `x=$`, `(=`, `=`} {
+		f.Add(s, "model.layers.0.w")
+	}
+	f.Fuzz(func(t *testing.T, spec, name string) {
+		m, err := ParseMap(spec)
+		if err != nil {
+			return
+		}
+		applyMaps([]MapRule{m}, name)
+		back, err := ParseMap(m.String())
+		if err != nil {
+			t.Fatalf("String() %q of %q does not parse: %v", m.String(), spec, err)
+		}
+		if back.Pattern.String() != m.Pattern.String() || back.Replacement != m.Replacement {
+			t.Fatalf("round trip of %q: %q", spec, m.String())
+		}
+	})
+}

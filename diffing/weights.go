@@ -376,7 +376,7 @@ func summarize(l Listing) ListingSummary {
 			s.UnknownShapes++
 			continue
 		}
-		n := numel(w.Shape)
+		n := weightNumel(w.Shape)
 		if s.Parameters > math.MaxInt64-n {
 			s.Parameters = math.MaxInt64
 		} else {
@@ -386,9 +386,9 @@ func summarize(l Listing) ListingSummary {
 	return s
 }
 
-// numel is the element count of a known shape, saturating at MaxInt64;
+// weightNumel is the element count of a known shape, saturating at MaxInt64;
 // negative dimensions count as 0.
-func numel(shape []int64) int64 {
+func weightNumel(shape []int64) int64 {
 	n := int64(1)
 	for _, d := range shape {
 		if d <= 0 {

@@ -60,6 +60,9 @@ func (d *weightsDiff) hints(pre map[string]string) {
 	slices.SortStableFunc(h.hints, func(a, b Hint) int {
 		return slices.Index(hintKindOrder, a.Kind) - slices.Index(hintKindOrder, b.Kind)
 	})
+	for i := range h.hints {
+		h.hints[i].Names = dedupe(h.hints[i].Names)
+	}
 	d.rep.Hints = append(d.rep.Hints, h.hints...)
 	for _, hint := range d.rep.Hints {
 		d.rep.FixArgs = append(d.rep.FixArgs, hint.FixArgs...)
@@ -770,7 +773,7 @@ func shapeHint(exp, got []int64) (string, string) {
 				FormatShape(got), FormatShape(exp), strings.Join(ps, ", "))
 		}
 	}
-	if n := numel(exp); n == numel(got) && n > 0 {
+	if n := weightNumel(exp); n == weightNumel(got) && n > 0 {
 		return HintReshaped, fmt.Sprintf("reshaped: same %d elements, loaded %s, expected %s", n, FormatShape(got), FormatShape(exp))
 	}
 	if len(exp) == len(got) {
@@ -1199,6 +1202,19 @@ func maskNumbers(name string) string {
 		}
 	}
 	return strings.Join(comps, ".")
+}
+
+// dedupe drops repeated strings, keeping the first of each.
+func dedupe(names []string) []string {
+	seen := map[string]bool{}
+	out := names[:0:0]
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // joinFolded folds names and joins the patterns with ", ".

@@ -19,7 +19,7 @@ import (
 
 // lst builds a listing from lines "name [SHAPE] [DTYPE]" where SHAPE is
 // 2x3, "-" for a scalar, or absent (unknown).
-func lst(source string, lines ...string) Listing {
+func testListing(source string, lines ...string) Listing {
 	l := Listing{Source: source}
 	for _, line := range lines {
 		f := strings.Fields(line)
@@ -50,7 +50,7 @@ func lst(source string, lines ...string) Listing {
 	return l
 }
 
-func names[T any](rows []T, name func(T) string) []string {
+func rowField[T any](rows []T, name func(T) string) []string {
 	out := []string{}
 	for _, r := range rows {
 		out = append(out, name(r))
@@ -59,14 +59,14 @@ func names[T any](rows []T, name func(T) string) []string {
 }
 
 func missingNames(r WeightsReport) []string {
-	return names(r.Missing, func(w WeightRow) string { return w.Name })
+	return rowField(r.Missing, func(w WeightRow) string { return w.Name })
 }
 
 func unexpectedNames(r WeightsReport) []string {
-	return names(r.Unexpected, func(w WeightRow) string { return w.Name })
+	return rowField(r.Unexpected, func(w WeightRow) string { return w.Name })
 }
 
-func opts(t *testing.T, maps, ignores, tied []string, ignoreDType bool) WeightsOptions {
+func parseOpts(t *testing.T, maps, ignores, tied []string, ignoreDType bool) WeightsOptions {
 	t.Helper()
 	o, err := ParseWeightsOptions(maps, ignores, tied, ignoreDType)
 	if err != nil {
@@ -75,7 +75,7 @@ func opts(t *testing.T, maps, ignores, tied []string, ignoreDType bool) WeightsO
 	return o
 }
 
-func eq(t *testing.T, what string, got, want any) {
+func wantEq(t *testing.T, what string, got, want any) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%s:\n got %#v\nwant %#v", what, got, want)
@@ -83,103 +83,103 @@ func eq(t *testing.T, what string, got, want any) {
 }
 
 func TestDiffWeightsIdentical(t *testing.T) {
-	a := lst("ref", "a.weight 4x2 F32", "a.bias 4 F32", "n -  I64")
+	a := testListing("ref", "a.weight 4x2 F32", "a.bias 4 F32", "n -  I64")
 	r := DiffWeights(a, a, WeightsOptions{})
 	if !r.Pass || r.Counts.Matched != 3 {
 		t.Fatalf("%+v", r)
 	}
-	eq(t, "expected summary", r.Expected, ListingSummary{Source: "ref", Tensors: 3, Parameters: 8 + 4 + 1, Notes: []string{}})
+	wantEq(t, "expected summary", r.Expected, ListingSummary{Source: "ref", Tensors: 3, Parameters: 8 + 4 + 1, Notes: []string{}})
 }
 
 func TestDiffWeightsBasic(t *testing.T) {
-	exp := lst("ref", "z.w 2x2 F32", "a.w 3 F32", "m.w 4 F32", "b.w 5 BF16", "s -")
-	got := lst("port", "x.w 1 F32", "a.w 3 F32", "b.w 5 F32", "m.w 2x2 F32", "s 1", "y.w 1")
+	exp := testListing("ref", "z.w 2x2 F32", "a.w 3 F32", "m.w 4 F32", "b.w 5 BF16", "s -")
+	got := testListing("port", "x.w 1 F32", "a.w 3 F32", "b.w 5 F32", "m.w 2x2 F32", "s 1", "y.w 1")
 	r := DiffWeights(exp, got, WeightsOptions{})
 	if r.Pass {
 		t.Error("pass")
 	}
-	eq(t, "missing (source order)", missingNames(r), []string{"z.w"})
-	eq(t, "unexpected (source order)", unexpectedNames(r), []string{"x.w", "y.w"})
-	eq(t, "shape mismatch", r.ShapeMismatch, []ShapeMismatch{
+	wantEq(t, "missing (source order)", missingNames(r), []string{"z.w"})
+	wantEq(t, "unexpected (source order)", unexpectedNames(r), []string{"x.w", "y.w"})
+	wantEq(t, "shape mismatch", r.ShapeMismatch, []ShapeMismatch{
 		{Name: "m.w", LoadedName: "m.w", ExpectedShape: []int64{4}, LoadedShape: []int64{2, 2}, Hint: "reshaped: same 4 elements, loaded [2 2], expected [4]"},
 		{Name: "s", LoadedName: "s", ExpectedShape: []int64{}, LoadedShape: []int64{1}, Hint: "reshaped: same 1 elements, loaded [1], expected []"},
 	})
-	eq(t, "dtype mismatch", r.DTypeMismatch, []DTypeMismatch{
+	wantEq(t, "dtype mismatch", r.DTypeMismatch, []DTypeMismatch{
 		{Name: "b.w", LoadedName: "b.w", ExpectedDType: safetensors.BF16, LoadedDType: safetensors.F32, Hint: "upcast: the port keeps a wider float type"},
 	})
-	eq(t, "counts", r.Counts, WeightsCounts{Matched: 4, Missing: 1, Unexpected: 2, ShapeMismatch: 2, DTypeMismatch: 1})
+	wantEq(t, "counts", r.Counts, WeightsCounts{Matched: 4, Missing: 1, Unexpected: 2, ShapeMismatch: 2, DTypeMismatch: 1})
 
 	r = DiffWeights(exp, got, WeightsOptions{IgnoreDType: true})
-	eq(t, "--ignore-dtype", len(r.DTypeMismatch), 0)
+	wantEq(t, "--ignore-dtype", len(r.DTypeMismatch), 0)
 }
 
 func TestDiffWeightsUnknownNeverMismatch(t *testing.T) {
-	exp := lst("ref", "a 2x3 F32", "b", "c 4")
-	got := lst("port", "a", "b 7 BF16", "c 4 F16")
+	exp := testListing("ref", "a 2x3 F32", "b", "c 4")
+	got := testListing("port", "a", "b 7 BF16", "c 4 F16")
 	r := DiffWeights(exp, got, WeightsOptions{})
 	if !r.Pass {
 		t.Fatalf("unknown shapes or dtypes mismatched: %+v %+v", r.ShapeMismatch, r.DTypeMismatch)
 	}
-	eq(t, "unknown shapes", []int{r.Expected.UnknownShapes, r.Loaded.UnknownShapes}, []int{1, 1})
-	eq(t, "parameters", []int64{r.Expected.Parameters, r.Loaded.Parameters}, []int64{10, 11})
+	wantEq(t, "unknown shapes", []int{r.Expected.UnknownShapes, r.Loaded.UnknownShapes}, []int{1, 1})
+	wantEq(t, "parameters", []int64{r.Expected.Parameters, r.Loaded.Parameters}, []int64{10, 11})
 }
 
 func TestDiffWeightsMapIgnore(t *testing.T) {
-	exp := lst("ref", "model.layers.0.q.weight 4x4", "model.layers.0.rotary.inv_freq 2", "model.norm.weight 4")
-	got := lst("port", "layers.0.q.weight 4x4", "layers.0.rotary.inv_freq 2", "norm.weight 8", "extra.thing 1")
-	o := opts(t, []string{`^=model.`}, []string{"*.inv_freq", "model.extra.*"}, nil, false)
+	exp := testListing("ref", "model.layers.0.q.weight 4x4", "model.layers.0.rotary.inv_freq 2", "model.norm.weight 4")
+	got := testListing("port", "layers.0.q.weight 4x4", "layers.0.rotary.inv_freq 2", "norm.weight 8", "extra.thing 1")
+	o := parseOpts(t, []string{`^=model.`}, []string{"*.inv_freq", "model.extra.*"}, nil, false)
 	r := DiffWeights(exp, got, o)
-	eq(t, "missing", missingNames(r), []string{})
-	eq(t, "unexpected", unexpectedNames(r), []string{})
-	eq(t, "ignored", r.Ignored, IgnoredNames{
+	wantEq(t, "missing", missingNames(r), []string{})
+	wantEq(t, "unexpected", unexpectedNames(r), []string{})
+	wantEq(t, "ignored", r.Ignored, IgnoredNames{
 		Expected: []string{"model.layers.0.rotary.inv_freq"},
 		Loaded:   []string{"layers.0.rotary.inv_freq", "extra.thing"},
 	})
-	eq(t, "shape mismatch shows both names", r.ShapeMismatch[0].Name+" <- "+r.ShapeMismatch[0].LoadedName, "model.norm.weight <- norm.weight")
-	eq(t, "options echo", r.Options, OptionsEcho{Map: []string{"^=model."}, Ignore: []string{"*.inv_freq", "model.extra.*"}, Tied: []string{}})
+	wantEq(t, "shape mismatch shows both names", r.ShapeMismatch[0].Name+" <- "+r.ShapeMismatch[0].LoadedName, "model.norm.weight <- norm.weight")
+	wantEq(t, "options echo", r.Options, OptionsEcho{Map: []string{"^=model."}, Ignore: []string{"*.inv_freq", "model.extra.*"}, Tied: []string{}})
 
 	// An unexpected row carries the mapped name.
 	got.Weights = append(got.Weights, Weight{Name: "other.w"})
 	r = DiffWeights(exp, got, o)
-	eq(t, "unexpected row", r.Unexpected, []WeightRow{{Name: "other.w", MappedName: "model.other.w"}})
+	wantEq(t, "unexpected row", r.Unexpected, []WeightRow{{Name: "other.w", MappedName: "model.other.w"}})
 }
 
 func TestDiffWeightsTied(t *testing.T) {
-	exp := lst("ref", "model.embed_tokens.weight 100x8", "lm_head.weight 100x8")
-	got := lst("port", "model.embed_tokens.weight 100x8")
-	o := opts(t, nil, nil, []string{"lm_head.weight=model.embed_tokens.weight"}, false)
+	exp := testListing("ref", "model.embed_tokens.weight 100x8", "lm_head.weight 100x8")
+	got := testListing("port", "model.embed_tokens.weight 100x8")
+	o := parseOpts(t, nil, nil, []string{"lm_head.weight=model.embed_tokens.weight"}, false)
 	r := DiffWeights(exp, got, o)
 	if !r.Pass {
 		t.Fatalf("tied not accepted: %+v", r.Missing)
 	}
-	eq(t, "tied", r.Tied, []TiedRow{{Name: "lm_head.weight", TiedTo: "model.embed_tokens.weight", LoadedName: "model.embed_tokens.weight", Shape: []int64{100, 8}}})
+	wantEq(t, "tied", r.Tied, []TiedRow{{Name: "lm_head.weight", TiedTo: "model.embed_tokens.weight", LoadedName: "model.embed_tokens.weight", Shape: []int64{100, 8}}})
 
 	// Either half may be the one stored.
-	got2 := lst("port", "lm_head.weight 100x8")
+	got2 := testListing("port", "lm_head.weight 100x8")
 	if r := DiffWeights(exp, got2, o); !r.Pass || r.Tied[0].Name != "model.embed_tokens.weight" {
 		t.Errorf("reverse tie: %+v", r)
 	}
 
 	// Shapes differ: stays missing, with the reason.
-	got3 := lst("port", "model.embed_tokens.weight 100x9")
+	got3 := testListing("port", "model.embed_tokens.weight 100x9")
 	r = DiffWeights(exp, got3, o)
-	eq(t, "missing", missingNames(r), []string{"lm_head.weight"})
-	eq(t, "hint", r.Missing[0].Hint, "--tied lm_head.weight=model.embed_tokens.weight: model.embed_tokens.weight is loaded as model.embed_tokens.weight with shape [100 9], not [100 8]")
+	wantEq(t, "missing", missingNames(r), []string{"lm_head.weight"})
+	wantEq(t, "hint", r.Missing[0].Hint, "--tied lm_head.weight=model.embed_tokens.weight: model.embed_tokens.weight is loaded as model.embed_tokens.weight with shape [100 9], not [100 8]")
 }
 
 func TestDiffWeightsCollisionsAndDuplicates(t *testing.T) {
-	exp := lst("ref", "a.w 2", "b.w 2", "a.w 3")
-	got := lst("port", "x.a.w 2", "y.a.w 2", "b.w 2", "b.w 2")
-	r := DiffWeights(exp, got, opts(t, []string{`^[xy]\.=`}, nil, nil, false))
+	exp := testListing("ref", "a.w 2", "b.w 2", "a.w 3")
+	got := testListing("port", "x.a.w 2", "y.a.w 2", "b.w 2", "b.w 2")
+	r := DiffWeights(exp, got, parseOpts(t, []string{`^[xy]\.=`}, nil, nil, false))
 	if r.Pass {
 		t.Error("collisions pass")
 	}
-	eq(t, "collisions", r.Collisions, []Collision{
+	wantEq(t, "collisions", r.Collisions, []Collision{
 		{Name: "a.w", LoadedNames: []string{"x.a.w", "y.a.w"}},
 		{Name: "b.w", LoadedNames: []string{"b.w", "b.w"}},
 	})
-	eq(t, "notes", r.Expected.Notes, []string{"1 duplicate names; the first of each was compared"})
-	eq(t, "no other rows", len(r.Missing)+len(r.Unexpected)+len(r.ShapeMismatch), 0)
+	wantEq(t, "notes", r.Expected.Notes, []string{"1 duplicate names; the first of each was compared"})
+	wantEq(t, "no other rows", len(r.Missing)+len(r.Unexpected)+len(r.ShapeMismatch), 0)
 }
 
 // applyFix re-runs the diff with a hint's fix added and returns the new report.
@@ -210,7 +210,7 @@ func applyFix(t *testing.T, exp, got Listing, o WeightsOptions, h Hint) WeightsR
 	default:
 		t.Fatalf("unknown fix %q", h.FixArgs)
 	}
-	return DiffWeights(exp, got, opts(t, maps, ignores, tied, ign))
+	return DiffWeights(exp, got, parseOpts(t, maps, ignores, tied, ign))
 }
 
 func hintsOf(r WeightsReport, kind string) []Hint {
@@ -234,7 +234,7 @@ func llamaNames(prefix string, layers int) []string {
 }
 
 func TestHintPrefix(t *testing.T) {
-	exp := lst("ref", append(llamaNames("model.", 3), "lm_head.weight 64x16")...)
+	exp := testListing("ref", append(llamaNames("model.", 3), "lm_head.weight 64x16")...)
 	tests := []struct {
 		name    string
 		loaded  []string
@@ -250,15 +250,15 @@ func TestHintPrefix(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := lst("port", tt.loaded...)
+			got := testListing("port", tt.loaded...)
 			r := DiffWeights(exp, got, WeightsOptions{})
 			hs := hintsOf(r, HintPrefix)
 			if len(hs) != 1 {
 				t.Fatalf("prefix hints: %+v", r.Hints)
 			}
-			eq(t, "fix", hs[0].Fix, tt.fix)
-			eq(t, "message", hs[0].Message, tt.message)
-			eq(t, "names", len(hs[0].Names), 2*len(r.Missing))
+			wantEq(t, "fix", hs[0].Fix, tt.fix)
+			wantEq(t, "message", hs[0].Message, tt.message)
+			wantEq(t, "names", len(hs[0].Names), 2*len(r.Missing))
 			for _, m := range r.Missing {
 				if !strings.HasPrefix(m.Hint, "loaded as ") || !strings.HasSuffix(m.Hint, tt.fix) {
 					t.Errorf("row hint %q", m.Hint)
@@ -285,8 +285,8 @@ func prefixAll(p string, lines []string) []string {
 }
 
 func TestHintPrefixTwoGroups(t *testing.T) {
-	exp := lst("ref", "encoder.layers.0.w 2", "encoder.layers.1.w 2", "decoder.layers.0.w 2", "decoder.layers.1.w 2", "shared.w 3")
-	got := lst("port", "enc.layers.0.w 2", "enc.layers.1.w 2", "dec.layers.0.w 2", "dec.layers.1.w 2", "shared.w 3")
+	exp := testListing("ref", "encoder.layers.0.w 2", "encoder.layers.1.w 2", "decoder.layers.0.w 2", "decoder.layers.1.w 2", "shared.w 3")
+	got := testListing("port", "enc.layers.0.w 2", "enc.layers.1.w 2", "dec.layers.0.w 2", "dec.layers.1.w 2", "shared.w 3")
 	r := DiffWeights(exp, got, WeightsOptions{})
 	hs := hintsOf(r, HintPrefix)
 	if len(hs) != 2 {
@@ -313,8 +313,8 @@ func mustMap(t *testing.T, s string) MapRule {
 func TestHintPrefixNotSuggestedWhenItBreaks(t *testing.T) {
 	// Adding "model." to every loaded name would break the names that
 	// already match; the hint limits the rule to the first components seen.
-	exp := lst("ref", "model.a.w 2", "model.a.b 2", "lm_head.weight 2")
-	got := lst("port", "a.w 2", "a.b 2", "lm_head.weight 2")
+	exp := testListing("ref", "model.a.w 2", "model.a.b 2", "lm_head.weight 2")
+	got := testListing("port", "a.w 2", "a.b 2", "lm_head.weight 2")
 	r := DiffWeights(exp, got, WeightsOptions{})
 	hs := hintsOf(r, HintPrefix)
 	if len(hs) != 1 || hs[0].Fix != `--map '^(a\.)=model.${1}'` {
@@ -370,22 +370,22 @@ func TestHintFused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := DiffWeights(lst("ref", tt.exp...), lst("port", tt.loaded...), WeightsOptions{})
+			r := DiffWeights(testListing("ref", tt.exp...), testListing("port", tt.loaded...), WeightsOptions{})
 			hs := hintsOf(r, tt.kind)
 			if len(hs) != 1 {
 				t.Fatalf("hints: %+v", r.Hints)
 			}
 			if tt.kind == HintFused {
-				eq(t, "unexpected row hint", r.Unexpected[0].Hint, tt.row)
+				wantEq(t, "unexpected row hint", r.Unexpected[0].Hint, tt.row)
 			} else {
-				eq(t, "missing row hint", r.Missing[0].Hint, "loaded split: q_proj, k_proj, v_proj concatenated along dim 0 (8+2+2)")
-				eq(t, "unexpected row hint", r.Unexpected[1].Hint, "part 2 of 3 of expected a.qkv_proj.weight: [8:10] along dim 0")
+				wantEq(t, "missing row hint", r.Missing[0].Hint, "loaded split: q_proj, k_proj, v_proj concatenated along dim 0 (8+2+2)")
+				wantEq(t, "unexpected row hint", r.Unexpected[1].Hint, "part 2 of 3 of expected a.qkv_proj.weight: [8:10] along dim 0")
 			}
 			if tt.msg != "" {
-				eq(t, "message", hs[0].Message, tt.msg)
+				wantEq(t, "message", hs[0].Message, tt.msg)
 			}
 			if tt.missingHints != nil {
-				eq(t, "missing row hints", names(r.Missing, func(w WeightRow) string { return w.Hint }), tt.missingHints)
+				wantEq(t, "missing row hints", rowField(r.Missing, func(w WeightRow) string { return w.Hint }), tt.missingHints)
 			}
 			if len(hs[0].Names) != len(tt.exp)+len(tt.loaded)-2*r.Counts.Matched {
 				t.Errorf("names %q", hs[0].Names)
@@ -397,8 +397,8 @@ func TestHintFused(t *testing.T) {
 func TestHintFusedNoMatch(t *testing.T) {
 	// Shapes do not add up: no fused hint.
 	r := DiffWeights(
-		lst("ref", "a.q_proj.weight 8x8", "a.k_proj.weight 8x8", "a.v_proj.weight 8x8"),
-		lst("port", "a.qkv_proj.weight 25x8"), WeightsOptions{})
+		testListing("ref", "a.q_proj.weight 8x8", "a.k_proj.weight 8x8", "a.v_proj.weight 8x8"),
+		testListing("port", "a.qkv_proj.weight 25x8"), WeightsOptions{})
 	if len(hintsOf(r, HintFused)) != 0 {
 		t.Errorf("hints: %+v", r.Hints)
 	}
@@ -410,51 +410,51 @@ func TestHintFusedAcrossLayersMerges(t *testing.T) {
 		exp = append(exp, fmt.Sprintf("m.layers.%d.q_proj.weight 8x8", i), fmt.Sprintf("m.layers.%d.k_proj.weight 2x8", i), fmt.Sprintf("m.layers.%d.v_proj.weight 2x8", i))
 		got = append(got, fmt.Sprintf("m.layers.%d.qkv_proj.weight 12x8", i))
 	}
-	r := DiffWeights(lst("ref", exp...), lst("port", got...), WeightsOptions{})
+	r := DiffWeights(testListing("ref", exp...), testListing("port", got...), WeightsOptions{})
 	if len(r.Hints) != 1 {
 		t.Fatalf("hints: %+v", r.Hints)
 	}
-	eq(t, "message", r.Hints[0].Message, "loaded m.layers.{0..3}.qkv_proj.weight [12 8] is q_proj, k_proj, v_proj concatenated along dim 0 (8+2+2); split it when exporting, or compare against the fused reference")
-	eq(t, "names", len(r.Hints[0].Names), 16)
+	wantEq(t, "message", r.Hints[0].Message, "loaded m.layers.{0..3}.qkv_proj.weight [12 8] is q_proj, k_proj, v_proj concatenated along dim 0 (8+2+2); split it when exporting, or compare against the fused reference")
+	wantEq(t, "names", len(r.Hints[0].Names), 16)
 }
 
 func TestHintTiedSuggested(t *testing.T) {
-	exp := lst("ref", "model.embed_tokens.weight 100x8", "model.norm.weight 8", "lm_head.weight 100x8")
-	got := lst("port", "model.embed_tokens.weight 100x8", "model.norm.weight 8")
+	exp := testListing("ref", "model.embed_tokens.weight 100x8", "model.norm.weight 8", "lm_head.weight 100x8")
+	got := testListing("port", "model.embed_tokens.weight 100x8", "model.norm.weight 8")
 	r := DiffWeights(exp, got, WeightsOptions{})
 	hs := hintsOf(r, HintTied)
 	if len(hs) != 1 {
 		t.Fatalf("hints: %+v", r.Hints)
 	}
-	eq(t, "hint", hs[0], Hint{
+	wantEq(t, "hint", hs[0], Hint{
 		Kind:    HintTied,
 		Message: "lm_head.weight is missing and has the embedding's shape [100 8]: the port likely ties it to model.embed_tokens.weight",
 		Names:   []string{"lm_head.weight", "model.embed_tokens.weight"},
 		Fix:     "--tied 'lm_head.weight=model.embed_tokens.weight'",
 		FixArgs: []string{"--tied", "lm_head.weight=model.embed_tokens.weight"},
 	})
-	eq(t, "row", r.Missing[0].Hint, "likely tied to model.embed_tokens.weight; --tied 'lm_head.weight=model.embed_tokens.weight'")
+	wantEq(t, "row", r.Missing[0].Hint, "likely tied to model.embed_tokens.weight; --tied 'lm_head.weight=model.embed_tokens.weight'")
 	if !applyFix(t, exp, got, WeightsOptions{}, hs[0]).Pass {
 		t.Error("fix does not fix")
 	}
 
 	// Another shape: not tied.
-	exp2 := lst("ref", "model.embed_tokens.weight 100x8", "lm_head.weight 101x8")
+	exp2 := testListing("ref", "model.embed_tokens.weight 100x8", "lm_head.weight 101x8")
 	if r := DiffWeights(exp2, got, WeightsOptions{}); len(hintsOf(r, HintTied)) != 0 {
 		t.Errorf("tied hint for different shapes: %+v", r.Hints)
 	}
 	// Unknown shapes (an index without shards): a weaker hint.
-	r = DiffWeights(lst("ref", "transformer.wte.weight", "lm_head.weight"), lst("port", "transformer.wte.weight"), WeightsOptions{})
+	r = DiffWeights(testListing("ref", "transformer.wte.weight", "lm_head.weight"), testListing("port", "transformer.wte.weight"), WeightsOptions{})
 	if hs := hintsOf(r, HintTied); len(hs) != 1 || !strings.Contains(hs[0].Message, "shapes unknown") {
 		t.Errorf("hints: %+v", r.Hints)
 	}
 }
 
 func TestHintShapes(t *testing.T) {
-	exp := lst("ref", "l.0.w 4x8", "l.1.w 4x8", "c.w 64x3x5x5", "e.w 32000x16", "r.w 16", "x.w 3x5")
-	got := lst("port", "l.0.w 8x4", "l.1.w 8x4", "c.w 5x5x3x64", "e.w 32064x16", "r.w 4x4", "x.w 7x9")
+	exp := testListing("ref", "l.0.w 4x8", "l.1.w 4x8", "c.w 64x3x5x5", "e.w 32000x16", "r.w 16", "x.w 3x5")
+	got := testListing("port", "l.0.w 8x4", "l.1.w 8x4", "c.w 5x5x3x64", "e.w 32064x16", "r.w 4x4", "x.w 7x9")
 	r := DiffWeights(exp, got, WeightsOptions{})
-	eq(t, "row hints", names(r.ShapeMismatch, func(m ShapeMismatch) string { return m.Hint }), []string{
+	wantEq(t, "row hints", rowField(r.ShapeMismatch, func(m ShapeMismatch) string { return m.Hint }), []string{
 		"transposed: loaded [8 4] is expected [4 8] with its dims swapped (PyTorch Linear stores [out, in])",
 		"transposed: loaded [8 4] is expected [4 8] with its dims swapped (PyTorch Linear stores [out, in])",
 		"dims permuted: loaded [5 5 3 64] is expected [64 3 5 5] permuted as (2, 3, 1, 0)",
@@ -462,9 +462,9 @@ func TestHintShapes(t *testing.T) {
 		"reshaped: same 16 elements, loaded [4 4], expected [16]",
 		"",
 	})
-	eq(t, "hint kinds", names(r.Hints, func(h Hint) string { return h.Kind }), []string{HintTransposed, HintTransposed, HintReshaped, HintResized})
-	eq(t, "merged across layers", r.Hints[0].Message, "l.{0,1}.w: transposed: loaded [8 4] is expected [4 8] with its dims swapped (PyTorch Linear stores [out, in])")
-	eq(t, "names", r.Hints[0].Names, []string{"l.0.w", "l.1.w", "l.0.w", "l.1.w"})
+	wantEq(t, "hint kinds", rowField(r.Hints, func(h Hint) string { return h.Kind }), []string{HintTransposed, HintTransposed, HintReshaped, HintResized})
+	wantEq(t, "merged across layers", r.Hints[0].Message, "l.{0,1}.w: transposed: loaded [8 4] is expected [4 8] with its dims swapped (PyTorch Linear stores [out, in])")
+	wantEq(t, "names", r.Hints[0].Names, []string{"l.0.w", "l.1.w"})
 }
 
 func TestHintClosestAndRename(t *testing.T) {
@@ -478,28 +478,28 @@ func TestHintClosestAndRename(t *testing.T) {
 		exp = append(exp, fmt.Sprintf("model.layers.%d.mlp.up.weight 8x8", i))
 		got = append(got, fmt.Sprintf("model.layers.%d.mlp.up.weight 8x8", i))
 	}
-	el, gl := lst("ref", exp...), lst("port", got...)
+	el, gl := testListing("ref", exp...), testListing("port", got...)
 	r := DiffWeights(el, gl, WeightsOptions{})
 	hs := hintsOf(r, HintRename)
 	if len(r.Hints) != 1 || len(hs) != 1 {
 		t.Fatalf("hints: %+v", r.Hints)
 	}
-	eq(t, "fix", hs[0].Fix, `--map '\.attn\.=.self_attn.'`)
-	eq(t, "message", hs[0].Message, `12 missing weights are loaded with "attn" where the reference has "self_attn"`)
-	eq(t, "report fix", r.Fix, hs[0].Fix)
+	wantEq(t, "fix", hs[0].Fix, `--map '\.attn\.=.self_attn.'`)
+	wantEq(t, "message", hs[0].Message, `12 missing weights are loaded with "attn" where the reference has "self_attn"`)
+	wantEq(t, "report fix", r.Fix, hs[0].Fix)
 	if !applyFix(t, el, gl, WeightsOptions{}, hs[0]).Pass {
 		t.Error("fix does not fix")
 	}
 
 	// A near-typo in one weight: a verified --map too.
-	el, gl = lst("ref", "enc.attn_norm.weight 8", "enc.fc.weight 8x8"), lst("port", "enc.attn_nrm.weight 8", "enc.fc.weight 8x8", "zzz.other 3")
+	el, gl = testListing("ref", "enc.attn_norm.weight 8", "enc.fc.weight 8x8"), testListing("port", "enc.attn_nrm.weight 8", "enc.fc.weight 8x8", "zzz.other 3")
 	r = DiffWeights(el, gl, WeightsOptions{})
 	hs = hintsOf(r, HintRename)
 	if len(r.Hints) != 1 || len(hs) != 1 {
 		t.Fatalf("hints: %+v", r.Hints)
 	}
-	eq(t, "typo fix", hs[0].Fix, `--map '\.attn_nrm\.=.attn_norm.'`)
-	eq(t, "far name has no hint", r.Unexpected[1].Hint, "")
+	wantEq(t, "typo fix", hs[0].Fix, `--map '\.attn_nrm\.=.attn_norm.'`)
+	wantEq(t, "far name has no hint", r.Unexpected[1].Hint, "")
 	if fixed := applyFix(t, el, gl, WeightsOptions{}, hs[0]); len(fixed.Missing) != 0 {
 		t.Error("fix does not fix")
 	}
@@ -510,21 +510,21 @@ func TestHintClosestAndRename(t *testing.T) {
 		exp = append(exp, fmt.Sprintf("model.layers.%d.self_attn.q_proj.weight 8x8", i), fmt.Sprintf("model.layers.%d.mlp.up.weight 8x8", i))
 		got = append(got, fmt.Sprintf("model.layers.%d.attention.wq.weight 8x8", i), fmt.Sprintf("model.layers.%d.mlp.up.weight 8x8", i))
 	}
-	r = DiffWeights(lst("ref", exp...), lst("port", got...), WeightsOptions{})
+	r = DiffWeights(testListing("ref", exp...), testListing("port", got...), WeightsOptions{})
 	if len(r.Hints) != 1 || r.Hints[0].Kind != HintClosest || r.Hints[0].Fix != "" {
 		t.Fatalf("hints: %+v", r.Hints)
 	}
-	eq(t, "closest", r.Hints[0].Message, "missing model.layers.{0..2}.self_attn.q_proj.weight may be loaded as model.layers.{0..2}.attention.wq.weight")
-	eq(t, "rows", []string{r.Missing[0].Hint, r.Unexpected[0].Hint}, []string{"closest loaded name: model.layers.0.attention.wq.weight", "closest expected name: model.layers.0.self_attn.q_proj.weight"})
+	wantEq(t, "closest", r.Hints[0].Message, "missing model.layers.{0..2}.self_attn.q_proj.weight may be loaded as model.layers.{0..2}.attention.wq.weight")
+	wantEq(t, "rows", []string{r.Missing[0].Hint, r.Unexpected[0].Hint}, []string{"closest loaded name: model.layers.0.attention.wq.weight", "closest expected name: model.layers.0.self_attn.q_proj.weight"})
 
 	// Ambiguous: wq is as far from q_proj as from o_proj: no hint.
-	r = DiffWeights(lst("ref", "l.0.attn.q_proj.weight 8x8", "l.0.attn.o_proj.weight 8x8"), lst("port", "l.0.attn.wq.weight 8x8", "l.0.attn.wo.weight 8x8"), WeightsOptions{})
+	r = DiffWeights(testListing("ref", "l.0.attn.q_proj.weight 8x8", "l.0.attn.o_proj.weight 8x8"), testListing("port", "l.0.attn.wq.weight 8x8", "l.0.attn.wo.weight 8x8"), WeightsOptions{})
 	if len(r.Hints) != 0 {
 		t.Errorf("hints: %+v", r.Hints)
 	}
 
 	// Different layer numbers never pair; far names never pair.
-	r = DiffWeights(lst("ref", "l.0.attn.q.weight 8", "totally.different 8"), lst("port", "l.1.attn.q.weight 8", "nothing.alike.at.all 8"), WeightsOptions{})
+	r = DiffWeights(testListing("ref", "l.0.attn.q.weight 8", "totally.different 8"), testListing("port", "l.1.attn.q.weight 8", "nothing.alike.at.all 8"), WeightsOptions{})
 	if len(r.Hints) != 0 {
 		t.Errorf("hints: %+v", r.Hints)
 	}
@@ -533,8 +533,8 @@ func TestHintClosestAndRename(t *testing.T) {
 func TestHintClosestWithoutRule(t *testing.T) {
 	// The rename would also rename a matched weight, so it is not offered
 	// as a --map; the closest-name hint remains.
-	exp := lst("ref", "a.norm.weight 8", "b.nrm.weight 8", "b.x 1")
-	got := lst("port", "a.nrm.weight 8", "b.nrm.weight 8", "b.x 1")
+	exp := testListing("ref", "a.norm.weight 8", "b.nrm.weight 8", "b.x 1")
+	got := testListing("port", "a.nrm.weight 8", "b.nrm.weight 8", "b.x 1")
 	r := DiffWeights(exp, got, WeightsOptions{})
 	// rename a.nrm -> a.norm rule is `\.nrm\.=.norm.` in the middle? No:
 	// the differing run is at the start ("a" shared), so the rule is
@@ -546,18 +546,18 @@ func TestHintClosestWithoutRule(t *testing.T) {
 	if len(cl) != 1 || cl[0].Message != "missing a.norm.weight may be loaded as a.nrm.weight" {
 		t.Fatalf("hints: %+v", r.Hints)
 	}
-	eq(t, "rows", []string{r.Missing[0].Hint, r.Unexpected[0].Hint}, []string{"closest loaded name: a.nrm.weight", "closest expected name: a.norm.weight"})
+	wantEq(t, "rows", []string{r.Missing[0].Hint, r.Unexpected[0].Hint}, []string{"closest loaded name: a.nrm.weight", "closest expected name: a.norm.weight"})
 }
 
 func TestHintDType(t *testing.T) {
-	exp := lst("ref", "a 2 BF16", "b 2 BF16", "c 2 F32", "i 2 I64")
-	got := lst("port", "a 2 F32", "b 2 F32", "c 2 F16", "i 2 I64")
+	exp := testListing("ref", "a 2 BF16", "b 2 BF16", "c 2 F32", "i 2 I64")
+	got := testListing("port", "a 2 F32", "b 2 F32", "c 2 F16", "i 2 I64")
 	r := DiffWeights(exp, got, WeightsOptions{})
 	hs := hintsOf(r, HintDType)
 	if len(hs) != 1 || hs[0].Message != "2 weights are F32 where the reference has BF16" || hs[0].Fix != "--ignore-dtype" {
 		t.Fatalf("hints: %+v", r.Hints)
 	}
-	eq(t, "rows", names(r.DTypeMismatch, func(d DTypeMismatch) string { return d.Hint }),
+	wantEq(t, "rows", rowField(r.DTypeMismatch, func(d DTypeMismatch) string { return d.Hint }),
 		[]string{"upcast: the port keeps a wider float type", "upcast: the port keeps a wider float type", "downcast: the port keeps a narrower float type"})
 	if !applyFix(t, exp, got, WeightsOptions{}, hs[0]).Pass {
 		t.Error("fix does not fix")
@@ -565,7 +565,7 @@ func TestHintDType(t *testing.T) {
 }
 
 func TestWeightsReportJSON(t *testing.T) {
-	r := DiffWeights(lst("ref", "a 2x3 F32", "b 2"), lst("port", "a 3x2 BF16", "c"), WeightsOptions{})
+	r := DiffWeights(testListing("ref", "a 2x3 F32", "b 2"), testListing("port", "a 3x2 BF16", "c"), WeightsOptions{})
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
@@ -586,7 +586,7 @@ func TestWeightsReportJSON(t *testing.T) {
 		`"shape_mismatch":[{"name":"a","loaded_name":"a","expected_shape":[2,3],"loaded_shape":[3,2],"hint":"transposed:`,
 		`"dtype_mismatch":[{"name":"a","loaded_name":"a","expected_dtype":"F32","loaded_dtype":"BF16","hint":"downcast`,
 		`"tied":[]`, `"collisions":[]`, `"ignored":{"expected":[],"loaded":[]}`,
-		`"hints":[{"kind":"transposed","message":"a: transposed:`,
+		`"hints":[{"kind":"transposed","message":"a: transposed:`, `"names":["a"]}`,
 	} {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("JSON lacks %s\n%s", want, b)
@@ -605,7 +605,7 @@ func TestDiffWeightsDeterministic(t *testing.T) {
 		exp = append(exp, fmt.Sprintf("model.layers.%d.self_attn.q_proj.weight 8x8", i), fmt.Sprintf("model.layers.%d.self_attn.k_proj.weight 8x8", i), fmt.Sprintf("model.layers.%d.mlp.w 8x4", i))
 		got = append(got, fmt.Sprintf("layers.%d.attn.qk.weight 16x8", i), fmt.Sprintf("layers.%d.mlp.w 4x8", i))
 	}
-	el, gl := lst("ref", exp...), lst("port", got...)
+	el, gl := testListing("ref", exp...), testListing("port", got...)
 	first, _ := json.Marshal(DiffWeights(el, gl, WeightsOptions{}))
 	for range 10 {
 		b, _ := json.Marshal(DiffWeights(el, gl, WeightsOptions{}))
@@ -653,11 +653,11 @@ func TestMixtralMissingOneExpert(t *testing.T) {
 	if r.Pass {
 		t.Fatal("pass")
 	}
-	eq(t, "missing", missingNames(r), want)
-	eq(t, "unexpected", len(r.Unexpected), 0)
-	eq(t, "counts", r.Counts, WeightsCounts{Matched: 1739 - 168, Missing: 168})
-	eq(t, "notes", r.Expected.Notes, []string{"shard files absent: shapes unknown"})
-	eq(t, "folded", FoldPatterns(missingNames(r)), []string{
+	wantEq(t, "missing", missingNames(r), want)
+	wantEq(t, "unexpected", len(r.Unexpected), 0)
+	wantEq(t, "counts", r.Counts, WeightsCounts{Matched: 1739 - 168, Missing: 168})
+	wantEq(t, "notes", r.Expected.Notes, []string{"shard files absent: shapes unknown"})
+	wantEq(t, "folded", FoldPatterns(missingNames(r)), []string{
 		"model.layers.{0..55}.block_sparse_moe.experts.3.w1.weight",
 		"model.layers.{0..55}.block_sparse_moe.experts.3.w2.weight",
 		"model.layers.{0..55}.block_sparse_moe.experts.3.w3.weight",
@@ -706,15 +706,15 @@ func TestHintsChainAllFixes(t *testing.T) {
 		exp = append(exp, fmt.Sprintf("model.layers.%d.mlp.up.weight 16x8", i))
 		got = append(got, fmt.Sprintf("layers.%d.mlp.up.weight 16x8", i))
 	}
-	el, gl := lst("ref", exp...), lst("port", got...)
+	el, gl := testListing("ref", exp...), testListing("port", got...)
 	r := DiffWeights(el, gl, WeightsOptions{})
-	eq(t, "hint kinds", names(r.Hints, func(h Hint) string { return h.Kind }), []string{HintPrefix, HintRename, HintTied})
-	eq(t, "fix", r.Fix, `--map '^=model.' --map '\.attn\.=.self_attn.' --tied 'lm_head.weight=model.embed_tokens.weight'`)
+	wantEq(t, "hint kinds", rowField(r.Hints, func(h Hint) string { return h.Kind }), []string{HintPrefix, HintRename, HintTied})
+	wantEq(t, "fix", r.Fix, `--map '^=model.' --map '\.attn\.=.self_attn.' --tied 'lm_head.weight=model.embed_tokens.weight'`)
 	fixed := DiffWeights(el, gl, optsWithArgs(t, WeightsOptions{}, r.FixArgs))
 	if !fixed.Pass {
 		t.Errorf("all fixes together do not fix: %+v", fixed)
 	}
-	eq(t, "tied", len(fixed.Tied), 1)
+	wantEq(t, "tied", len(fixed.Tied), 1)
 }
 
 func TestDiffWeightsLargeRename(t *testing.T) {
