@@ -79,15 +79,16 @@ func configError(path string, data []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		line, col := lineCol(data, syn.Offset)
+		// Offset counts the bytes read, the offending one included.
+		line, col := lineCol(data, max(syn.Offset-1, 0))
 		return fmt.Errorf("%s:%d:%d: %v", path, line, col, err)
 	case errors.As(err, &typ):
-		line, col := lineCol(data, typ.Offset)
+		line, _ := lineCol(data, typ.Offset)
 		field := typ.Field
 		if field == "" {
 			field = "top level"
 		}
-		return fmt.Errorf("%s:%d:%d: %s: got JSON %s, want %s", path, line, col, field, typ.Value, typ.Type)
+		return fmt.Errorf("%s:%d: %s: got JSON %s, want %s", path, line, field, typ.Value, jsonTypeName(typ.Type))
 	case errors.Is(err, io.EOF):
 		return fmt.Errorf("%s: empty file, want a JSON object", path)
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -134,4 +135,26 @@ func (c *config) tiedList() []string {
 		out[i] = n + "=" + c.Tied[n]
 	}
 	return out
+}
+
+// jsonTypeName says in JSON terms what a Go type decodes from.
+func jsonTypeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Float32, reflect.Float64, reflect.Int, reflect.Int64:
+		return "a number"
+	case reflect.Slice:
+		return "a list of " + strings.TrimPrefix(strings.TrimPrefix(jsonTypeName(t.Elem()), "a "), "an ") + "s"
+	case reflect.Map:
+		return "an object of " + strings.TrimPrefix(strings.TrimPrefix(jsonTypeName(t.Elem()), "a "), "an ") + "s"
+	case reflect.Struct:
+		return "an object"
+	}
+	return t.String()
 }

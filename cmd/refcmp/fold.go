@@ -135,13 +135,14 @@ func foldTexts(texts []string) string {
 	return strings.Join(words, " ")
 }
 
-// dropEmptyColumns removes the columns (other than the first) whose cells
-// are all empty, e.g. a hint column when nothing needed a hint.
+// dropEmptyColumns removes the columns (other than the first) that say
+// nothing: all cells empty (a hint column when nothing needed a hint) or
+// all unknown, "?" (shapes and dtypes of an index without its shards).
 func (s *tableSection) dropEmptyColumns() {
 	keep := []int{0}
 	for j := 1; j < len(s.Header); j++ {
 		for _, r := range s.Rows {
-			if r[j] != "" {
+			if r[j] != "" && r[j] != "?" {
 				keep = append(keep, j)
 				break
 			}

@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/internal/testenv"
 )
 
@@ -21,6 +24,8 @@ import (
 //   - every `$ go run ./cmd/refcmp ...` line of a ```console block runs
 //     in-process from the module root; the lines up to the next `$ ` are
 //     its stdout, exactly, and `$ echo $?` is followed by its exit status.
+//
+// With -update, outputs that differ are rewritten in README.md.
 func TestReadme(t *testing.T) {
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -34,6 +39,12 @@ func TestReadme(t *testing.T) {
 	t.Chdir(root)
 
 	shown := map[string]bool{} // commands run from console blocks
+	lines := strings.Split(string(data), "\n")
+	type edit struct {
+		line, n int // replace n lines after line (1-based) ...
+		text    string
+	}
+	var edits []edit // ... with text, for -update
 	for _, b := range blocks {
 		if b.info != "console" {
 			continue
@@ -50,7 +61,9 @@ func TestReadme(t *testing.T) {
 				if stderr.Len() > 0 {
 					t.Errorf("%s\nwrote to stderr:\n%s", c.cmd, stderr.String())
 				}
-				if got := stdout.String(); got != c.stdout {
+				if got := stdout.String(); got != c.stdout && *update {
+					edits = append(edits, edit{c.line, c.nstdout, got})
+				} else if got != c.stdout {
 					t.Errorf("%s\nREADME.md:%d shows output that is not what refcmp prints now.\n%s", c.cmd, c.line, lineDiff(c.stdout, got))
 				}
 				if c.status >= 0 && code != c.status {
@@ -58,6 +71,21 @@ func TestReadme(t *testing.T) {
 				}
 			})
 		}
+	}
+
+	if len(edits) > 0 {
+		var out []string
+		next := 0
+		for _, e := range edits {
+			out = append(out, lines[next:e.line]...)
+			out = append(out, strings.Split(strings.TrimSuffix(e.text, "\n"), "\n")...)
+			next = e.line + e.n
+		}
+		out = append(out, lines[next:]...)
+		if err := os.WriteFile(filepath.Join(root, "README.md"), []byte(strings.Join(out, "\n")), 0o666); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("README.md: rewrote the output of %d commands", len(edits))
 	}
 
 	var quick *mdBlock
@@ -122,10 +150,11 @@ func fencedBlocks(md string) []mdBlock {
 // consoleCommand is a `$ command` line of a console block and what
 // follows it.
 type consoleCommand struct {
-	cmd    string
-	line   int
-	stdout string
-	status int // -1 when no `$ echo $?` follows
+	cmd     string
+	line    int // 1-based line of the command
+	nstdout int // lines of output shown
+	stdout  string
+	status  int // -1 when no `$ echo $?` follows
 }
 
 func consoleCommands(t *testing.T, b mdBlock) []consoleCommand {
@@ -142,6 +171,7 @@ func consoleCommands(t *testing.T, b mdBlock) []consoleCommand {
 			stdout.WriteString(b.lines[i] + "\n")
 		}
 		c.stdout = stdout.String()
+		c.nstdout = strings.Count(c.stdout, "\n")
 		if i+2 < len(b.lines) && b.lines[i+1] == "$ echo $?" {
 			n, err := strconv.Atoi(b.lines[i+2])
 			if err != nil {
@@ -229,4 +259,63 @@ func lineDiff(want, got string) string {
 		}
 	}
 	return "(same lines)"
+}
+
+// TestReadmeJSONContract checks that README.md's ```jsonc description of
+// `refcmp weights --format json` names exactly the keys the report has.
+func TestReadmeJSONContract(t *testing.T) {
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc string
+	for _, b := range fencedBlocks(string(data)) {
+		if b.info == "jsonc" && strings.Contains(strings.Join(b.lines, "\n"), `"shape_mismatch"`) {
+			doc = strings.Join(b.lines, "\n")
+		}
+	}
+	if doc == "" {
+		t.Fatal("README.md has no ```jsonc block describing the weights report")
+	}
+	documented := map[string]bool{}
+	for _, m := range regexp.MustCompile(`"([a-z_]+)":`).FindAllStringSubmatch(doc, -1) {
+		documented[m[1]] = true
+	}
+	actual := map[string]bool{}
+	jsonKeys(reflect.TypeFor[diffing.WeightsReport](), actual)
+	for k := range actual {
+		if !documented[k] {
+			t.Errorf("JSON key %q is not documented in README.md", k)
+		}
+	}
+	for k := range documented {
+		if !actual[k] {
+			t.Errorf("README.md documents JSON key %q, which the report does not have", k)
+		}
+	}
+}
+
+// jsonKeys collects the JSON object keys of t and the types inside it.
+func jsonKeys(t reflect.Type, keys map[string]bool) {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		jsonKeys(t.Elem(), keys)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" || !f.IsExported() {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			keys[name] = true
+			jsonKeys(f.Type, keys)
+		}
+	}
 }

@@ -36,7 +36,7 @@ func renderWeightsMarkdown(w io.Writer, v weightsView) error {
 	for _, s := range v.sections() {
 		writeMarkdownSection(&b, s, v.All)
 	}
-	writeMarkdownHints(&b, v.listedHints())
+	writeMarkdownHints(&b, v.listedHints(), r.Fix)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -72,16 +72,23 @@ func writeMarkdownSection(b *strings.Builder, s tableSection, all bool) {
 }
 
 // writeMarkdownHints lists the hints, each with its fix as code.
-func writeMarkdownHints(b *strings.Builder, hints []diffing.Hint) {
+// allFixes, the report's fixes together, follows when several hints have
+// one.
+func writeMarkdownHints(b *strings.Builder, hints []diffing.Hint, allFixes string) {
 	if len(hints) == 0 {
 		return
 	}
 	b.WriteString("\n#### Hints\n\n")
+	fixes := 0
 	for _, h := range hints {
 		fmt.Fprintf(b, "- **%s**: %s", mdCell(h.Kind), mdCell(h.Message))
 		if h.Fix != "" {
 			fmt.Fprintf(b, " Fix: %s", mdCode(h.Fix))
+			fixes++
 		}
 		b.WriteString("\n")
+	}
+	if fixes > 1 && allFixes != "" {
+		fmt.Fprintf(b, "\nAll fixes: %s\n", mdCode(allFixes))
 	}
 }

@@ -35,7 +35,7 @@ func renderWeightsText(w io.Writer, v weightsView, st textStyle) error {
 			return err
 		}
 	}
-	return writeTextHints(w, v.listedHints(), st)
+	return writeTextHints(w, v.listedHints(), v.Report.Fix, st)
 }
 
 // writeTextSection writes a blank line, the section title with its row
@@ -59,17 +59,24 @@ func writeTextSection(w io.Writer, s tableSection, st textStyle) error {
 
 // writeTextHints lists the hints that are not already beside a row,
 // and the fix of each hint that has one.
-func writeTextHints(w io.Writer, hints []diffing.Hint, st textStyle) error {
+// allFixes, the report's fixes together, follows when several hints have
+// one.
+func writeTextHints(w io.Writer, hints []diffing.Hint, allFixes string, st textStyle) error {
 	if len(hints) == 0 {
 		return nil
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%s\n", st.head("Hints:"))
+	fixes := 0
 	for _, h := range hints {
 		fmt.Fprintf(&b, "  - %s: %s\n", h.Kind, st.hint(h.Message))
 		if h.Fix != "" {
 			fmt.Fprintf(&b, "    fix: %s\n", h.Fix)
+			fixes++
 		}
+	}
+	if fixes > 1 && allFixes != "" {
+		fmt.Fprintf(&b, "\nAll fixes: %s\n", allFixes)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

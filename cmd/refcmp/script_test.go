@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 
@@ -32,6 +35,7 @@ func TestMain(m *testing.M) {
 // and these commands besides the standard ones:
 //
 //	mksafetensors  write a safetensors file from a compact spec (see its doc)
+//	indexnames     write the names of a sharded index as a text manifest
 //
 // Conditions [realdata], [python-numpy] and [python-torch] are false when
 // the thing is missing, so a script can skip; with REFCMP_REALDATA=required
@@ -90,6 +94,41 @@ func TestScript(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"mksafetensors": cmdMksafetensors,
+			"indexnames":    cmdIndexnames,
 		},
 	})
+}
+
+// cmdIndexnames is the script command
+//
+//	indexnames [-v REGEXP] INDEX OUT
+//
+// It writes the names in INDEX's weight_map (a model.safetensors.index.json),
+// sorted, one per line, leaving out those REGEXP matches: a manifest of a
+// port that loads all of them but some. It reads the JSON itself, so the
+// test does not depend on refcmp's own index reader.
+func cmdIndexnames(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! indexnames")
+	}
+	var drop *regexp.Regexp
+	if len(args) > 2 && args[0] == "-v" {
+		drop = regexp.MustCompile(args[1])
+		args = args[2:]
+	}
+	if len(args) != 2 {
+		ts.Fatalf("usage: indexnames [-v REGEXP] INDEX OUT")
+	}
+	var index struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &index))
+	names := make([]string, 0, len(index.WeightMap))
+	for n := range index.WeightMap {
+		if drop == nil || !drop.MatchString(n) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(strings.Join(names, "\n")+"\n"), 0o666))
 }

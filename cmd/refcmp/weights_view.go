@@ -155,9 +155,13 @@ func (v weightsView) listedHints() []diffing.Hint {
 // notes are facts about the inputs, each prefixed with its source.
 func (v weightsView) notes() []string {
 	var out []string
+	seen := map[string]bool{}
 	for _, s := range []diffing.ListingSummary{v.Report.Expected, v.Report.Loaded} {
 		for _, n := range s.Notes {
-			out = append(out, s.Source+": "+n)
+			if line := s.Source + ": " + n; !seen[line] {
+				seen[line] = true
+				out = append(out, line)
+			}
 		}
 	}
 	return out
