@@ -196,7 +196,11 @@ func CompareWith(ref, ours Tensor, tol Tolerance, opt Options) (Result, error) {
 		res.MaxAbsDiff, res.MeanAbsDiff, res.MaxRelDiff = nan, nan, nan
 		res.RMSE, res.NMSE, res.Cosine, res.MismatchFraction = nan, nan, nan, nan
 		if !opt.NoHints {
-			res.Hints = append(res.Hints, shapeHints(ref, ours, &res)...)
+			hints, err := shapeHints(ref, ours, &res)
+			if err != nil {
+				return res, err
+			}
+			res.Hints = append(res.Hints, hints...)
 		}
 		return res, nil
 	}
@@ -207,7 +211,7 @@ func CompareWith(ref, ours Tensor, tol Tolerance, opt Options) (Result, error) {
 	}
 	p.fill(&res, ref.Shape)
 	if !res.Pass && !opt.NoHints {
-		if err := diagnose(ref, ours, &res, workers); err != nil {
+		if err := diagnose(ref, ours, &res, &p, workers); err != nil {
 			return res, err
 		}
 	}
@@ -466,25 +470,6 @@ func scan(ref, ours Tensor, n int64, tol *Tolerance, workers int, progress func(
 	workers = max(1, min(workers, nchunks))
 	scr := make([]scratch, workers)
 
-	read := func(t Tensor, side string, mem []byte, buf *[]byte, off, size int64) ([]byte, error) {
-		if mem != nil {
-			return mem[off : off+size], nil
-		}
-		if int64(cap(*buf)) < size {
-			*buf = make([]byte, chunkElems*int64(t.DType.Size()))
-		}
-		b := (*buf)[:size]
-		k, err := t.Data.ReadAt(b, off)
-		if k == len(b) {
-			return b, nil
-		}
-		if err == nil || errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, fmt.Errorf("tensor %q: %s: shape %v %s needs %d bytes: reading at offset %d: %w",
-			t.Name, side, t.Shape, t.DType, n*int64(t.DType.Size()), off+int64(k), err)
-	}
-
 	work := func(w, c int) (partial, error) {
 		s := &scr[w]
 		if s.rb == nil {
@@ -493,11 +478,11 @@ func scan(ref, ours Tensor, n int64, tol *Tolerance, workers int, progress func(
 		}
 		start := int64(c) * chunkElems
 		cn := min(chunkElems, n-start)
-		rbuf, err := read(ref, "ref", rmem, &s.rawR, start*int64(rsz), cn*int64(rsz))
+		rbuf, err := readChunk(ref, "ref", n, rmem, &s.rawR, start*int64(rsz), cn*int64(rsz))
 		if err != nil {
 			return partial{}, err
 		}
-		obuf, err := read(ours, "ours", omem, &s.rawO, start*int64(osz), cn*int64(osz))
+		obuf, err := readChunk(ours, "ours", n, omem, &s.rawO, start*int64(osz), cn*int64(osz))
 		if err != nil {
 			return partial{}, err
 		}
@@ -534,4 +519,30 @@ func scan(ref, ours Tensor, n int64, tol *Tolerance, workers int, progress func(
 		}
 	})
 	return total, err
+}
+
+// readChunk reads size bytes at off of t's data: from mem in place when
+// the data is in memory (mem is ByteSource.Bytes, or nil), else into *buf.
+func readChunk(t Tensor, side string, n int64, mem []byte, buf *[]byte, off, size int64) ([]byte, error) {
+	if mem == nil {
+		if s, ok := t.Data.(ByteSource); ok {
+			mem = s.Bytes()
+		}
+	}
+	if mem != nil {
+		return mem[off : off+size], nil
+	}
+	if int64(cap(*buf)) < size {
+		*buf = make([]byte, chunkElems*int64(t.DType.Size()))
+	}
+	b := (*buf)[:size]
+	k, err := t.Data.ReadAt(b, off)
+	if k == len(b) {
+		return b, nil
+	}
+	if err == nil || errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	return nil, fmt.Errorf("tensor %q: %s: shape %v %s needs %d bytes: reading at offset %d: %w",
+		t.Name, side, t.Shape, t.DType, n*int64(t.DType.Size()), off+int64(k), err)
 }

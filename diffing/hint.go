@@ -1,20 +1,610 @@
 package diffing
 
-// TensorHint is one diagnosis of a failing pair of tensors.
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// TensorHint is one diagnosis of a failing pair of tensors. Kind is a
+// stable identifier (one of the TensorHint* constants); Summary says it in
+// one line; Evidence gives the numbers it rests on.
 type TensorHint struct {
-	Kind     string `json:"kind"`     // stable identifier, e.g. "scaled", "transposed"
-	Summary  string `json:"summary"`  // one line for people, e.g. "ours ≈ 0.125 × ref (1/sqrt(64))"
-	Evidence string `json:"evidence"` // the numbers behind it
+	Kind     string `json:"kind"`
+	Summary  string `json:"summary"`
+	Evidence string `json:"evidence"`
 }
 
+// Tensor hint kinds, in the order hints are listed.
+const (
+	TensorHintTransposed = "transposed" // ours is ref transposed (2-D)
+	TensorHintPermuted   = "permuted"   // ours is ref with its axes permuted (channels-first vs -last)
+	TensorHintReshaped   = "reshaped"   // same data in C order, other shape
+	TensorHintResized    = "resized"    // ours matches ref on the common part of one axis (cropped or padded)
+	TensorHintShape      = "shape"      // shapes are related but the data does not follow
+	TensorHintShifted    = "shifted"    // ours is ref shifted by one along an axis
+	TensorHintZeros      = "zeros"      // ours is all zeros
+	TensorHintConstant   = "constant"   // ours is one value throughout
+	TensorHintSignFlip   = "sign_flip"  // ours ≈ -ref
+	TensorHintScaled     = "scaled"     // ours ≈ k × ref
+	TensorHintOffset     = "offset"     // ours ≈ ref + c
+	TensorHintRounding   = "rounding"   // every difference is within the rounding of a narrower dtype
+	TensorHintConfined   = "confined"   // mismatches confined to a slice of one axis
+	TensorHintTolerance  = "tolerance"  // the tolerance that would pass
+)
+
 // HistBin counts the finite pairs whose |ours - ref| lies in [Lo, Hi).
-// The first bin may be [0, 0] (exact matches).
+// The first bin may be [0, 0]: the exact matches. Bins are decades
+// (Hi = 10·Lo), from the lowest to the highest that occurs.
 type HistBin struct {
 	Lo    Float `json:"lo"`
 	Hi    Float `json:"hi"`
 	Count int64 `json:"count"`
 }
 
-func shapeHints(ref, ours Tensor, res *Result) []TensorHint { return nil }
+// g formats a number for hint text: shortest round-trip up to 4
+// significant digits.
+func g(x float64) string { return strconv.FormatFloat(x, 'g', 4, 64) }
 
-func diagnose(ref, ours Tensor, res *Result, workers int) error { return nil }
+// ceil2 rounds x > 0 up to two significant digits, so that a printed
+// tolerance really passes.
+func ceil2(x float64) float64 {
+	if x <= 0 || x-x != 0 {
+		return x
+	}
+	e := math.Pow(10, math.Floor(math.Log10(x))-1)
+	return math.Ceil(x/e*(1-1e-12)) * e
+}
+
+func fmtIndex(idx []int64) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, v := range idx {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.FormatInt(v, 10))
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+func fmtPerm(p []int) string {
+	s := make([]string, len(p))
+	for i, v := range p {
+		s[i] = strconv.Itoa(v)
+	}
+	return "(" + strings.Join(s, ", ") + ")"
+}
+
+// namedConst is a recognisable scale factor.
+type namedConst struct {
+	v    float64
+	name string
+}
+
+// factorNames lists the constants a scale factor is matched against:
+// simple ones first, then those built from the shape's dimensions, then
+// common attention head sizes.
+func factorNames(shape []int64) []namedConst {
+	cs := []namedConst{
+		{1, "1"}, {0.5, "1/2"}, {2, "2"}, {math.Sqrt2, "sqrt(2)"}, {1 / math.Sqrt2, "1/sqrt(2)"},
+	}
+	dims := shapeDims(shape)
+	for _, d := range dims {
+		f := float64(d)
+		cs = append(cs,
+			namedConst{1 / math.Sqrt(f), fmt.Sprintf("1/sqrt(%d), %d a dimension of the shape", d, d)},
+			namedConst{math.Sqrt(f), fmt.Sprintf("sqrt(%d), %d a dimension of the shape", d, d)})
+	}
+	for _, d := range dims {
+		f := float64(d)
+		cs = append(cs,
+			namedConst{f / (f - 1), fmt.Sprintf("n/(n-1) with n = %d (unbiased vs biased variance)", d)},
+			namedConst{(f - 1) / f, fmt.Sprintf("(n-1)/n with n = %d (biased vs unbiased variance)", d)},
+			namedConst{math.Sqrt(f / (f - 1)), fmt.Sprintf("sqrt(n/(n-1)) with n = %d (unbiased vs biased std)", d)},
+			namedConst{math.Sqrt((f - 1) / f), fmt.Sprintf("sqrt((n-1)/n) with n = %d (biased vs unbiased std)", d)})
+	}
+	for _, d := range dims {
+		f := float64(d)
+		cs = append(cs,
+			namedConst{1 / f, fmt.Sprintf("1/%d, %d a dimension of the shape", d, d)},
+			namedConst{f, fmt.Sprintf("%d, a dimension of the shape", d)})
+	}
+	for _, d := range []int64{16, 32, 64, 80, 96, 128, 160, 256} {
+		if !slices.Contains(dims, d) {
+			f := float64(d)
+			cs = append(cs,
+				namedConst{1 / math.Sqrt(f), fmt.Sprintf("1/sqrt(%d), a common attention head size", d)},
+				namedConst{math.Sqrt(f), fmt.Sprintf("sqrt(%d), a common attention head size", d)})
+		}
+	}
+	return cs
+}
+
+// nameFactor finds the named constant closest to k within 0.2%, sign
+// included.
+func nameFactor(k float64, shape []int64) (namedConst, bool) {
+	best, bestErr := namedConst{}, 2e-3
+	found := false
+	for _, c := range factorNames(shape) {
+		if e := math.Abs(math.Abs(k)/c.v - 1); e < bestErr {
+			best, bestErr, found = c, e, true
+		}
+	}
+	if found && k < 0 {
+		if best.v == 1 {
+			best.name = "-1"
+		} else {
+			best.name = "-" + best.name
+		}
+		best.v = -best.v
+	}
+	return best, found
+}
+
+// diagnose adds hints and the histogram to a failing pair of the same
+// shape. It reads the data once more (streaming) and samples positions
+// for the remapping hints; memory stays bounded.
+func diagnose(ref, ours Tensor, res *Result, p *partial, workers int) error {
+	hints := []TensorHint{}
+	atol, rtol := elementTol(res)
+	numel := res.Numel
+	nfMis := p.nfMis
+	oursConst := res.Numel > 1 && res.Ours.NaN == 0 && res.Ours.Inf == 0 && res.Ours.Min == res.Ours.Max
+
+	// Candidate models ours ≈ k·ref + c, fitted from the first pass.
+	var models []model
+	if !oursConst && p.pairs > 0 && p.rr.sum() > 0 {
+		k := p.dot.sum() / p.rr.sum()
+		cos := float64(res.Cosine)
+		if k-k == 0 && k != 0 && math.Abs(k-1) > max(1e-4, 10*rtol) && math.Abs(cos) > 0.99 {
+			if c, ok := nameFactor(k, ref.Shape); ok && c.v != 1 {
+				kind := TensorHintScaled
+				if c.v == -1 {
+					kind = TensorHintSignFlip
+				}
+				models = append(models, model{kind: kind, label: c.name, k: c.v})
+			}
+			models = append(models, model{kind: TensorHintScaled, label: "the least-squares factor", k: k})
+		}
+	}
+	if !oursConst && p.ref.n > 0 && p.ours.n > 0 {
+		c := p.ours.sum.sum()/float64(p.ours.n) - p.ref.sum.sum()/float64(p.ref.n)
+		if c-c == 0 && math.Abs(c) > atol {
+			models = append(models, model{kind: TensorHintOffset, label: "mean(ours) - mean(ref)", k: 1, c: c})
+		}
+	}
+	lows := lowerFormats(res.RefDType, res.OursDType)
+	pr, err := runProbe(ref, ours, res, models, lows, workers)
+	if err != nil {
+		return err
+	}
+	res.Histogram = pr.histogram()
+
+	// Remappings, checked on sampled positions; the first that fits wins.
+	remap, err := remapHints(ref, ours, res, atol, rtol)
+	if err != nil {
+		return err
+	}
+	hints = append(hints, remap...)
+
+	if oursConst {
+		v := float64(res.Ours.Min)
+		ev := fmt.Sprintf("ours min = max = %s over %d elements; ref min %s, max %s, std %s",
+			g(v), numel, g(float64(res.Ref.Min)), g(float64(res.Ref.Max)), g(float64(res.Ref.Std)))
+		if v == 0 {
+			hints = append(hints, TensorHint{Kind: TensorHintZeros, Summary: "ours is all zeros", Evidence: ev})
+		} else {
+			hints = append(hints, TensorHint{Kind: TensorHintConstant, Summary: "ours is constant " + g(v), Evidence: ev})
+		}
+	}
+
+	// The first model that explains the pair: it leaves at most a tenth of
+	// the mismatches and at most 0.1% of the elements.
+	for i, m := range models {
+		mc := pr.models[i]
+		if mc.mis*10 > res.Mismatched || float64(mc.mis) > 1e-3*float64(numel) {
+			continue
+		}
+		h := TensorHint{Kind: m.kind}
+		switch m.kind {
+		case TensorHintOffset:
+			h.Summary = fmt.Sprintf("ours ≈ ref + %s", g(m.c))
+			h.Evidence = fmt.Sprintf("c = mean(ours) - mean(ref) = %s; against ref + c, %d of %d elements mismatch (%d as is), max |ours - ref - c| = %s",
+				g(m.c), mc.mis, numel, res.Mismatched, g(mc.maxErr))
+		default:
+			kfit := p.dot.sum() / p.rr.sum()
+			if m.label == "the least-squares factor" {
+				h.Summary = fmt.Sprintf("ours ≈ %s × ref", g(m.k))
+			} else if m.kind == TensorHintSignFlip {
+				h.Summary = "ours ≈ -ref (sign flipped)"
+			} else {
+				h.Summary = fmt.Sprintf("ours ≈ %s × ref (%s)", g(m.k), m.label)
+			}
+			h.Evidence = fmt.Sprintf("least-squares k = %.7g (cosine %.7f); against %s × ref, %d of %d elements mismatch (%d as is), max error %s",
+				kfit, float64(res.Cosine), g(m.k), mc.mis, numel, res.Mismatched, g(mc.maxErr))
+		}
+		hints = append(hints, h)
+		break
+	}
+
+	// Rounding: the finest narrower format whose ulp covers every difference.
+	if nfMis == 0 && p.pairs > 0 {
+		for i, lf := range lows {
+			lc := pr.lows[i]
+			if lc.maxRatio > 1 {
+				continue
+			}
+			name := lf.f.dtype.String()
+			ev := fmt.Sprintf("max |ours - ref| / ulp_%s(ref) = %s over %d pairs; under %s's default tolerance (rtol %s, atol %s) %d of %d elements mismatch",
+				name, g(lc.maxRatio), p.pairs, name, g(lf.rtol), g(lf.atol), lc.tolMis, numel)
+			if lc.tolMis == 0 {
+				ev += ": it passes"
+			}
+			within := "one " + name + " ulp"
+			if lc.maxRatio <= 0.5 {
+				within = "half a " + name + " ulp (one rounding)"
+			}
+			hints = append(hints, TensorHint{
+				Kind:     TensorHintRounding,
+				Summary:  fmt.Sprintf("every difference is within %s of ref: ours looks computed or stored in %s", within, name),
+				Evidence: ev,
+			})
+			break
+		}
+	}
+
+	if h, ok := confinedHint(ref.Shape, &pr); ok {
+		hints = append(hints, h)
+	}
+
+	// The tolerance that would pass, unless a hint above explains the
+	// difference some other way.
+	explained := slices.ContainsFunc(hints, func(h TensorHint) bool {
+		return h.Kind != TensorHintRounding && h.Kind != TensorHintConfined
+	})
+	if !explained && nfMis == 0 && !res.Tolerance.Exact && p.pairs > 0 && res.Introduced == 0 {
+		var parts []string
+		if na := ceil2(pr.needAtol); na-na == 0 {
+			parts = append(parts, fmt.Sprintf("--atol %s (at rtol %s)", g(na), g(rtol)))
+		}
+		if res.Tolerance.Check != CheckMaxAbs {
+			if nr := ceil2(pr.needRtol); nr-nr == 0 && nr > 0 {
+				parts = append(parts, fmt.Sprintf("--rtol %s (at atol %s)", g(nr), g(atol)))
+			}
+		}
+		if len(parts) > 0 && (res.Tolerance.Check == CheckAllClose || res.Tolerance.Check == CheckMaxAbs) {
+			hints = append(hints, TensorHint{
+				Kind:    TensorHintTolerance,
+				Summary: "would pass with " + strings.Join(parts, " or "),
+				Evidence: fmt.Sprintf("max |d| - rtol·|ref| = %s; max (|d| - atol)/|ref| = %s",
+					g(pr.needAtol), g(pr.needRtol)),
+			})
+		}
+	}
+	res.Hints = hints
+	return nil
+}
+
+// confinedHint reports mismatches confined to a slice of one axis: the
+// axis whose bounding-box range is narrowest relative to its length.
+func confinedHint(shape []int64, pr *probePartial) (TensorHint, bool) {
+	if pr.mis < 2 || len(shape) == 0 {
+		return TensorHint{}, false
+	}
+	best, bestFrac := -1, 1.0
+	vol := 1.0
+	for a, d := range shape {
+		w := pr.hi[a] - pr.lo[a] + 1
+		vol *= float64(w)
+		if d > 1 && w < d {
+			if f := float64(w) / float64(d); f < bestFrac {
+				best, bestFrac = a, f
+			}
+		}
+	}
+	if best < 0 {
+		return TensorHint{}, false
+	}
+	lo, hi, d := pr.lo[best], pr.hi[best], shape[best]
+	var where string
+	if lo == hi {
+		where = fmt.Sprintf("index %d of axis %d (size %d)", lo, best, d)
+	} else {
+		where = fmt.Sprintf("indices %d..%d of axis %d (size %d)", lo, hi, best, d)
+	}
+	box := make([]string, len(shape))
+	for a := range shape {
+		box[a] = fmt.Sprintf("%d..%d", pr.lo[a], pr.hi[a])
+	}
+	return TensorHint{
+		Kind:    TensorHintConfined,
+		Summary: fmt.Sprintf("all %d mismatches lie in %s", pr.mis, where),
+		Evidence: fmt.Sprintf("bounding box of the mismatches [%s]; %d of its %.0f elements mismatch",
+			strings.Join(box, ", "), pr.mis, vol),
+	}, true
+}
+
+// permName names a permutation of axes: ours = ref.permute(p).
+func permName(p []int) string {
+	n := len(p)
+	toLast := []int{0}
+	toFirst := []int{0, n - 1}
+	for i := 2; i < n; i++ {
+		toLast = append(toLast, i)
+	}
+	toLast = append(toLast, 1)
+	for i := 1; i < n-1; i++ {
+		toFirst = append(toFirst, i)
+	}
+	switch {
+	case n >= 3 && slices.Equal(p, toLast):
+		return "channels-first (ref) vs channels-last (ours)"
+	case n >= 3 && slices.Equal(p, toFirst):
+		return "channels-last (ref) vs channels-first (ours)"
+	case n == 3 && slices.Equal(p, []int{1, 2, 0}):
+		return "channels-first (ref, CHW) vs channels-last (ours, HWC)"
+	case n == 3 && slices.Equal(p, []int{2, 0, 1}):
+		return "channels-last (ref, HWC) vs channels-first (ours, CHW)"
+	}
+	return ""
+}
+
+// maxRemaps bounds the remappings tried per pair.
+const maxRemaps = 48
+
+// remapHints tries the index remappings of a same-shape failing pair:
+// transpose (2-D), shape-preserving axis permutations, shifts by one along
+// each axis and in flat order. Only a remapping that matches at least 99%
+// of the sampled positions, where the plain comparison matches at most
+// half of them, is reported.
+func remapHints(ref, ours Tensor, res *Result, atol, rtol float64) ([]TensorHint, error) {
+	shape := ref.Shape
+	nd := len(shape)
+	if res.Numel < 2 || nd == 0 {
+		return nil, nil
+	}
+	rr, or := newElemReader(ref), newElemReader(ours)
+	eqNaN := res.Tolerance.EqualNaN
+	tried := 0
+	try := func(f func(oi, ri []int64) bool) (sampleCheck, bool, error) {
+		tried++
+		sc, err := checkRemap(rr, or, shape, shape, atol, rtol, eqNaN, true, f)
+		if err != nil {
+			return sc, false, err
+		}
+		ok := sc.checked >= min(16, int(res.Numel)-1) && sc.frac() >= 0.99 && float64(sc.idMatched) <= 0.5*float64(sc.checked)
+		return sc, ok, nil
+	}
+	evidence := func(sc sampleCheck, what string) string {
+		return fmt.Sprintf("%d of %d sampled positions match %s (%d match without it)", sc.matched, sc.checked, what, sc.idMatched)
+	}
+
+	// Axis permutations that keep the shape (2-D: the transpose).
+	if nd <= 6 {
+		var out []TensorHint
+		var ferr error
+		permutations(nd, func(p []int) bool {
+			for i := range p {
+				if shape[p[i]] != shape[i] {
+					return true
+				}
+			}
+			if tried >= maxRemaps {
+				return false
+			}
+			perm := slices.Clone(p)
+			sc, ok, err := try(func(oi, ri []int64) bool {
+				for i, a := range perm {
+					ri[a] = oi[i]
+				}
+				return true
+			})
+			if err != nil {
+				ferr = err
+				return false
+			}
+			if ok {
+				out = append(out, permHint(perm, sc, evidence))
+				return false
+			}
+			return true
+		})
+		if ferr != nil || len(out) > 0 {
+			return out, ferr
+		}
+	}
+
+	// Shifts by one along each axis, then in flat order.
+	for a := 0; a < nd; a++ {
+		if shape[a] < 2 {
+			continue
+		}
+		for _, s := range []int64{1, -1} {
+			sc, ok, err := try(func(oi, ri []int64) bool {
+				copy(ri, oi)
+				ri[a] = oi[a] - s
+				return ri[a] >= 0 && ri[a] < shape[a]
+			})
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				rel := fmt.Sprintf("ours[…, i, …] ≈ ref[…, i%+d, …] along axis %d", -s, a)
+				return []TensorHint{{
+					Kind:     TensorHintShifted,
+					Summary:  fmt.Sprintf("ours is ref shifted by %+d along axis %d", s, a),
+					Evidence: evidence(sc, rel),
+				}}, nil
+			}
+		}
+	}
+	if nd >= 2 {
+		for _, s := range []int64{1, -1} {
+			sc, ok, err := try(func(oi, ri []int64) bool {
+				f := ravel(oi, shape) - s
+				if f < 0 || f >= res.Numel {
+					return false
+				}
+				copy(ri, unravel(f, shape))
+				return true
+			})
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				return []TensorHint{{
+					Kind:     TensorHintShifted,
+					Summary:  fmt.Sprintf("ours is ref shifted by %+d element in flat (C) order", s),
+					Evidence: evidence(sc, fmt.Sprintf("ours.flat[j] ≈ ref.flat[j%+d]", -s)),
+				}}, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+func permHint(p []int, sc sampleCheck, evidence func(sampleCheck, string) string) TensorHint {
+	if len(p) == 2 {
+		return TensorHint{Kind: TensorHintTransposed, Summary: "ours is ref transposed",
+			Evidence: evidence(sc, "ours[i, j] ≈ ref[j, i]")}
+	}
+	sum := "ours is ref with axes permuted " + fmtPerm(p)
+	if n := permName(p); n != "" {
+		sum += ": " + n
+	}
+	return TensorHint{Kind: TensorHintPermuted, Summary: sum,
+		Evidence: evidence(sc, "ref.permute"+fmtPerm(p))}
+}
+
+// shapeHints explains a shape mismatch from the shapes and, where the
+// element counts allow, sampled data: a transpose or axis permutation, a
+// reshape of the same data, or a crop/pad along one axis.
+func shapeHints(ref, ours Tensor, res *Result) ([]TensorHint, error) {
+	rs, os := ref.Shape, ours.Shape
+	rn, on := numel(rs), numel(os)
+	if rn == 0 || on == 0 {
+		return nil, nil
+	}
+	atol, rtol := elementTol(res)
+	rr, or := newElemReader(ref), newElemReader(ours)
+	eqNaN := res.Tolerance.EqualNaN
+	good := func(sc sampleCheck) bool { return sc.checked > 0 && sc.frac() >= 0.99 }
+	ev := func(sc sampleCheck, what string) string {
+		return fmt.Sprintf("%d of %d sampled positions match %s", sc.matched, sc.checked, what)
+	}
+	var hints []TensorHint
+	if rn == on {
+		// Permutations of the axes that turn ref's shape into ours.
+		var permMiss []int
+		var permSC sampleCheck
+		if len(rs) == len(os) && len(rs) <= 6 {
+			var found []TensorHint
+			var ferr error
+			tried := 0
+			permutations(len(rs), func(p []int) bool {
+				for i := range p {
+					if rs[p[i]] != os[i] {
+						return true
+					}
+				}
+				if tried++; tried > maxRemaps {
+					return false
+				}
+				perm := slices.Clone(p)
+				sc, err := checkRemap(rr, or, os, rs, atol, rtol, eqNaN, false, func(oi, ri []int64) bool {
+					for i, a := range perm {
+						ri[a] = oi[i]
+					}
+					return true
+				})
+				if err != nil {
+					ferr = err
+					return false
+				}
+				if good(sc) {
+					found = append(found, permHint(perm, sc, ev))
+					return false
+				}
+				if permMiss == nil {
+					permMiss, permSC = perm, sc
+				}
+				return true
+			})
+			if ferr != nil {
+				return nil, ferr
+			}
+			if len(found) > 0 {
+				return found, nil
+			}
+		}
+		// The same data in C order.
+		sc, err := checkRemap(rr, or, os, rs, atol, rtol, eqNaN, false, func(oi, ri []int64) bool {
+			copy(ri, unravel(ravel(oi, os), rs))
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+		if good(sc) {
+			sum := fmt.Sprintf("same data in C order, reshaped from %s to %s", fmtIndex(rs), fmtIndex(os))
+			if slices.Equal(squeeze(rs), squeeze(os)) {
+				sum += " (only size-1 axes differ)"
+			}
+			return []TensorHint{{Kind: TensorHintReshaped, Summary: sum, Evidence: ev(sc, "ours.flat[j] ≈ ref.flat[j]")}}, nil
+		}
+		if permMiss != nil {
+			what := "a transpose"
+			if len(permMiss) > 2 {
+				what = "an axis permutation " + fmtPerm(permMiss)
+			}
+			hints = append(hints, TensorHint{Kind: TensorHintShape,
+				Summary:  fmt.Sprintf("ours' shape is %s of ref's, but the data does not follow it", what),
+				Evidence: fmt.Sprintf("%d of %d sampled positions match the permuted ref; %d of %d match a plain reshape", permSC.matched, permSC.checked, sc.matched, sc.checked)})
+		}
+		return hints, nil
+	}
+	// One axis differs: does ours agree with ref where both have data?
+	if len(rs) == len(os) {
+		axis := -1
+		for a := range rs {
+			if rs[a] != os[a] {
+				if axis >= 0 {
+					return nil, nil
+				}
+				axis = a
+			}
+		}
+		sc, err := checkRemap(rr, or, os, rs, atol, rtol, eqNaN, false, func(oi, ri []int64) bool {
+			copy(ri, oi)
+			return oi[axis] < rs[axis]
+		})
+		if err != nil {
+			return nil, err
+		}
+		if good(sc) {
+			how := "cropped"
+			if os[axis] > rs[axis] {
+				how = "padded (or ref cropped)"
+			}
+			return []TensorHint{{Kind: TensorHintResized,
+				Summary:  fmt.Sprintf("ours is ref %s along axis %d (%d vs %d); the common part matches", how, axis, os[axis], rs[axis]),
+				Evidence: ev(sc, fmt.Sprintf("ref on indices 0..%d of axis %d", min(rs[axis], os[axis])-1, axis))}}, nil
+		}
+	}
+	return hints, nil
+}
+
+// squeeze drops the size-1 axes of a shape.
+func squeeze(s []int64) []int64 {
+	var out []int64
+	for _, d := range s {
+		if d != 1 {
+			out = append(out, d)
+		}
+	}
+	return out
+}

@@ -1,0 +1,323 @@
+package diffing
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/refcmp/refcmp/safetensors"
+)
+
+func randVals(seed uint64, n int) []float64 {
+	r := rand.New(rand.NewPCG(seed, 3))
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = r.NormFloat64()
+	}
+	return v
+}
+
+// permute returns vals (C order, shape) permuted like torch's
+// x.permute(p), and the new shape.
+func permute(vals []float64, shape []int64, p []int) ([]float64, []int64) {
+	ns := make([]int64, len(p))
+	for i, a := range p {
+		ns[i] = shape[a]
+	}
+	out := make([]float64, len(vals))
+	ri := make([]int64, len(shape))
+	for j := range out {
+		oi := unravel(int64(j), ns)
+		for i, a := range p {
+			ri[a] = oi[i]
+		}
+		out[j] = vals[ravel(ri, shape)]
+	}
+	return out, ns
+}
+
+func mapVals(v []float64, f func(i int, x float64) float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = f(i, x)
+	}
+	return out
+}
+
+// failingPair compares and returns the failing result.
+func failingPair(t *testing.T, dt safetensors.DType, rshape []int64, rv []float64, oshape []int64, ov []float64) Result {
+	t.Helper()
+	res := mustCompare(t, tensor(t, "ref", dt, rshape, rv), tensor(t, "ours", dt, oshape, ov), DefaultTolerance(dt, dt))
+	if res.Pass {
+		t.Fatalf("pair passes; want a failure")
+	}
+	return res
+}
+
+func wantTensorHint(t *testing.T, res Result, kind string, fragments ...string) TensorHint {
+	t.Helper()
+	for _, h := range res.Hints {
+		if h.Kind != kind {
+			continue
+		}
+		all := h.Summary + " | " + h.Evidence
+		for _, f := range fragments {
+			if !strings.Contains(all, f) {
+				t.Errorf("hint %s lacks %q: %s", kind, f, all)
+			}
+		}
+		return h
+	}
+	t.Errorf("no %q hint; hints: %+v", kind, res.Hints)
+	return TensorHint{}
+}
+
+func noTensorHint(t *testing.T, res Result, kinds ...string) {
+	t.Helper()
+	for _, h := range res.Hints {
+		for _, k := range kinds {
+			if h.Kind == k {
+				t.Errorf("unexpected hint %+v", h)
+			}
+		}
+	}
+}
+
+const f32 = safetensors.F32
+
+func TestHintTransposed(t *testing.T) {
+	for _, n := range []int64{8, 100} { // all positions; sampled
+		shape := []int64{n, n}
+		v := randVals(1, int(n*n))
+		tr, _ := permute(v, shape, []int{1, 0})
+		res := failingPair(t, f32, shape, v, shape, tr)
+		wantTensorHint(t, res, TensorHintTransposed, "ours is ref transposed", "ours[i, j] ≈ ref[j, i]")
+		noTensorHint(t, res, TensorHintShifted, TensorHintScaled)
+	}
+	// Shapes differ: [3 5] vs its transpose.
+	v := randVals(2, 15)
+	tr, ts := permute(v, []int64{3, 5}, []int{1, 0})
+	res := mustCompare(t, tensor(t, "r", f32, []int64{3, 5}, v), tensor(t, "o", f32, ts, tr), DefaultTolerance(f32, f32))
+	if !res.ShapeMismatch || res.Pass {
+		t.Fatalf("shape mismatch not reported: %+v", res)
+	}
+	wantTensorHint(t, res, TensorHintTransposed, "15 of 15 sampled positions")
+	// Shapes transposed, data merely reshaped: the reshape hint.
+	res = mustCompare(t, tensor(t, "r", f32, []int64{3, 5}, v), tensor(t, "o", f32, ts, v), DefaultTolerance(f32, f32))
+	wantTensorHint(t, res, TensorHintReshaped, "reshaped from [3 5] to [5 3]")
+}
+
+func TestHintPermuted(t *testing.T) {
+	// Channels-first to channels-last, shapes differ.
+	shape := []int64{2, 3, 4, 5}
+	v := randVals(3, 120)
+	nhwc, ns := permute(v, shape, []int{0, 2, 3, 1})
+	res := mustCompare(t, tensor(t, "r", f32, shape, v), tensor(t, "o", f32, ns, nhwc), DefaultTolerance(f32, f32))
+	wantTensorHint(t, res, TensorHintPermuted, "(0, 2, 3, 1)", "channels-first (ref) vs channels-last (ours)")
+	// Same shape (C = H = W): found from the data alone.
+	shape = []int64{2, 6, 6, 6}
+	v = randVals(4, 432)
+	nhwc, _ = permute(v, shape, []int{0, 2, 3, 1})
+	res = failingPair(t, f32, shape, v, shape, nhwc)
+	wantTensorHint(t, res, TensorHintPermuted, "channels-first (ref) vs channels-last (ours)")
+	// Shape of a permutation, data not permuted at all.
+	res = mustCompare(t, tensor(t, "r", f32, []int64{2, 3, 4}, randVals(5, 24)), tensor(t, "o", f32, []int64{4, 2, 3}, randVals(6, 24)), DefaultTolerance(f32, f32))
+	wantTensorHint(t, res, TensorHintShape, "does not follow")
+}
+
+func TestHintReshapedAndResized(t *testing.T) {
+	v := randVals(7, 24)
+	res := mustCompare(t, tensor(t, "r", f32, []int64{4, 6}, v), tensor(t, "o", f32, []int64{4, 1, 6}, v), DefaultTolerance(f32, f32))
+	wantTensorHint(t, res, TensorHintReshaped, "only size-1 axes differ")
+	if res.Ref.Mean != res.Ours.Mean || res.Numel != 24 {
+		t.Errorf("side stats of a shape mismatch: %+v %+v", res.Ref, res.Ours)
+	}
+	// Padded: ours [4 12] is ref [4 10] with two zero columns.
+	v = randVals(8, 40)
+	pad := make([]float64, 48)
+	for i := 0; i < 4; i++ {
+		copy(pad[i*12:], v[i*10:i*10+10])
+	}
+	res = mustCompare(t, tensor(t, "r", f32, []int64{4, 10}, v), tensor(t, "o", f32, []int64{4, 12}, pad), DefaultTolerance(f32, f32))
+	wantTensorHint(t, res, TensorHintResized, "padded", "axis 1 (12 vs 10)")
+}
+
+func TestHintScaled(t *testing.T) {
+	shape := []int64{16, 64}
+	v := randVals(9, 1024)
+	res := failingPair(t, f32, shape, v, shape, mapVals(v, func(_ int, x float64) float64 { return x / math.Sqrt(64) }))
+	wantTensorHint(t, res, TensorHintScaled, "0.125 × ref", "1/sqrt(64), 64 a dimension of the shape", "least-squares k = 0.125")
+	// Head size not in the shape.
+	shape = []int64{8, 512}
+	v = randVals(10, 4096)
+	res = failingPair(t, f32, shape, v, shape, mapVals(v, func(_ int, x float64) float64 { return x * math.Sqrt(128) }))
+	wantTensorHint(t, res, TensorHintScaled, "sqrt(128), a common attention head size")
+	// Unbiased vs biased variance over a dimension of 10.
+	shape = []int64{10, 30}
+	v = mapVals(randVals(11, 300), func(_ int, x float64) float64 { return x*x + 1 })
+	res = failingPair(t, f32, shape, v, shape, mapVals(v, func(_ int, x float64) float64 { return x * 10 / 9 }))
+	wantTensorHint(t, res, TensorHintScaled, "n/(n-1) with n = 10")
+	// An arbitrary factor is reported by its value.
+	res = failingPair(t, f32, shape, v, shape, mapVals(v, func(_ int, x float64) float64 { return x * 1.37 }))
+	wantTensorHint(t, res, TensorHintScaled, "ours ≈ 1.37 × ref")
+}
+
+func TestHintSignFlipOffset(t *testing.T) {
+	shape := []int64{32, 32}
+	v := randVals(12, 1024)
+	res := failingPair(t, f32, shape, v, shape, mapVals(v, func(_ int, x float64) float64 { return -x }))
+	wantTensorHint(t, res, TensorHintSignFlip, "ours ≈ -ref", "0 of 1024 elements mismatch")
+	noTensorHint(t, res, TensorHintScaled)
+	res = failingPair(t, f32, shape, v, shape, mapVals(v, func(_ int, x float64) float64 { return x + 0.25 }))
+	wantTensorHint(t, res, TensorHintOffset, "ours ≈ ref + 0.25", "0 of 1024 elements mismatch")
+}
+
+func TestHintShifted(t *testing.T) {
+	shape := []int64{20, 50}
+	v := randVals(13, 1000)
+	// ours[i, j] = ref[i, j-1]: a shift by +1 along axis 1.
+	sh := mapVals(v, func(i int, _ float64) float64 {
+		if i%50 == 0 {
+			return 0
+		}
+		return v[i-1]
+	})
+	res := failingPair(t, f32, shape, v, shape, sh)
+	wantTensorHint(t, res, TensorHintShifted, "shifted by +1 along axis 1", "ref[…, i-1, …]")
+	// Along axis 0, the other way: ours[i] = ref[i+1].
+	sh = mapVals(v, func(i int, _ float64) float64 {
+		if i+50 >= 1000 {
+			return 0
+		}
+		return v[i+50]
+	})
+	res = failingPair(t, f32, shape, v, shape, sh)
+	wantTensorHint(t, res, TensorHintShifted, "shifted by -1 along axis 0")
+}
+
+func TestHintConfined(t *testing.T) {
+	shape := []int64{12, 4, 16}
+	v := randVals(14, 768)
+	ours := mapVals(v, func(i int, x float64) float64 {
+		if c := i / 64; c >= 5 && c <= 7 && i%3 == 0 {
+			return x + 1
+		}
+		return x
+	})
+	res := failingPair(t, f32, shape, v, shape, ours)
+	wantTensorHint(t, res, TensorHintConfined, "indices 5..7 of axis 0 (size 12)")
+	// A single channel of the last axis.
+	ours = mapVals(v, func(i int, x float64) float64 {
+		if i%16 == 9 {
+			return x * 1.5
+		}
+		return x
+	})
+	res = failingPair(t, f32, shape, v, shape, ours)
+	wantTensorHint(t, res, TensorHintConfined, "index 9 of axis 2 (size 16)")
+}
+
+func TestHintZerosConstant(t *testing.T) {
+	shape := []int64{64}
+	v := randVals(15, 64)
+	res := failingPair(t, f32, shape, v, shape, make([]float64, 64))
+	wantTensorHint(t, res, TensorHintZeros, "ours is all zeros", "min = max = 0 over 64 elements")
+	noTensorHint(t, res, TensorHintScaled, TensorHintOffset)
+	res = failingPair(t, f32, shape, v, shape, mapVals(v, func(int, float64) float64 { return 0.5 }))
+	wantTensorHint(t, res, TensorHintConstant, "ours is constant 0.5")
+}
+
+func TestHintRounding(t *testing.T) {
+	shape := []int64{50, 40}
+	v := randVals(16, 2000)
+	for _, c := range []struct {
+		dt   safetensors.DType
+		name string
+	}{{safetensors.BF16, "BF16"}, {safetensors.F16, "F16"}} {
+		f, _ := formatOf(c.dt)
+		res := failingPair(t, f32, shape, v, shape, mapVals(v, func(_ int, x float64) float64 { return f.round(x) }))
+		wantTensorHint(t, res, TensorHintRounding, "within half a "+c.name+" ulp", c.name+"'s default tolerance", ": it passes")
+	}
+}
+
+func TestHintTolerance(t *testing.T) {
+	shape := []int64{40, 40}
+	v := randVals(17, 1600)
+	ours := mapVals(v, func(i int, x float64) float64 { return x + 3e-4*math.Sin(float64(i)) })
+	res := failingPair(t, f32, shape, v, shape, ours)
+	h := wantTensorHint(t, res, TensorHintTolerance, "--atol", "--rtol")
+	// The suggested tolerances pass.
+	for _, flag := range []string{"--atol ", "--rtol "} {
+		i := strings.Index(h.Summary, flag)
+		f := strings.Fields(h.Summary[i+len(flag):])[0]
+		x, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			t.Fatalf("%s: %v", h.Summary, err)
+		}
+		tol := DefaultTolerance(f32, f32)
+		if flag == "--atol " {
+			tol.Atol = x
+		} else {
+			tol.Rtol = x
+		}
+		if r := mustCompare(t, tensor(t, "r", f32, shape, v), tensor(t, "o", f32, shape, ours), tol); !r.Pass {
+			t.Errorf("%s%s does not pass: %d mismatched", flag, f, r.Mismatched)
+		}
+	}
+}
+
+func TestHistogram(t *testing.T) {
+	ref := []float64{1, 1, 1, 1, 1, 1}
+	ours := []float64{1, 1 + 0x1p-9, 1 + 0x1p-8, 1.5, 3, math.NaN()}
+	res := failingPair(t, safetensors.F64, []int64{6}, ref, []int64{6}, ours)
+	want := []HistBin{{0, 0, 1}, {1e-3, 1e-2, 2}, {1e-2, 1e-1, 0}, {1e-1, 1, 1}, {1, 10, 1}}
+	if len(res.Histogram) != len(want) {
+		t.Fatalf("histogram %+v, want %+v", res.Histogram, want)
+	}
+	for i := range want {
+		if res.Histogram[i] != want[i] {
+			t.Errorf("bin %d = %+v, want %+v", i, res.Histogram[i], want[i])
+		}
+	}
+	// Passing pairs get neither hints nor a histogram.
+	pass := mustCompare(t, tensor(t, "r", f32, []int64{2}, []float64{1, 2}), tensor(t, "o", f32, []int64{2}, []float64{1, 2}), Tolerance{})
+	if len(pass.Hints) != 0 || pass.Histogram != nil {
+		t.Errorf("passing pair: hints %+v histogram %+v", pass.Hints, pass.Histogram)
+	}
+}
+
+func TestDecade(t *testing.T) {
+	for _, c := range []struct {
+		x float64
+		k int
+	}{{1, 0}, {9.999, 0}, {10, 1}, {1000, 3}, {999.9999999, 2}, {1e-3, -3}, {1e-300, -300}, {5e-324, -324}, {1.7e308, 308}, {0.3, -1}} {
+		if got := decade(c.x); got != c.k {
+			t.Errorf("decade(%g) = %d, want %d", c.x, got, c.k)
+		}
+	}
+}
+
+func TestNameFactor(t *testing.T) {
+	for _, c := range []struct {
+		k     float64
+		shape []int64
+		name  string
+	}{
+		{0.125, []int64{8, 64}, "1/sqrt(64), 64 a dimension of the shape"},
+		{-0.125, []int64{8, 64}, "-1/sqrt(64), 64 a dimension of the shape"},
+		{-1, nil, "-1"},
+		{0.5, []int64{4}, "1/2"},
+		{1.4142, nil, "sqrt(2)"},
+		{100.0 / 99, []int64{99, 7}, "n/(n-1) with n = 99 (unbiased vs biased variance)"},
+	} {
+		got, ok := nameFactor(c.k, c.shape)
+		if !ok || got.name != c.name {
+			t.Errorf("nameFactor(%v, %v) = %q %v, want %q", c.k, c.shape, got.name, ok, c.name)
+		}
+	}
+	if _, ok := nameFactor(1.37, []int64{3}); ok {
+		t.Errorf("1.37 named")
+	}
+}
