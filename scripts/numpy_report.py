@@ -3,7 +3,8 @@
 
 Usage:
     numpy_report.py [--equal-nan] [--atol A] [--rtol R] [--dtype D] [--shape S]
-                    [--chunk N] REF OURS
+                    [--chunk N] [--indent N] REF OURS
+    numpy_report.py --manifest testdata/pairs/pairs.json [--skip-needing torch]
 
 Reads REF and OURS (.npy, .npz, .safetensors, a sharded .safetensors.index.json,
 a directory of any of these (tensors named by relative path, "sub/x.npy" and
@@ -58,7 +59,9 @@ Differences, with d = ours - ref (float64):
                  finite pairs, clamped to [-1, 1]; 1 when both norms are 0, 0
                  when exactly one is.
   With no finite pair (empty tensor, or every position has a NaN/Inf on some
-  side) all six are NaN.
+  side) all six are NaN. Sums are plain float64: with |values| beyond about
+  1e154 sums of squares overflow, and std, rmse, nmse and cosine come out as
+  IEEE arithmetic gives them (Infinity, NaN).
   worst          {index, ref, ours} at the first position (C order) where |d|
                  reaches max_abs_diff among finite pairs; null when max_abs_diff
                  is 0 or there is no finite pair. index is the multi-dimensional
@@ -670,7 +673,9 @@ def compare(rt, ot, args):
         elif sum_rr == 0 or sum_oo == 0:
             cos = 0.0
         else:
-            cos = max(-1.0, min(1.0, sum_ro / (math.sqrt(sum_rr) * math.sqrt(sum_oo))))
+            cos = sum_ro / (math.sqrt(sum_rr) * math.sqrt(sum_oo))
+            if not math.isnan(cos):  # NaN (overflowed sums) stays NaN
+                cos = max(-1.0, min(1.0, cos))
         res["cosine"] = cos
         res["worst"] = None if max_ad == 0 else {
             "index": unravel(worst_i, rt.shape), "ref": num(rf[worst_i]), "ours": num(of[worst_i])}
@@ -737,11 +742,11 @@ def encode(o):
     return o
 
 
-def main(argv=None):
+def parser():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("ref")
-    ap.add_argument("ours")
+    ap.add_argument("ref", nargs="?")
+    ap.add_argument("ours", nargs="?")
     ap.add_argument("--equal-nan", action="store_true", help="NaN equals NaN")
     ap.add_argument("--atol", type=float)
     ap.add_argument("--rtol", type=float)
@@ -750,21 +755,59 @@ def main(argv=None):
     ap.add_argument("--chunk", type=int, default=1 << 20,
                     help="elements per chunk (1<<20 was fastest here: bigger temporaries page-fault)")
     ap.add_argument("--indent", type=int, default=None)
-    args = ap.parse_args(argv)
+    ap.add_argument("--manifest", metavar="PAIRS_JSON",
+                    help="run every case of a testdata/pairs/pairs.json in one process and print "
+                         '{"cases": {NAME: {"exit": N, "report": {...}, "error": "..."}}}')
+    ap.add_argument("--skip-needing", action="append", default=[], metavar="MODULE",
+                    help="with --manifest: leave out cases whose 'needs' lists MODULE (e.g. torch)")
+    return ap
+
+
+def run_one(args):
+    """(exit status, report or None, error message or None)."""
     for v, nm in ((args.atol, "--atol"), (args.rtol, "--rtol")):
         if v is not None and (math.isnan(v) or v < 0):
-            print("numpy_report: %s must be a non-negative number" % nm, file=sys.stderr)
-            return 2
+            return 2, None, "%s must be a non-negative number" % nm
     try:
         ref = open_source(args.ref, args)
         ours = open_source(args.ours, args)
         rep = report(ref, ours, args)
     except Exception as e:  # noqa: BLE001 - any input problem is exit 2
-        print("numpy_report: %s" % e, file=sys.stderr)
-        return 2
+        return 2, None, str(e)
+    return (0 if rep["pass"] else 1), rep, None
+
+
+def run_manifest(args):
+    with open(args.manifest) as f:
+        cases = json.load(f)["cases"]
+    base = os.path.dirname(args.manifest)
+    out = {}
+    for c in cases:
+        if any(m in c.get("needs", []) for m in args.skip_needing):
+            continue
+        a = parser().parse_args(list(c.get("flags", [])) + [
+            os.path.join(base, c["ref"]), os.path.join(base, c["ours"])])
+        code, rep, err = run_one(a)
+        out[c["name"]] = {"exit": code, "report": rep, "error": err}
+    return {"cases": out}
+
+
+def main(argv=None):
+    ap = parser()
+    args = ap.parse_args(argv)
+    if args.manifest:
+        json.dump(encode(run_manifest(args)), sys.stdout, indent=args.indent, allow_nan=False)
+        sys.stdout.write("\n")
+        return 0
+    if args.ref is None or args.ours is None:
+        ap.error("REF and OURS are required (or --manifest)")
+    code, rep, err = run_one(args)
+    if err is not None:
+        print("numpy_report: %s" % err, file=sys.stderr)
+        return code
     json.dump(encode(rep), sys.stdout, indent=args.indent, allow_nan=False)
     sys.stdout.write("\n")
-    return 0 if rep["pass"] else 1
+    return code
 
 
 if __name__ == "__main__":
