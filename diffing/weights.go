@@ -160,6 +160,8 @@ const (
 	HintTied       = "tied"       // a missing output head has the embedding's shape
 	HintFused      = "fused"      // one loaded tensor is several missing ones concatenated
 	HintSplit      = "split"      // one missing tensor is several loaded ones concatenated
+	HintStacked    = "stacked"    // one loaded tensor stacks indexed missing ones (experts.{0..7}.w1 as experts.w1 [8, ...])
+	HintUnstacked  = "unstacked"  // one missing stacked tensor is loaded as indexed ones
 	HintTransposed = "transposed" // loaded shape is a transpose (or dim permutation) of the expected one
 	HintReshaped   = "reshaped"   // same element count, other shape
 	HintResized    = "resized"    // one dimension differs

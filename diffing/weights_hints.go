@@ -14,7 +14,7 @@ import (
 
 // hintKindOrder is the order hints are listed in.
 var hintKindOrder = []string{
-	HintPrefix, HintRename, HintTied, HintFused, HintSplit,
+	HintPrefix, HintRename, HintTied, HintFused, HintSplit, HintStacked, HintUnstacked,
 	HintTransposed, HintReshaped, HintResized, HintClosest, HintDType,
 }
 
@@ -53,6 +53,8 @@ func (d *weightsDiff) hints(pre map[string]string) {
 	h.prefixHints()
 	h.fusedHints(false)
 	h.fusedHints(true)
+	h.stackedHints(false)
+	h.stackedHints(true)
 	h.closestHints()
 	h.tiedHints()
 	h.shapeHints()
@@ -586,6 +588,116 @@ func (h *hintState) fusedHints(split bool) {
 			names = append(names, g.rows...)
 		}
 		hint.Names = names
+		h.hints = append(h.hints, hint)
+	}
+}
+
+// stackedHints looks for one tensor on one side that stacks, along a new
+// dim 0, the tensors of the other side that differ from it by one extra
+// numeric component: loaded experts.w1.weight [8, 16, 8] for missing
+// experts.{0..7}.w1.weight [16, 8] (stacked), or the reverse
+// (unstacked). The indices must be exactly 0..n-1 and every part must
+// have the stacked shape without its first dim.
+func (h *hintState) stackedHints(reverse bool) {
+	wholes, parts := h.openUnexpected(), h.openMissing()
+	whole := func(i int) Weight { return h.unexpW(i) }
+	part := func(i int) Weight { return h.missW(i) }
+	if reverse {
+		wholes, parts = parts, wholes
+		whole, part = part, whole
+	}
+	if len(wholes) == 0 || len(parts) < 2 {
+		return
+	}
+	type member struct{ idx, n int }
+	byKey := map[string][]member{}
+	for _, p := range parts {
+		comps := strings.Split(part(p).Name, ".")
+		for c := range comps {
+			if n, num := foldIndex(comps[c]); num {
+				k := strings.Join(slices.Concat(comps[:c:c], comps[c+1:]), ".")
+				byKey[k] = append(byKey[k], member{p, n})
+			}
+		}
+	}
+	type group struct {
+		desc  string
+		rows  []string
+		parts []string
+	}
+	groups := map[string]*group{}
+	var order []string
+	done := map[int]bool{}
+	for _, wi := range wholes {
+		f := whole(wi)
+		ms := byKey[f.Name]
+		if len(f.Shape) < 1 || len(ms) < 2 || f.Shape[0] != int64(len(ms)) {
+			continue
+		}
+		seen := make([]bool, len(ms))
+		ok := true
+		for _, m := range ms {
+			pw := part(m.idx)
+			if done[m.idx] || m.n >= len(ms) || seen[m.n] || pw.Shape == nil || !slices.Equal(pw.Shape, f.Shape[1:]) {
+				ok = false
+				break
+			}
+			seen[m.n] = true
+		}
+		if !ok {
+			continue
+		}
+		slices.SortFunc(ms, func(a, b member) int { return a.n - b.n })
+		wholeName, partNames := f.Name, make([]string, len(ms))
+		for k, m := range ms {
+			done[m.idx] = true
+			if reverse {
+				partNames[k] = h.unexpLoadedName(m.idx)
+				h.unexpDone[m.idx] = true
+				h.rep.Unexpected[m.idx].Hint = fmt.Sprintf("slice %d of expected %s %s", m.n, wholeName, FormatShape(f.Shape))
+			} else {
+				partNames[k] = part(m.idx).Name
+				h.missDone[m.idx] = true
+			}
+		}
+		if !reverse {
+			wholeName = h.unexpLoadedName(wi)
+			for _, m := range ms {
+				h.rep.Missing[m.idx].Hint = fmt.Sprintf("slice %d of loaded %s %s", m.n, wholeName, FormatShape(f.Shape))
+			}
+		}
+		folded := joinFolded(partNames)
+		desc := fmt.Sprintf("%d tensors %s stacked along a new dim 0", len(ms), FormatShape(f.Shape[1:]))
+		if reverse {
+			h.missDone[wi] = true
+			h.rep.Missing[wi].Hint = "loaded unstacked as " + folded
+		} else {
+			h.unexpDone[wi] = true
+			h.rep.Unexpected[wi].Hint = "stacks " + folded
+		}
+		key := maskNumbers(f.Name) + "\x00" + desc
+		g := groups[key]
+		if g == nil {
+			g = &group{desc: desc}
+			groups[key] = g
+			order = append(order, key)
+		}
+		g.rows = append(g.rows, wholeName)
+		g.parts = append(g.parts, partNames...)
+	}
+	for _, key := range order {
+		g := groups[key]
+		hint := Hint{Kind: HintStacked}
+		if reverse {
+			hint.Kind = HintUnstacked
+			hint.Message = fmt.Sprintf("expected %s holds %s; the port loads them one by one as %s",
+				joinFolded(g.rows), g.desc, joinFolded(g.parts))
+			hint.Names = append(slices.Clone(g.rows), g.parts...)
+		} else {
+			hint.Message = fmt.Sprintf("loaded %s holds %s, expected one by one as %s",
+				joinFolded(g.rows), g.desc, joinFolded(g.parts))
+			hint.Names = append(slices.Clone(g.parts), g.rows...)
+		}
 		h.hints = append(h.hints, hint)
 	}
 }

@@ -757,3 +757,44 @@ func TestDiffWeightsFlatWorstCase(t *testing.T) {
 	}
 	t.Logf("%d missing, %d unexpected, %d hints in %v", len(r.Missing), len(r.Unexpected), len(r.Hints), time.Since(start))
 }
+
+func TestHintStacked(t *testing.T) {
+	var exp, got []string
+	for l := range 2 {
+		for e := range 4 {
+			exp = append(exp, fmt.Sprintf("model.layers.%d.moe.experts.%d.w1.weight 16x8", l, e))
+		}
+		got = append(got, fmt.Sprintf("model.layers.%d.moe.experts.w1.weight 4x16x8", l))
+	}
+	el, gl := testListing("ref", exp...), testListing("port", got...)
+	r := DiffWeights(el, gl, WeightsOptions{})
+	hs := hintsOf(r, HintStacked)
+	if len(r.Hints) != 1 || len(hs) != 1 {
+		t.Fatalf("hints: %+v", r.Hints)
+	}
+	wantEq(t, "message", hs[0].Message, "loaded model.layers.{0,1}.moe.experts.w1.weight holds 4 tensors [16 8] stacked along a new dim 0, expected one by one as model.layers.{0,1}.moe.experts.{0..3}.w1.weight")
+	wantEq(t, "names", len(hs[0].Names), 10)
+	wantEq(t, "missing row", r.Missing[1].Hint, "slice 1 of loaded model.layers.0.moe.experts.w1.weight [4 16 8]")
+	wantEq(t, "unexpected row", r.Unexpected[0].Hint, "stacks model.layers.0.moe.experts.{0..3}.w1.weight")
+
+	// The reverse: the reference stacks, the port loads one by one.
+	r = DiffWeights(gl, el, WeightsOptions{})
+	hs = hintsOf(r, HintUnstacked)
+	if len(r.Hints) != 1 || len(hs) != 1 {
+		t.Fatalf("hints: %+v", r.Hints)
+	}
+	wantEq(t, "missing row", r.Missing[0].Hint, "loaded unstacked as model.layers.0.moe.experts.{0..3}.w1.weight")
+	wantEq(t, "unexpected row", r.Unexpected[2].Hint, "slice 2 of expected model.layers.0.moe.experts.w1.weight [4 16 8]")
+
+	// Indices not 0..n-1, or another shape: no hint.
+	for _, tt := range [][]string{
+		{"e.1.w 2", "e.2.w 2"},
+		{"e.0.w 2", "e.1.w 3"},
+		{"e.0.w 2", "e.1.w 2", "e.2.w 2"},
+	} {
+		r = DiffWeights(testListing("ref", tt...), testListing("port", "e.w 2x2"), WeightsOptions{})
+		if len(hintsOf(r, HintStacked)) != 0 {
+			t.Errorf("%q: hints %+v", tt, r.Hints)
+		}
+	}
+}
