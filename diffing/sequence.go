@@ -1,0 +1,283 @@
+package diffing
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Profile classifies how the error evolves along a sequence of tensors in
+// execution order.
+type Profile string
+
+const (
+	ProfileClean  Profile = "clean"  // every step passes
+	ProfileJump   Profile = "jump"   // max|diff| jumps by 100× or more at one step
+	ProfileGrowth Profile = "growth" // max|diff| grows gradually (accumulating error)
+	ProfileNaN    Profile = "nan"    // the first failure is a NaN/Inf introduced by ours
+	ProfileSteady Profile = "steady" // failing at a roughly constant level, no jump or trend
+)
+
+// Sequence is the analysis of results in execution order.
+type Sequence struct {
+	Steps int `json:"steps"`
+	// FirstFailure is the index of the first failing step (-1 when all
+	// pass); every step before it passed.
+	FirstFailure     int     `json:"first_failure"`
+	FirstFailureName string  `json:"first_failure_name,omitempty"`
+	Profile          Profile `json:"profile"`
+	// Step is the N of "jump at step N" and "NaN from step N" (-1 otherwise).
+	Step     int    `json:"step"`
+	Summary  string `json:"summary"`
+	Evidence string `json:"evidence"`
+	// Levels is log10 max|ours - ref| per step: -Infinity for an exact
+	// match, Infinity where ours introduced NaN/Inf, NaN where nothing
+	// comparable (shape mismatch, no finite pair).
+	Levels []Float `json:"levels"`
+}
+
+// jumpDecades is the rise over every earlier step that makes a jump.
+const jumpDecades = 2.0
+
+// stepLevel is the sparkline level of one result.
+func stepLevel(r *Result) float64 {
+	switch {
+	case r.Introduced > 0:
+		return math.Inf(1)
+	case r.ShapeMismatch || r.FinitePairs == 0 || math.IsNaN(float64(r.MaxAbsDiff)):
+		return math.NaN()
+	case r.MaxAbsDiff == 0:
+		return math.Inf(-1)
+	}
+	return math.Log10(float64(r.MaxAbsDiff))
+}
+
+// AnalyzeSequence finds the first failing step of results (in execution
+// order; names[i] names results[i], else results[i].Name is used) and
+// classifies the error profile:
+//   - clean: every step passes;
+//   - nan: the first failing step has NaN/Inf introduced by ours;
+//   - jump at step N: log10 max|diff| at N exceeds every earlier step's by
+//     at least 2 (a 100× jump) and accounts for at least half of the
+//     overall rise;
+//   - growth: the median level of the last third of the steps exceeds that
+//     of the first third by at least one decade, and levels rise at most
+//     steps;
+//   - steady: none of these (e.g. wrong from the first step at one level).
+func AnalyzeSequence(names []string, results []Result) Sequence {
+	n := len(results)
+	s := Sequence{Steps: n, FirstFailure: -1, Step: -1, Levels: make([]Float, n)}
+	name := func(i int) string {
+		if i < len(names) && names[i] != "" {
+			return names[i]
+		}
+		return results[i].Name
+	}
+	lv := make([]float64, n)
+	nanStep := -1
+	for i := range results {
+		lv[i] = stepLevel(&results[i])
+		s.Levels[i] = Float(lv[i])
+		if s.FirstFailure < 0 && !results[i].Pass {
+			s.FirstFailure = i
+		}
+		if nanStep < 0 && results[i].Introduced > 0 {
+			nanStep = i
+		}
+	}
+	at := func(i int) string { return fmt.Sprintf("step %d (%s)", i, name(i)) }
+	if s.FirstFailure < 0 {
+		s.Profile = ProfileClean
+		s.Summary = fmt.Sprintf("clean: all %d steps pass", n)
+		if hi := maxFinite(lv); !math.IsInf(hi, -1) {
+			s.Evidence = fmt.Sprintf("largest max|diff| 1e%.1f", hi)
+		}
+		return s
+	}
+	f := s.FirstFailure
+	s.FirstFailureName = name(f)
+	before := fmt.Sprintf("first failure at %s; all %d steps before it pass", at(f), f)
+	nanNote := ""
+	if nanStep >= 0 {
+		nanNote = fmt.Sprintf("; NaN/Inf introduced from %s (%d elements)", at(nanStep), results[nanStep].Introduced)
+	}
+	if nanStep == f {
+		s.Profile, s.Step = ProfileNaN, f
+		s.Summary = "NaN/Inf from " + at(f)
+		s.Evidence = before + nanNote
+		if e := results[f].FirstIntroduced; e != nil {
+			s.Evidence += fmt.Sprintf(", first at %s (ref %s)", fmtIndex(e.Index), g(float64(e.Ref)))
+		}
+		return s
+	}
+
+	// Levels for the shape analysis: up to the first NaN step; exact
+	// matches count as far below everything else.
+	end := n
+	if nanStep >= 0 {
+		end = nanStep
+	}
+	var fin []float64
+	for _, x := range lv[:end] {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			fin = append(fin, x)
+		}
+	}
+	floor := -20.0
+	if len(fin) > 0 {
+		floor = slices.Min(fin) - 3
+	}
+	level := func(i int) float64 {
+		x := lv[i]
+		if math.IsInf(x, -1) {
+			return floor
+		}
+		return x
+	}
+
+	// The biggest jump over the running maximum of earlier steps.
+	jump, jumpAt := math.Inf(-1), -1
+	prior := math.Inf(-1)
+	for i := 0; i < end; i++ {
+		x := level(i)
+		if math.IsNaN(x) {
+			continue
+		}
+		if i > 0 && !math.IsInf(prior, -1) && x-prior > jump {
+			jump, jumpAt = x-prior, i
+		}
+		prior = max(prior, x)
+	}
+	// The overall rise: median of the last third minus that of the first.
+	var third []float64
+	var lvs []float64
+	for i := 0; i < end; i++ {
+		if x := level(i); !math.IsNaN(x) {
+			lvs = append(lvs, x)
+		}
+	}
+	rise, ups := 0.0, 0
+	if k := len(lvs) / 3; k >= 1 {
+		third = slices.Clone(lvs[:k])
+		lo := median(third)
+		third = slices.Clone(lvs[len(lvs)-k:])
+		rise = median(third) - lo
+		for i := 1; i < len(lvs); i++ {
+			if lvs[i] > lvs[i-1] {
+				ups++
+			}
+		}
+	}
+	switch {
+	case jumpAt >= 0 && jump >= jumpDecades && jump >= 0.5*rise:
+		s.Profile, s.Step = ProfileJump, jumpAt
+		s.Summary = "sudden jump at " + at(jumpAt)
+		s.Evidence = fmt.Sprintf("%s; max|diff| rises %.1f decades over every earlier step (to 1e%.1f)", before, jump, lv[jumpAt])
+	case len(lvs) >= 3 && rise >= 1 && 2*ups >= len(lvs)-1:
+		s.Profile = ProfileGrowth
+		s.Summary = "gradual growth: the error accumulates along the sequence"
+		s.Evidence = fmt.Sprintf("%s; median log10 max|diff| rises %.1f decades from the first third to the last; it rises at %d of %d steps",
+			before, rise, ups, len(lvs)-1)
+	default:
+		s.Profile = ProfileSteady
+		s.Summary = "failing at a steady level from " + at(f)
+		s.Evidence = fmt.Sprintf("%s; no jump of %g decades and no growing trend (rise %.1f decades)", before, jumpDecades, rise)
+	}
+	s.Evidence += nanNote
+	return s
+}
+
+func median(x []float64) float64 {
+	slices.Sort(x)
+	m := len(x) / 2
+	if len(x)%2 == 1 {
+		return x[m]
+	}
+	return (x[m-1] + x[m]) / 2
+}
+
+func maxFinite(x []float64) float64 {
+	m := math.Inf(-1)
+	for _, v := range x {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			m = max(m, v)
+		}
+	}
+	return m
+}
+
+// sparkBars are the eight levels of a sparkline.
+const sparkBars = "▁▂▃▄▅▆▇█"
+
+// Sparkline renders levels (Sequence.Levels) as one line: finite levels
+// as bars ▁..█ scaled between the lowest and highest (a range of at
+// least one decade), '·' for an exact match (-Inf), '!' where NaN/Inf was
+// introduced (+Inf) and '?' where nothing compares (NaN).
+func Sparkline(levels []Float) string {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, l := range levels {
+		if x := float64(l); x-x == 0 {
+			lo, hi = min(lo, x), max(hi, x)
+		}
+	}
+	if hi-lo < 1 {
+		hi = lo + 1
+	}
+	bars := []rune(sparkBars)
+	var b strings.Builder
+	for _, l := range levels {
+		x := float64(l)
+		switch {
+		case math.IsNaN(x):
+			b.WriteRune('?')
+		case math.IsInf(x, 1):
+			b.WriteRune('!')
+		case math.IsInf(x, -1):
+			b.WriteRune('·')
+		default:
+			i := int(math.Round((x - lo) / (hi - lo) * float64(len(bars)-1)))
+			b.WriteRune(bars[max(0, min(len(bars)-1, i))])
+		}
+	}
+	return b.String()
+}
+
+// NaturalLess orders names naturally: runs of digits compare as numbers,
+// so "layers.2.mlp" sorts before "layers.10.mlp". Ties (e.g. "a01" and
+// "a1") fall back to plain byte order, so the order is total.
+func NaturalLess(a, b string) bool {
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		ca, cb := a[i], b[j]
+		if isDigit(ca) && isDigit(cb) {
+			si, sj := i, j
+			for i < len(a) && isDigit(a[i]) {
+				i++
+			}
+			for j < len(b) && isDigit(b[j]) {
+				j++
+			}
+			na := strings.TrimLeft(a[si:i], "0")
+			nb := strings.TrimLeft(b[sj:j], "0")
+			if len(na) != len(nb) {
+				return len(na) < len(nb)
+			}
+			if na != nb {
+				return na < nb
+			}
+			continue
+		}
+		if ca != cb {
+			return ca < cb
+		}
+		i++
+		j++
+	}
+	if rest := (len(a) - i) - (len(b) - j); rest != 0 {
+		return rest < 0
+	}
+	return a < b
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }

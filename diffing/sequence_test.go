@@ -1,0 +1,102 @@
+package diffing
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// seqResults builds results with the given max|diff| per step; a step
+// fails when its max|diff| exceeds 1e-5. nanAt marks introduced NaN.
+func seqResults(diffs []float64, nanAt int) []Result {
+	out := make([]Result, len(diffs))
+	for i, d := range diffs {
+		out[i] = Result{Name: "layers." + string(rune('a'+i)), MaxAbsDiff: Float(d), FinitePairs: 10, Pass: d <= 1e-5}
+		if i == nanAt {
+			out[i].Introduced = 3
+			out[i].Pass = false
+			out[i].FirstIntroduced = &Element{Index: []int64{0, 2}, Ref: 1.5}
+		}
+	}
+	return out
+}
+
+func TestAnalyzeSequence(t *testing.T) {
+	cases := []struct {
+		name    string
+		diffs   []float64
+		nanAt   int
+		profile Profile
+		first   int
+		step    int
+	}{
+		{"clean", []float64{1e-7, 0, 2e-6, 1e-6}, -1, ProfileClean, -1, -1},
+		{"jump", []float64{1e-7, 2e-7, 1e-7, 3e-2, 5e-2, 4e-2}, -1, ProfileJump, 3, 3},
+		{"jump from exact", []float64{0, 0, 0, 1e-3, 1e-3}, -1, ProfileJump, 3, 3},
+		{"jump after small failures", []float64{1e-6, 2e-5, 3e-5, 2e-5, 10, 20}, -1, ProfileJump, 1, 4},
+		{"growth", []float64{1e-7, 3e-7, 1e-6, 4e-6, 1e-5, 3e-5, 1e-4, 4e-4, 1e-3}, -1, ProfileGrowth, 5, -1},
+		{"nan", []float64{1e-7, 1e-7, 1e-7, 1e-7}, 2, ProfileNaN, 2, 2},
+		{"nan after jump", []float64{1e-7, 1e-2, 1e-2, 1e-2}, 3, ProfileJump, 1, 1},
+		{"steady", []float64{1e-3, 2e-3, 1e-3, 1.5e-3}, -1, ProfileSteady, 0, -1},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := AnalyzeSequence(nil, seqResults(c.diffs, c.nanAt))
+			if s.Profile != c.profile || s.FirstFailure != c.first || s.Step != c.step {
+				t.Errorf("profile %s first %d step %d, want %s %d %d\n%s\n%s", s.Profile, s.FirstFailure, s.Step,
+					c.profile, c.first, c.step, s.Summary, s.Evidence)
+			}
+			if c.first > 0 && !strings.Contains(s.Evidence, "steps before it pass") {
+				t.Errorf("evidence %q", s.Evidence)
+			}
+			if len(s.Levels) != len(c.diffs) {
+				t.Errorf("levels %v", s.Levels)
+			}
+		})
+	}
+	s := AnalyzeSequence([]string{"x", "y", "z"}, seqResults([]float64{0, 1, 1e-9}, -1))
+	if s.FirstFailureName != "y" || !strings.Contains(s.Summary, "step 1 (y)") {
+		t.Errorf("names: %+v", s)
+	}
+	if s := AnalyzeSequence(nil, nil); s.Profile != ProfileClean || s.FirstFailure != -1 {
+		t.Errorf("empty: %+v", s)
+	}
+}
+
+func TestSparkline(t *testing.T) {
+	got := Sparkline([]Float{-7, -6, -5, -4, -3, -2, -1, 0, Float(math.Inf(-1)), Float(math.Inf(1)), Float(math.NaN())})
+	if want := "▁▂▃▄▅▆▇█·!?"; got != want {
+		t.Errorf("Sparkline = %q, want %q", got, want)
+	}
+	// Less than a decade of range does not exaggerate noise.
+	if got := Sparkline([]Float{-3, -2.9, -3}); got != "▁▂▁" {
+		t.Errorf("flat sparkline = %q", got)
+	}
+	s := AnalyzeSequence(nil, seqResults([]float64{1e-7, 1e-7, 1e-2}, -1))
+	if got := Sparkline(s.Levels); got != "▁▁█" {
+		t.Errorf("sequence sparkline = %q", got)
+	}
+}
+
+func TestNaturalLess(t *testing.T) {
+	names := []string{"layers.10.mlp", "layers.2.mlp", "layers.1.attn", "embed", "layers.2.attn", "layers.02.attn", "layers.1", "norm", "layers.100.mlp", "a10b2", "a10b10", "a9"}
+	slices.SortFunc(names, func(a, b string) int {
+		if NaturalLess(a, b) {
+			return -1
+		}
+		if NaturalLess(b, a) {
+			return 1
+		}
+		return 0
+	})
+	want := []string{"a9", "a10b2", "a10b10", "embed", "layers.1", "layers.1.attn", "layers.02.attn", "layers.2.attn", "layers.2.mlp", "layers.10.mlp", "layers.100.mlp", "norm"}
+	if !slices.Equal(names, want) {
+		t.Errorf("natural order:\n%q\nwant\n%q", names, want)
+	}
+	for _, p := range [][2]string{{"a", "a"}, {"x1", "x1"}} {
+		if NaturalLess(p[0], p[1]) {
+			t.Errorf("%q < %q", p[0], p[1])
+		}
+	}
+}
