@@ -369,8 +369,8 @@ func rawOptions(dtype, sideDType, shape, sideShape, side string) (tensorfile.Opt
 	return opts, nil
 }
 
-// parseShape reads a shape written 1,8,32 or [1, 8, 32] or 1x8x32; "[]"
-// or "scalar" is a scalar.
+// parseShape reads a shape written 1,8,32 or [1, 8, 32] or (1, 8, 32);
+// "[]" or "scalar" is a scalar.
 func parseShape(s string) ([]int64, error) {
 	t := strings.TrimSpace(s)
 	t = strings.TrimSuffix(strings.TrimPrefix(t, "["), "]")
@@ -379,7 +379,7 @@ func parseShape(s string) ([]int64, error) {
 		return []int64{}, nil
 	}
 	t = strings.TrimSuffix(strings.TrimPrefix(t, "("), ")")
-	fields := strings.FieldsFunc(t, func(r rune) bool { return r == ',' || r == 'x' || r == ' ' || r == '\t' })
+	fields := strings.FieldsFunc(t, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
 	if len(fields) == 0 {
 		return nil, fmt.Errorf("want dimensions like 1,8,32")
 	}

@@ -58,10 +58,15 @@ func renderTensorsText(w io.Writer, v tensorsView, st textStyle) error {
 			return err
 		}
 	}
-	for _, d := range v.details() {
+	ds, more := v.details()
+	for _, d := range ds {
 		if err := writeTextDetail(w, d, st); err != nil {
 			return err
 		}
+	}
+	if more > 0 {
+		_, err := fmt.Fprintf(w, "\n… and %s (details with --all; every number with --format json)\n", plural(more, "more failing pair", "more failing pairs"))
+		return err
 	}
 	return nil
 }
@@ -169,14 +174,13 @@ func renderTensorsMarkdown(w io.Writer, v tensorsView) error {
 	for _, s := range v.onlySections() {
 		writeMarkdownSection(&b, s, v.All)
 	}
-	if ds := v.details(); len(ds) > 0 {
+	if ds, more := v.details(); len(ds) > 0 {
 		b.WriteString("\n#### Failing pairs\n")
-		for i, d := range ds {
-			if !v.All && i == markdownMaxRows {
-				fmt.Fprintf(&b, "\n… and %d more failing pairs (run with --all, or see --format json)\n", len(ds)-i)
-				break
-			}
+		for _, d := range ds {
 			writeMarkdownDetail(&b, d)
+		}
+		if more > 0 {
+			fmt.Fprintf(&b, "\n… and %s (run with --all, or see --format json)\n", plural(more, "more failing pair", "more failing pairs"))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -78,16 +78,15 @@ func analyzeSequence(results []diffing.Result, order string) sequenceReport {
 		}
 	}
 	lf := logs[first]
+	if first == 0 && !math.IsNaN(lf) {
+		return set(profileJump, 0, fmt.Sprintf("fails from the first %s: max|diff| %s%s", at(0), fmtNum(float64(f.MaxAbsDiff)), nanFrom))
+	}
 	if !math.IsNaN(lf) && lf-prior >= jumpDecades {
-		from := "exact"
-		if !math.IsInf(prior, -1) && prior > -30 {
-			from = fmtNum(math.Pow(10, prior))
-		} else if math.IsInf(prior, -1) {
-			from = "nothing before it"
-		}
-		sum := fmt.Sprintf("jump at %s: max|diff| %s -> %s", at(first), from, fmtNum(float64(f.MaxAbsDiff)))
-		if !math.IsInf(prior, -1) && prior > -30 {
-			sum += fmt.Sprintf(" (%.1f decades)", lf-prior)
+		sum := fmt.Sprintf("jump at %s: max|diff| %s -> %s", at(first), fmtNum(math.Pow(10, max(prior, -30))), fmtNum(float64(f.MaxAbsDiff)))
+		if prior > -30 {
+			sum = fmt.Sprintf("jump at %s: max|diff| %s -> %s (%.1f decades)", at(first), fmtNum(math.Pow(10, prior)), fmtNum(float64(f.MaxAbsDiff)), lf-prior)
+		} else {
+			sum = fmt.Sprintf("jump at %s: max|diff| 0 -> %s (every earlier step exact)", at(first), fmtNum(float64(f.MaxAbsDiff)))
 		}
 		return set(profileJump, first, sum+nanFrom)
 	}
@@ -146,6 +145,12 @@ func sparkline(results []diffing.Result, logs []float64) string {
 	for _, l := range logs {
 		if !math.IsNaN(l) && l > -30 {
 			lo, hi = min(lo, l), max(hi, l)
+		}
+	}
+	for _, l := range logs {
+		if l <= -30 {
+			lo-- // exact steps sit a decade below the smallest difference
+			break
 		}
 	}
 	if hi-lo < 3 {

@@ -248,16 +248,24 @@ type detail struct {
 	Notes     []string
 }
 
-// details are the blocks of the failing pairs, in order.
-func (v tensorsView) details() []detail {
-	var out []detail
+// maxDetails bounds the detail blocks shown without --all: past the
+// first failures of a forward pass, the rest are mostly their echoes.
+const maxDetails = 10
+
+// details are the blocks of the failing pairs, in order, and how many
+// more failing pairs --all would show.
+func (v tensorsView) details() (out []detail, more int) {
 	for i, t := range v.Report.Tensors {
 		if t.Pass {
 			continue
 		}
+		if !v.All && len(out) == maxDetails {
+			more++
+			continue
+		}
 		out = append(out, tensorDetail(i, t, v.single()))
 	}
-	return out
+	return out, more
 }
 
 func tensorDetail(step int, t diffing.Result, single bool) detail {
@@ -414,7 +422,14 @@ func fmtCos(v float64) string {
 	case v == 1:
 		return "1"
 	}
-	return strconv.FormatFloat(v, 'f', 6, 64)
+	s := strconv.FormatFloat(v, 'f', 6, 64)
+	if s == "1.000000" || s == "-1.000000" {
+		s = strconv.FormatFloat(v, 'f', -1, 64) // show how close to 1
+		if len(s) > 12 {
+			s = s[:12]
+		}
+	}
+	return s
 }
 
 // fmtPct writes a fraction as a percentage: 0, 0.0977%, 37.5%, 100%.
