@@ -304,13 +304,6 @@ func applyMaps(maps []MapRule, name string) string {
 	return name
 }
 
-// with returns a copy of r with one more map rule at the end.
-func (r NameRules) with(m MapRule) NameRules {
-	maps := make([]MapRule, 0, len(r.Maps)+1)
-	maps = append(maps, r.Maps...)
-	return NameRules{Maps: append(maps, m), Ignore: r.Ignore}
-}
-
 // shellQuote quotes s for a POSIX shell when it needs quoting.
 func shellQuote(s string) string {
 	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,/:+@%") == "" {

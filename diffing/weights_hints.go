@@ -1244,13 +1244,6 @@ func renameRule(expected, loaded string) (rule MapRule, from, to string, ok bool
 	return MapRule{Pattern: rx, Replacement: rp}, strings.Join(fromW, "."), strings.Join(toW, "."), true
 }
 
-func safeAt(s []string, i int) string {
-	if i < 0 || i >= len(s) {
-		return ""
-	}
-	return s[i]
-}
-
 // ---- dtype ----
 
 func (h *hintState) dtypeHints() {
