@@ -285,6 +285,34 @@ def gen_npy(out):
          "BOOL npy, last element flipped; values are 0/1")
 
 
+def gen_chunks(out):
+    # More elements than refcmp's chunk (65536) and block (1024) sizes, so
+    # per-chunk results are merged: ties for the worst element across
+    # chunks, NaN in a late chunk, the first mismatch in the middle one.
+    r = rng(8)
+    n = 140 * 1000
+    ref = r.standard_normal(n).astype(np.float16)
+    ours = ref.copy()
+    small = r.integers(0, n, size=300)
+    ours[small] = (ref[small].astype(np.float32) * np.float32(1.0004)).astype(np.float16)
+    ours[66000] = (ref[66000].astype(np.float32) * np.float32(1.01)).astype(np.float16)
+    for i in (70000, 70001, 135000):  # equal |d| = 4: worst is the first, 70000
+        ref[i], ours[i] = 0, 4
+    ref[100000] = ours[100000] = np.nan
+    ours[120000] = np.inf
+    ref, ours = ref.reshape(140, 1000), ours.reshape(140, 1000)
+    d = mkdir(out, "f16_chunks")
+    save_npy(f"{d}/ref.npy", ref)
+    save_npy(f"{d}/ours.npy", ours)
+    case("f16_chunks", "f16_chunks/ref.npy", "f16_chunks/ours.npy", False,
+         "F16 [140 1000], more than two 65536-element chunks: |d| = 4 at flat 70000, 70001 and "
+         "135000 (worst is [70 0]), NaN on both sides at [100 0], +Inf introduced at [120 0], "
+         "first mismatch at [66 0] (x1.01), 300 elements scaled by 1.0004 (within rtol 1e-3)")
+    case("f16_chunks_equal_nan", "f16_chunks/ref.npy", "f16_chunks/ours.npy", False,
+         "f16_chunks with --equal-nan: the NaN pair matches, the rest still fails",
+         flags=["--equal-nan"])
+
+
 def gen_nonfinite(out):
     r = rng(10)
     ref = f32(r.standard_normal((6, 6)))
@@ -703,6 +731,7 @@ def main():
     os.makedirs(out)
     torch.manual_seed(0)
     gen_npy(out)
+    gen_chunks(out)
     gen_nonfinite(out)
     gen_shapes(out)
     gen_npz(out)
