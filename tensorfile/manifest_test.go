@@ -1,13 +1,16 @@
 package tensorfile
 
 import (
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/internal/testenv"
 	"github.com/refcmp/refcmp/safetensors"
 )
 
@@ -278,4 +281,70 @@ func FuzzParseManifest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParseManifestTorchOutput parses what PyTorch itself prints for a
+// small model, in the ways people print it, and checks every weight
+// against the shapes and dtypes torch reports.
+func TestParseManifestTorchOutput(t *testing.T) {
+	py := testenv.Python(t, "torch")
+	const script = `
+import json, sys, torch, torch.nn as nn
+torch.manual_seed(0)
+m = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Linear(3, 2).to(torch.bfloat16))
+ws = list(m.named_parameters()) + list(m.named_buffers())
+forms = {
+    "print": "\n".join(f"{n} {p.shape} {p.dtype}" for n, p in ws),
+    "tuple": "\n".join(f"{n}: {tuple(p.shape)} {p.dtype}" for n, p in ws),
+    "list":  "\n".join(f"{n}\t{list(p.shape)}\t{str(p.dtype).replace('torch.', '')}" for n, p in ws),
+    "json_shapes": json.dumps({n: list(p.shape) for n, p in ws}),
+    "json_objects": json.dumps({n: {"shape": list(p.shape), "dtype": str(p.dtype)} for n, p in ws}, indent=2),
+}
+truth = [[n, list(p.shape), str(p.dtype).replace("torch.", "")] for n, p in ws]
+json.dump({"forms": forms, "truth": truth}, sys.stdout)
+`
+	out, err := exec.Command(py, "-c", script).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Forms map[string]string
+		Truth [][3]any
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	var want []diffing.Weight
+	for _, tr := range got.Truth {
+		w := diffing.Weight{Name: tr[0].(string), Shape: []int64{}}
+		for _, d := range tr[1].([]any) {
+			w.Shape = append(w.Shape, int64(d.(float64)))
+		}
+		dt, err := safetensors.ParseDType(tr[2].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.DType = dt
+		want = append(want, w)
+	}
+	if len(want) != 10 {
+		t.Fatalf("torch listed %d weights", len(want))
+	}
+	for form, text := range got.Forms {
+		l, err := ParseManifest(form, strings.NewReader(text))
+		if err != nil {
+			t.Errorf("%s: %v\n%s", form, err, text)
+			continue
+		}
+		w := want
+		if form == "json_shapes" { // shapes only: no dtypes
+			w = make([]diffing.Weight, len(want))
+			for i, x := range want {
+				w[i] = diffing.Weight{Name: x.Name, Shape: x.Shape}
+			}
+		}
+		if !reflect.DeepEqual(l.Weights, w) {
+			t.Errorf("%s: got %+v\nwant %+v", form, l.Weights, w)
+		}
+	}
 }
