@@ -81,7 +81,7 @@ func openRaw(path string, size int64, cfg config) (*Container, error) {
 	}
 	if ok {
 		if sc, err = readSidecar(scPath); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
 	where := path
@@ -91,7 +91,7 @@ func openRaw(path string, size int64, cfg config) (*Container, error) {
 	dt := cfg.DType
 	if dt == safetensors.Unknown && sc.DType != "" {
 		if dt, err = safetensors.ParseDType(sc.DType); err != nil {
-			return nil, fmt.Errorf("%s: %w", scPath, err)
+			return nil, fmt.Errorf("%s: %s: %w", path, scPath, err)
 		}
 	}
 	if dt == safetensors.Unknown {
@@ -125,7 +125,7 @@ func openRaw(path string, size int64, cfg config) (*Container, error) {
 	case "F":
 		strides = fortranStrides(shape)
 	default:
-		return nil, fmt.Errorf("%s: order %q is not \"C\" or \"F\"", scPath, sc.Order)
+		return nil, fmt.Errorf("%s: %s: order %q is not \"C\" or \"F\"", path, scPath, sc.Order)
 	}
 	big := false
 	switch strings.ToLower(sc.ByteOrder) {
@@ -133,7 +133,7 @@ func openRaw(path string, size int64, cfg config) (*Container, error) {
 	case "big", ">":
 		big = true
 	default:
-		return nil, fmt.Errorf("%s: byteorder %q is not \"little\" or \"big\"", scPath, sc.ByteOrder)
+		return nil, fmt.Errorf("%s: %s: byteorder %q is not \"little\" or \"big\"", path, scPath, sc.ByteOrder)
 	}
 	f, err := os.Open(path)
 	if err != nil {
