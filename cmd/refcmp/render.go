@@ -48,10 +48,9 @@ func (o *outputFlags) register(cmd *cobra.Command, formats ...string) {
 	o.format = formats[0]
 	o.color = colorAuto
 	fs := cmd.Flags()
-	fs.Var(&choiceValue{&o.format, formats}, "format",
-		"output format: "+strings.Join(formats, ", "))
+	fs.Var(&choiceValue{&o.format, formats}, "format", "output format")
 	fs.Var(&choiceValue{&o.color, []string{colorAuto, colorAlways, colorNever}}, "color",
-		"color text output: auto (only on a terminal), always, never; NO_COLOR in the environment turns it off")
+		"color text output: auto = only on a terminal; NO_COLOR in the environment turns it off")
 	fs.BoolVar(&o.all, "all", false, "also list what matched, not only the differences")
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{colorAuto, colorAlways, colorNever}, cobra.ShellCompDirectiveNoFileComp))
@@ -106,7 +105,9 @@ func (c *choiceValue) Set(s string) error {
 	return fmt.Errorf("must be one of %s", strings.Join(c.choices, ", "))
 }
 
-func (c *choiceValue) Type() string { return "string" }
+// Type names the choices, which --help shows as the flag's argument:
+// --format text|json|markdown.
+func (c *choiceValue) Type() string { return strings.Join(c.choices, "|") }
 
 // textStyle paints text output. The zero value paints nothing.
 type textStyle struct{ color bool }

@@ -95,7 +95,7 @@ func newWeightsCmd(a *app) *cobra.Command {
 	fs.StringVar(&o.configPath, "config", "", "read --map, --ignore, --tied and --ignore-dtype settings from this JSON `FILE`")
 	fs.StringArrayVar(&o.maps, "map", nil, "rename loaded names: Go regexp `REGEX=REPLACEMENT`, applied in order (repeatable)")
 	fs.StringArrayVar(&o.ignores, "ignore", nil, "leave out names matching this `GLOB` on both sides (repeatable)")
-	fs.StringArrayVar(&o.tied, "tied", nil, "`NAME=TARGET`: NAME shares storage with TARGET and may be absent from LOADED (repeatable)")
+	fs.StringArrayVar(&o.tied, "tied", nil, "accept NAME absent from LOADED when TARGET is loaded with its shape: tied weights, `NAME=TARGET` (repeatable)")
 	fs.BoolVar(&o.ignoreDType, "ignore-dtype", false, "do not compare dtypes")
 	o.out.register(cmd, formatText, formatJSON, formatMarkdown)
 	return cmd
