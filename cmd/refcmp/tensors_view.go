@@ -41,7 +41,11 @@ func (v tensorsView) verdict() (pass bool, text string) {
 			fmt.Fprintf(&b, "%s differs from %s: %s", r.Ours.label(), r.Ref.label(), failReason(t))
 		}
 	case c.Failed > 0:
-		fmt.Fprintf(&b, "%d of %s differ", c.Failed, plural(c.Compared, "tensor", "tensors"))
+		verb := "differ"
+		if c.Failed == 1 {
+			verb = "differs"
+		}
+		fmt.Fprintf(&b, "%d of %s %s", c.Failed, plural(c.Compared, "tensor", "tensors"), verb)
 		if f := r.Sequence.FirstFailureStep; f != nil {
 			fmt.Fprintf(&b, "; first divergence at step %d/%d: %s", *f, r.Sequence.Steps, *r.FirstFailure)
 			switch *f {
