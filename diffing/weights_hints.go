@@ -357,8 +357,16 @@ func (h *hintState) emitPairHint(kind, msg string, rule MapRule, pairs [][2]int)
 		i, j := p[0], p[1]
 		h.missDone[i], h.unexpDone[j] = true, true
 		ln := h.unexpLoadedName(j)
-		h.rep.Missing[i].Hint = fmt.Sprintf("loaded as %s; %s", ln, fix)
-		h.rep.Unexpected[j].Hint = fmt.Sprintf("expected as %s; %s", h.rep.Missing[i].Name, fix)
+		after := ""
+		if es, ls := h.rep.Missing[i].Shape, h.unexpW(j).Shape; es != nil && ls != nil && !slices.Equal(es, ls) {
+			if _, msg := shapeHint(es, ls); msg != "" {
+				after = "; then its shape differs: " + msg
+			} else {
+				after = fmt.Sprintf("; then its shape differs: loaded %s, expected %s", FormatShape(ls), FormatShape(es))
+			}
+		}
+		h.rep.Missing[i].Hint = fmt.Sprintf("loaded as %s; %s%s", ln, fix, after)
+		h.rep.Unexpected[j].Hint = fmt.Sprintf("expected as %s; %s%s", h.rep.Missing[i].Name, fix, after)
 		hint.Names = append(hint.Names, h.rep.Missing[i].Name)
 		loadedNames = append(loadedNames, ln)
 	}

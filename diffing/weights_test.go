@@ -798,3 +798,9 @@ func TestHintStacked(t *testing.T) {
 		}
 	}
 }
+
+func TestHintPairThenShape(t *testing.T) {
+	r := DiffWeights(testListing("ref", "model.a.weight 6x4", "model.b.weight 2"), testListing("port", "a.weight 4x6", "b.weight 2"), WeightsOptions{})
+	wantEq(t, "row", r.Missing[0].Hint, "loaded as a.weight; --map '^=model.'; then its shape differs: transposed: loaded [4 6] is expected [6 4] with its dims swapped (PyTorch Linear stores [out, in])")
+	wantEq(t, "row", r.Missing[1].Hint, "loaded as b.weight; --map '^=model.'")
+}
