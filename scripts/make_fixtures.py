@@ -654,6 +654,33 @@ def gen_safetensors(out):
          "ref a sharded index over two shards, ours one file; blk.4 differs at [1 2]")
 
 
+def gen_order(out):
+    r = rng(80)
+    x = {n: f32(r.standard_normal(4)) for n in ("step.1", "step.2", "step.10")}
+    y = {n: v.copy() for n, v in x.items()}
+    y["step.1"][0] += 1
+    y["step.10"][1] += 1
+    order = json.dumps(["step.10", "step.2", "step.1"])
+    d = mkdir(out, "order_metadata")
+    save_safetensors(f"{d}/ref.safetensors", [(n, "F32", (4,), v) for n, v in x.items()],
+                     metadata={"refcmp.order": order})
+    save_safetensors(f"{d}/ours.safetensors", [(n, "F32", (4,), v) for n, v in y.items()])
+    case("order_metadata", "order_metadata/ref.safetensors", "order_metadata/ours.safetensors", False,
+         "REF's __metadata__ refcmp.order = step.10, step.2, step.1: first_failure step.10 "
+         "(natural order would say step.1)")
+
+    x = {n: f32(r.standard_normal(3)) for n in ("a", "b", "c")}
+    y = {n: v.copy() for n, v in x.items()}
+    y["b"][0] += 1
+    y["c"][0] += 1
+    d = mkdir(out, "order_ours_insertion")
+    save_safetensors(f"{d}/ref.safetensors", [(n, "F32", (3,), v) for n, v in x.items()])
+    np.savez(f"{d}/ours.npz", c=y["c"], a=y["a"], b=y["b"])
+    case("order_ours_insertion", "order_ours_insertion/ref.safetensors", "order_ours_insertion/ours.npz",
+         False, "REF safetensors keeps no order, OURS .npz has members c, a, b: that order is used, "
+         "so first_failure is c (natural order would say b)")
+
+
 def gen_raw(out):
     r = rng(60)
     ref = f32(r.standard_normal((6, 7)))
@@ -737,6 +764,7 @@ def main():
     gen_npz(out)
     gen_pt(out)
     gen_safetensors(out)
+    gen_order(out)
     gen_raw(out)
     gen_dir(out)
     names = [c["name"] for c in CASES]

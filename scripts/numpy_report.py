@@ -450,7 +450,8 @@ def open_source(path, args):
 # ---------------------------------------------------------------- compare
 
 def natural_key(s):
-    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", s) if p != ""]
+    """layers.2 before layers.10; names equal by it fall back to plain order."""
+    return ([(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", s) if p != ""], s)
 
 
 def tolerance(rdt, odt, args):
@@ -702,12 +703,24 @@ def report(ref, ours, args):
         om = {t.name: t for t in ours.tensors}
         rnames = [t.name for t in ref.tensors]
         rm = {t.name: t for t in ref.tensors}
+        onames = [t.name for t in ours.tensors]
+
+        def by_list(order):
+            listed = []
+            for n in order:
+                if n in rm and n not in listed:
+                    listed.append(n)
+            return listed + sorted((n for n in rnames if n not in set(listed)), key=natural_key)
+
         if ref.order:
-            listed = [n for n in ref.order if n in rm]
-            rest = sorted((n for n in rnames if n not in set(listed)), key=natural_key)
-            names = listed + rest
+            names = by_list(ref.order)
+        elif ours.order:
+            names = by_list(ours.order)
         elif ref.ordered:
             names = rnames
+        elif ours.ordered:
+            pos = {n: i for i, n in reversed(list(enumerate(onames)))}
+            names = sorted(rnames, key=lambda n: (pos.get(n, len(onames)), natural_key(n)))
         else:
             names = sorted(rnames, key=natural_key)
         pairs = []
@@ -783,9 +796,9 @@ def run_manifest(args):
     base = os.path.dirname(args.manifest)
     out = {}
     for c in cases:
-        if any(m in c.get("needs", []) for m in args.skip_needing):
+        if any(m in (c.get("needs") or []) for m in args.skip_needing):
             continue
-        a = parser().parse_args(list(c.get("flags", [])) + [
+        a = parser().parse_args(list(c.get("flags") or []) + [
             os.path.join(base, c["ref"]), os.path.join(base, c["ours"])])
         code, rep, err = run_one(a)
         out[c["name"]] = {"exit": code, "report": rep, "error": err}

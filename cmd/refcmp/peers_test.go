@@ -106,7 +106,13 @@ type numpyCase struct {
 func numpyReports(t *testing.T, python, dir string, torch bool) map[string]numpyCase {
 	t.Helper()
 	script := filepath.Join(filepath.Dir(filepath.Dir(dir)), "scripts", "numpy_report.py")
-	args := []string{script, "--manifest", filepath.Join(dir, "pairs.json")}
+	return numpyReportsAt(t, python, script, filepath.Join(dir, "pairs.json"), torch)
+}
+
+// numpyReportsAt runs `numpy_report.py --manifest MANIFEST`.
+func numpyReportsAt(t *testing.T, python, script, manifest string, torch bool) map[string]numpyCase {
+	t.Helper()
+	args := []string{script, "--manifest", manifest}
 	if !torch {
 		args = append(args, "--skip-needing", "torch")
 	}
@@ -382,4 +388,80 @@ func sortedStrings(v any) []string {
 	}
 	sort.Strings(out)
 	return slices.Clip(out)
+}
+
+// realPeerCases are pairs of real files from ../shared/realdata, compared
+// by refcmp and by numpy; paths are relative to the realdata directory.
+var realPeerCases = []pairCase{
+	{Name: "burn_mnist_st_vs_pt", Ref: "safetensors/burn_mnist_with_bn_scalars.safetensors", Ours: "pytorch/burn/mnist.pt",
+		Pass: false, Needs: []string{"numpy", "torch"}, About: "same names, different training runs"},
+	{Name: "safetensorsjl_sharded", Ref: "safetensors/SafeTensors.jl/non_sharded/model.safetensors",
+		Ours: "safetensors/SafeTensors.jl/sharded/model.safetensors.index.json", Pass: true, Needs: []string{"numpy"},
+		About: "every dtype incl. F8_E4M3, F8_E5M2, BF16; six shards vs one file"},
+	{Name: "safetensorsjl_numpy_vs_torch", Ref: "safetensors/SafeTensors.jl/non_sharded/model.numpy.safetensors",
+		Ours: "safetensors/SafeTensors.jl/non_sharded/model.safetensors", Pass: false, Needs: []string{"numpy"},
+		About: "numpy writer lacks the bf16/f8 tensors: ours_only"},
+	{Name: "npyio_c_vs_f", Ref: "numpy/npyio/data_float64_2x3_corder.npy", Ours: "numpy/npyio/data_float64_2x3_forder.npy",
+		Pass: false, Needs: []string{"numpy"}, About: "same bytes, different logical arrays (the F file is the transpose)"},
+	{Name: "npyio_npz_c_vs_f", Ref: "numpy/npyio/data_float64_corder.npz", Ours: "numpy/npyio/data_float64_forder.npz",
+		Pass: false, Needs: []string{"numpy"}},
+	{Name: "ndarray_le_vs_be_fortran", Ref: "numpy/ndarray-npy/example_f64_little_endian_standard.npy",
+		Ours: "numpy/ndarray-npy/example_f64_big_endian_fortran.npy", Pass: true, Needs: []string{"numpy"}},
+	{Name: "npyio_nans_inf", Ref: "numpy/npyio/nans_inf.npy", Ours: "numpy/npyio/nans_inf.npy",
+		Pass: false, Needs: []string{"numpy"}, About: "NaN != NaN by default"},
+	{Name: "npyio_nans_inf_equal_nan", Ref: "numpy/npyio/nans_inf.npy", Ours: "numpy/npyio/nans_inf.npy",
+		Flags: []string{"--equal-nan"}, Pass: true, Needs: []string{"numpy"}},
+	{Name: "whisper_mel_filters", Ref: "numpy/whisper/mel_filters.npz", Ours: "numpy/whisper/mel_filters.npz",
+		Pass: true, Needs: []string{"numpy"}},
+	{Name: "burn_bf16_vs_f16", Ref: "pytorch/burn/bfloat16.pt", Ours: "pytorch/burn/float16.pt",
+		Pass: false, Needs: []string{"numpy", "torch"}, About: "mixed dtypes"},
+	{Name: "burn_special_values", Ref: "pytorch/burn/special_values.pt", Ours: "pytorch/burn/special_values.pt",
+		Flags: []string{"--equal-nan"}, Pass: true, Needs: []string{"numpy", "torch"}},
+	{Name: "burn_extreme_values", Ref: "pytorch/burn/extreme_values.pt", Ours: "pytorch/burn/extreme_values.pt",
+		Pass: true, Needs: []string{"numpy", "torch"}},
+	{Name: "gopickle_bf16_legacy_vs_zip", Ref: "pytorch/gopickle/tensor_bfloat16_proto2.pt",
+		Ours: "pytorch/gopickle/tensor_bfloat16_proto2_zip.pt", Pass: true, Needs: []string{"numpy", "torch"}},
+}
+
+// TestPeersRealData cross-checks refcmp with numpy on real files.
+func TestPeersRealData(t *testing.T) {
+	real := testenv.RealData(t)
+	python, torch := testenv.FindPython("numpy", "torch")
+	if !torch {
+		python = testenv.Python(t, "numpy")
+	}
+	// One numpy_report process for all cases, through a manifest with
+	// absolute paths.
+	var cases []pairCase
+	for _, c := range realPeerCases {
+		c.Ref, c.Ours = filepath.Join(real, c.Ref), filepath.Join(real, c.Ours)
+		cases = append(cases, c)
+	}
+	tmp := t.TempDir()
+	b, err := json.Marshal(map[string]any{"cases": cases})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "pairs.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports := numpyReportsAt(t, python, filepath.Join(root, "scripts", "numpy_report.py"), filepath.Join(tmp, "pairs.json"), torch)
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			nc, ok := reports[c.Name]
+			if !ok {
+				testenv.Python(t, c.Needs...)
+				t.Fatalf("numpy_report left out case %s", c.Name)
+			}
+			if want := map[bool]int{true: 0, false: 1}[c.Pass]; nc.Exit != want {
+				t.Fatalf("numpy_report: exit %d, want %d: %s", nc.Exit, want, nc.Error)
+			}
+			got := refcmpTensors(t, "", c)
+			comparePeerReports(t, nc.Report, got)
+		})
+	}
 }
