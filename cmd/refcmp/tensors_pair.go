@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
@@ -177,9 +176,9 @@ func (p *pairPlan) order(ref, ours *tensorSide, fileOrder []string, orderPath st
 	}
 	natural := func(a, b tensorPair) int {
 		switch {
-		case naturalLess(a.name, b.name):
+		case diffing.NaturalLess(a.name, b.name):
 			return -1
-		case naturalLess(b.name, a.name):
+		case diffing.NaturalLess(b.name, a.name):
 			return 1
 		}
 		return strings.Compare(a.name, b.name)
@@ -280,38 +279,6 @@ func readOrderFile(path string) ([]string, error) {
 	return names, nil
 }
 
-// naturalLess orders names with their digit runs compared as numbers:
-// layers.2 before layers.10.
-func naturalLess(a, b string) bool {
-	for a != "" && b != "" {
-		da, db := digitPrefix(a), digitPrefix(b)
-		if da > 0 && db > 0 {
-			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
-			if len(na) != len(nb) {
-				return len(na) < len(nb)
-			}
-			if na != nb {
-				return na < nb
-			}
-			a, b = a[da:], b[db:]
-			continue
-		}
-		if a[0] != b[0] {
-			return a[0] < b[0]
-		}
-		a, b = a[1:], b[1:]
-	}
-	return len(a) < len(b)
-}
-
-func digitPrefix(s string) int {
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	return i
-}
-
 // compareAll compares every pair, in order, and builds the report.
 func compareAll(a *app, p *pairPlan, ref, ours *tensorSide, set tensorsSettings, progressMode string) (tensorsReport, error) {
 	rep := newTensorsReport(ref, ours, p)
@@ -350,11 +317,4 @@ func dataBytes(t diffing.Tensor) int64 {
 		return 0
 	}
 	return n * int64(t.DType.Size())
-}
-
-// sortedCopy returns names sorted naturally.
-func sortedCopy(names []string) []string {
-	out := slices.Clone(names)
-	sort.SliceStable(out, func(i, j int) bool { return naturalLess(out[i], out[j]) })
-	return out
 }

@@ -29,7 +29,10 @@ func renderTensorsText(w io.Writer, v tensorsView, st textStyle) error {
 	}
 	fmt.Fprintf(&b, "%s\n", v.sourcesLine())
 	if seq, spark, ok := v.sequenceLine(); ok {
-		fmt.Fprintf(&b, "%s\n  %s\n", seq, spark)
+		fmt.Fprintf(&b, "%s\n  %s  (log10 max|diff| per step)\n", seq, spark)
+		if ev := v.sequenceEvidence(); ev != "" {
+			fmt.Fprintf(&b, "  %s\n", ev)
+		}
 	}
 	for _, n := range v.notes() {
 		fmt.Fprintf(&b, "note: %s\n", n)
@@ -163,6 +166,9 @@ func renderTensorsMarkdown(w io.Writer, v tensorsView) error {
 	fmt.Fprintf(&b, "- ours: %s (%s, %s)\n", mdCode(r.Ours.label()), r.Ours.Format, plural(r.Ours.Tensors, "tensor", "tensors"))
 	if seq, spark, ok := v.sequenceLine(); ok {
 		fmt.Fprintf(&b, "- %s %s\n", mdCell(seq), mdCode(spark))
+		if ev := v.sequenceEvidence(); ev != "" {
+			fmt.Fprintf(&b, "  %s\n", mdCell(ev))
+		}
 	}
 	for _, n := range v.notes() {
 		fmt.Fprintf(&b, "- note: %s\n", mdCell(n))

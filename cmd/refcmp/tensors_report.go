@@ -98,45 +98,44 @@ func (r *tensorsReport) finish() {
 	c.RefOnly, c.OursOnly = len(r.RefOnly), len(r.OursOnly)
 	c.Ignored = len(r.Ignored.Ref) + len(r.Ignored.Ours)
 	r.Pass = c.Failed == 0 && c.RefOnly == 0 && c.OursOnly == 0
-	r.Sequence = analyzeSequence(r.Tensors, r.Sequence.Order)
+	seq := diffing.AnalyzeSequence(nil, r.Tensors)
+	r.Sequence = sequenceReport{Order: r.Sequence.Order, Sequence: seq, Sparkline: diffing.Sparkline(seq.Levels)}
+	if seq.FirstFailure >= 0 {
+		r.Sequence.FirstFailureStep = ptr(seq.FirstFailure)
+	}
 }
 
-// sequenceReport is the error profile along the execution order.
+// sequenceReport is the error profile along the execution order: where
+// the order came from, diffing.AnalyzeSequence's analysis (steps,
+// first_failure as a step index or -1, profile clean/jump/growth/nan/
+// steady, step, summary, evidence, levels = log10 max|diff| per step) and
+// its sparkline.
 type sequenceReport struct {
 	// Order is where the execution order came from: "file" (--order),
 	// "metadata" (refcmp.order in safetensors __metadata__), "insertion"
 	// (.npz/.pt order), "natural" (natural sort of names) or "single"
 	// (one pair).
 	Order string `json:"order"`
-	Steps int    `json:"steps"`
-	// Profile classifies the errors: "clean" (every step passes), "jump"
-	// (a sudden rise at Step), "gradual" (errors grow step after step),
-	// "nan" (NaN or Inf from Step on), "shape" (the first failure is a
-	// shape mismatch) or "scattered" (failures without a pattern).
-	Profile string `json:"profile"`
-	// Step is where the profile starts (0-based), null when clean.
-	Step *int `json:"step"`
-	// FirstFailureStep is the 0-based step of first_failure, or null.
-	FirstFailureStep *int `json:"first_failure_step"`
-	// MaxAbsDiff is max|ours - ref| per step ("NaN" for a shape mismatch
-	// or a step with no finite pair).
-	MaxAbsDiff []diffing.Float `json:"max_abs_diff"`
-	// Sparkline draws log10 max|diff| per step with ▁▂▃▄▅▆▇█; × marks a
-	// step with NaN/Inf introduced, · a step with no difference to draw.
+	diffing.Sequence
+	// Sparkline draws Levels: ▁..█ for log10 max|diff|, · for an exact
+	// match, ! where NaN/Inf was introduced, ? where nothing compares.
 	Sparkline string `json:"sparkline"`
-	// Summary says it in one line.
-	Summary string `json:"summary"`
+	// FirstFailureStep is Sequence.FirstFailure, nil when every step
+	// passes (for the renderers; the JSON has first_failure, -1 then).
+	FirstFailureStep *int `json:"-"`
 }
 
-// logDiff is log10 of a step's max|diff|, or NaN when there is none;
-// exact matches sit at -30.
-func logDiff(r *diffing.Result) float64 {
-	v := float64(r.MaxAbsDiff)
-	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return math.NaN()
-	case v == 0:
-		return -30
+// maxAbsDiff is the largest finite max|diff| over results, or NaN.
+func maxAbsDiff(results []diffing.Result) float64 {
+	m := math.NaN()
+	for _, r := range results {
+		v := float64(r.MaxAbsDiff)
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		if math.IsNaN(m) || v > m {
+			m = v
+		}
 	}
-	return math.Log10(v)
+	return m
 }

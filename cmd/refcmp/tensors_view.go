@@ -46,15 +46,15 @@ func (v tensorsView) verdict() (pass bool, text string) {
 			verb = "differs"
 		}
 		fmt.Fprintf(&b, "%d of %s %s", c.Failed, plural(c.Compared, "tensor", "tensors"), verb)
-		if f := r.Sequence.FirstFailureStep; f != nil {
-			fmt.Fprintf(&b, "; first divergence at step %d/%d: %s", *f, r.Sequence.Steps, *r.FirstFailure)
-			switch *f {
+		if f := r.Sequence.FirstFailure; f >= 0 {
+			fmt.Fprintf(&b, "; first divergence at step %d/%d: %s", f, r.Sequence.Steps, *r.FirstFailure)
+			switch f {
 			case 0:
 				b.WriteString(" (the first step)")
 			case 1:
 				b.WriteString(" (step 0 passes)")
 			default:
-				fmt.Fprintf(&b, " (steps 0-%d pass)", *f-1)
+				fmt.Fprintf(&b, " (steps 0-%d pass)", f-1)
 			}
 		}
 	case c.Compared == 0:
@@ -64,7 +64,7 @@ func (v tensorsView) verdict() (pass bool, text string) {
 		if c.Compared == 1 {
 			b.WriteString("es")
 		}
-		if m := maxFinite(r.Sequence.MaxAbsDiff); !math.IsNaN(m) {
+		if m := maxAbsDiff(r.Tensors); !math.IsNaN(m) {
 			fmt.Fprintf(&b, " (max|diff| %s)", fmtNum(m))
 		}
 	}
@@ -121,13 +121,22 @@ func (v tensorsView) sourcesLine() string {
 	return "REF " + v.Report.Ref.describe() + " vs OURS " + v.Report.Ours.describe()
 }
 
-// sequenceLine describes the sequence, for two steps or more.
+// sequenceLine describes the sequence, for two steps or more: the
+// profile and the sparkline.
 func (v tensorsView) sequenceLine() (text, spark string, ok bool) {
 	s := v.Report.Sequence
 	if s.Steps < 2 {
 		return "", "", false
 	}
 	return fmt.Sprintf("sequence (%s order, %d steps): %s", s.Order, s.Steps, s.Summary), s.Sparkline, true
+}
+
+// sequenceEvidence is the numbers behind the sequence profile, or "".
+func (v tensorsView) sequenceEvidence() string {
+	if v.Report.Sequence.Steps < 2 {
+		return ""
+	}
+	return v.Report.Sequence.Evidence
 }
 
 // notes are the report's notes and the sources' notes.
