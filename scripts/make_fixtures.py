@@ -218,6 +218,13 @@ def gen_npy(out):
     case("f64_edges", "f64_edges/ref.npy", "f64_edges/ours.npy", True,
          "F64: 0 vs -0, subnormal vs 0, values one ulp apart, +-1e150: all close")
 
+    case("f64_edges_exact", "f64_edges/ref.npy", "f64_edges/ours.npy", False,
+         "f64_edges with --exact: 0 vs -0, the subnormal and the ulp differ bitwise (4 mismatches)",
+         flags=["--exact"])
+    case("f32_fail_loose", "f32_fail/ref.npy", "f32_fail/ours.npy", True,
+         "f32_fail with --atol 0.06 --rtol 0: every planted error is within 0.06",
+         flags=["--atol", "0.06", "--rtol", "0"])
+
     # f16 npy (numpy writes '<f2')
     r = rng(5)
     ref = r.standard_normal((8, 8)).astype(np.float16)
@@ -425,6 +432,8 @@ def gen_shapes(out):
     save_npy(f"{d}/ours.npy", ref.astype(">f4"))
     case("big_endian", "big_endian/ref.npy", "big_endian/ours.npy", True,
          "same F32 values, ref '<f4' and ours '>f4'")
+    case("big_endian_exact", "big_endian/ref.npy", "big_endian/ours.npy", True,
+         "big_endian with --exact: bitwise equal once byte order is normalised", flags=["--exact"])
 
     ref = r.standard_normal((5, 2))
     ours = ref.copy()
@@ -535,6 +544,11 @@ def gen_pt(out):
     save_pt(f"{d}/ours.pt", {"x": x.to(torch.bfloat16)})
     case("mixed_pt", "mixed_pt/ref.pt", "mixed_pt/ours.pt", True,
          "ref F32, ours BF16 (rounded): passes under the looser BF16 tolerance", needs=needs)
+    case("mixed_pt_exact", "mixed_pt/ref.pt", "mixed_pt/ours.pt", False,
+         "mixed_pt with --exact: F32 vs BF16 values compared bitwise after decoding", flags=["--exact"],
+         needs=needs)
+    case("bf16_pt_exact", "bf16_pt/ref.pt", "bf16_pt/ours.pt", False,
+         "bf16_pt with --exact: stored BF16 bits compared; b is identical", flags=["--exact"], needs=needs)
 
     single = torch.randn(2, 3, generator=g)
     d = mkdir(out, "pt_tensor")

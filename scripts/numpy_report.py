@@ -87,7 +87,10 @@ Mismatches (the allclose rule of torch.testing.assert_close):
   F32 1.3e-6, 1e-5; F64 1e-7, 1e-7; F8_E4M3 0.125, 2**-9; F8_E5M2 0.25, 2**-16;
   integers and BOOL 0, 0. With two dtypes each of rtol and atol is the larger
   of the two sides' defaults. --atol / --rtol override (each on its own).
-  pass  mismatched == 0 and shapes equal. Top-level pass: every pair passes and
+  --exact: an element mismatches when its stored bits differ (one dtype; byte
+  order aside), or, with two dtypes, when the decoded float64 values differ
+  bitwise (any NaN matching any NaN); the difference statistics are unchanged.
+  pass  mismatched == 0, introduced == 0 and shapes equal. Top-level pass: every pair passes and
   no name is on one side only. first_failure: name of the first failing pair in
   report order, or null.
 
@@ -212,13 +215,19 @@ def decode_storage(raw, dtype):
 class T:
     """One tensor: name, safetensors dtype, shape tuple, values (a numpy
     array, possibly a memmap, holding the values exactly, logical C order
-    whatever its memory layout)."""
+    whatever its memory layout), and bits: the stored bits (uint8/uint16)
+    when values had to be decoded (BF16, F8), else None."""
 
-    def __init__(self, name, dtype, shape, values):
+    def __init__(self, name, dtype, shape, values, bits=None):
         self.name = name
         self.dtype = dtype
         self.shape = tuple(int(d) for d in shape)
         self.values = values
+        self.bits = bits
+
+
+def stored_bits(raw, dtype):
+    return raw if dtype in ("BF16", "F8_E4M3", "F8_E5M2") else None
 
 
 class Source:
@@ -264,7 +273,7 @@ def read_safetensors(path, name_prefix=""):
         shape = tuple(info["shape"])
         b, e = info["data_offsets"]
         raw = mm[base + b: base + e].view(ST_STORAGE[dt]).reshape(shape)
-        out.append(T(name_prefix + key, dt, shape, decode_storage(raw, dt)))
+        out.append(T(name_prefix + key, dt, shape, decode_storage(raw, dt), stored_bits(raw, dt)))
     order = None
     if "refcmp.order" in meta:
         order = parse_order(meta["refcmp.order"])
@@ -320,11 +329,13 @@ def read_torch(path):
         if dt is None:
             raise ValueError("%s: tensor %r: unsupported dtype %s" % (path, name, t.dtype))
         t = t.detach().contiguous()
+        bits = None
         if dt in ("BF16", "F8_E4M3", "F8_E5M2"):
             vals = t.float().numpy()
+            bits = t.view(torch.int16).numpy().view(np.uint16) if dt == "BF16" else t.view(torch.uint8).numpy()
         else:
             vals = t.numpy()
-        return T(name, dt, tuple(t.shape), vals)
+        return T(name, dt, tuple(t.shape), vals, bits)
 
     if isinstance(obj, torch.Tensor):
         return Source([conv(os.path.basename(path), obj)], ordered=True, single=True)
@@ -381,7 +392,7 @@ def read_raw(path, dtype, shape):
         raw = np.memmap(path, dtype=ST_STORAGE[dtype], mode="r", shape=shape if shape else (1,))
         if not shape:
             raw = raw.reshape(())
-    return T(os.path.basename(path), dtype, shape, decode_storage(raw, dtype))
+    return T(os.path.basename(path), dtype, shape, decode_storage(raw, dtype), stored_bits(raw, dtype))
 
 
 DUMP_EXT = (".npy", ".npz", ".pt", ".pth", ".bin", ".ckpt", ".safetensors", ".raw")
@@ -555,6 +566,20 @@ def int_mismatch(r, o):
     return np.array([int(x) != int(y) for x, y in zip(r, o)], dtype=bool)
 
 
+def exact_mismatch(rbits, obits, r64, o64, same_dtype):
+    """--exact: with one dtype, the stored bits differ (byte order aside);
+    with two, the decoded float64 values differ bitwise, any NaN matching
+    any NaN."""
+    if same_dtype:
+        def u(x):
+            x = np.asarray(x)
+            if x.dtype.byteorder not in ("=", "|"):
+                x = x.astype(x.dtype.newbyteorder("="))
+            return x.view("u%d" % x.dtype.itemsize)
+        return u(rbits) != u(obits)
+    return (r64.view(np.uint64) != o64.view(np.uint64)) & ~(np.isnan(r64) & np.isnan(o64))
+
+
 def compare(rt, ot, args):
     res = {
         "name": rt.name, "ours_name": ot.name, "shape": list(rt.shape),
@@ -566,6 +591,10 @@ def compare(rt, ot, args):
     of = flat(ot.values)
     rtol, atol = tolerance(rt.dtype, ot.dtype, args)
     tol = {"check": "allclose", "atol": atol, "rtol": rtol}
+    if args.exact:
+        tol["exact"] = True
+    if args.equal_nan:
+        tol["equal_nan"] = True
     if rt.shape != ot.shape:
         res["ref"] = side_stats(rf, chunk).stats()
         res["ours"] = side_stats(of, chunk).stats()
@@ -574,6 +603,9 @@ def compare(rt, ot, args):
         return res
     n = rf.shape[0]
     exact_int = rt.dtype in INT_DTYPES and ot.dtype in INT_DTYPES
+    same_dt = rt.dtype == ot.dtype
+    rb = rf if rt.bits is None else flat(rt.bits)
+    ob = of if ot.bits is None else flat(ot.bits)
     rm, om = Moments(), Moments()
     npairs = 0
     sum_ad = sum_d2 = sum_rr = sum_oo = sum_ro = 0.0
@@ -600,7 +632,9 @@ def compare(rt, ot, args):
                 rp, op = r, o
                 d = o - r
                 ad = np.abs(d)
-                if exact_int:
+                if args.exact:
+                    bad = exact_mismatch(rb[a:a + chunk], ob[a:a + chunk], r, o, same_dt)
+                elif exact_int:
                     bad = int_mismatch(r_raw, o_raw)
                 else:
                     bad = ad > atol + rtol * np.abs(r)
@@ -611,7 +645,9 @@ def compare(rt, ot, args):
                     m.add(x[f])
                 both = fr & fo
                 ad_all = np.abs(o - r)
-                if exact_int:
+                if args.exact:
+                    bad = exact_mismatch(rb[a:a + chunk], ob[a:a + chunk], r, o, same_dt)
+                elif exact_int:
                     bad = int_mismatch(r_raw, o_raw)
                 else:
                     close = both & (ad_all <= atol + rtol * np.abs(r))
@@ -761,6 +797,7 @@ def parser():
     ap.add_argument("ref", nargs="?")
     ap.add_argument("ours", nargs="?")
     ap.add_argument("--equal-nan", action="store_true", help="NaN equals NaN")
+    ap.add_argument("--exact", action="store_true", help="bitwise equality instead of the allclose rule")
     ap.add_argument("--atol", type=float)
     ap.add_argument("--rtol", type=float)
     ap.add_argument("--dtype", help="dtype of raw files (default F32)")

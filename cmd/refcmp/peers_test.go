@@ -284,6 +284,10 @@ func (pc *peerCompare) tensor(p string, w, g map[string]any) {
 	for _, k := range []string{"atol", "rtol"} {
 		pc.float(p+"tolerance."+k, wt[k], gt[k], 0)
 	}
+	pc.exact(p+"tolerance.check", wt["check"], gt["check"])
+	for _, k := range []string{"exact", "equal_nan"} {
+		pc.exact(p+"tolerance."+k, wt[k] == true, gt[k] == true)
+	}
 	if w["shape_mismatch"] == true {
 		pc.exact(p+"ours_shape", w["ours_shape"], g["ours_shape"])
 		return
