@@ -8,7 +8,7 @@ Usage:
 
 Reads REF and OURS (.npy, .npz, .safetensors, a sharded .safetensors.index.json,
 a directory of any of these (tensors named by relative path, "sub/x.npy" and
-"sub/acts.npz/member"),
+"sub/acts.npz/member"), one member of a container as PATH:NAME,
 PyTorch .pt/.pth/.bin via torch.load, or raw little-endian .bin with --dtype and
 --shape or a sidecar JSON {"dtype": ..., "shape": [...]} beside it), pairs the
 tensors and prints on stdout, as JSON, the report `refcmp tensors --format json`
@@ -430,6 +430,14 @@ def read_dir(path, args):
 
 
 def open_source(path, args):
+    if not os.path.exists(path) and ":" in path:
+        # PATH:NAME, one member of a container, compared as a single tensor
+        cpath, member = path.rsplit(":", 1)
+        src = open_source(cpath, args)
+        for t in src.tensors:
+            if t.name == member:
+                return Source([t], ordered=True, single=True)
+        raise ValueError("%s: no tensor %r" % (cpath, member))
     if os.path.isdir(path):
         return read_dir(path, args)
     with open(path, "rb") as f:

@@ -415,6 +415,8 @@ var realPeerCases = []pairCase{
 		Pass: false, Needs: []string{"numpy"}, About: "NaN != NaN by default"},
 	{Name: "npyio_nans_inf_equal_nan", Ref: "numpy/npyio/nans_inf.npy", Ours: "numpy/npyio/nans_inf.npy",
 		Flags: []string{"--equal-nan"}, Pass: true, Needs: []string{"numpy"}},
+	{Name: "candle_npy_vs_npz_member", Ref: "numpy/candle/test.npy", Ours: "numpy/candle/test.npz:x",
+		Pass: true, Needs: []string{"numpy"}, About: "byte-identical tensor, one as a member (PATH:NAME)"},
 	{Name: "whisper_mel_filters", Ref: "numpy/whisper/mel_filters.npz", Ours: "numpy/whisper/mel_filters.npz",
 		Pass: true, Needs: []string{"numpy"}},
 	{Name: "burn_bf16_vs_f16", Ref: "pytorch/burn/bfloat16.pt", Ours: "pytorch/burn/float16.pt",
