@@ -16,8 +16,12 @@ import (
 // real models).
 const maxPickle = 256 << 20
 
-// maxPickleLine bounds a text-protocol argument line.
-const maxPickleLine = 1 << 20
+// maxPickleLine bounds a text-protocol argument line, and maxNumberLine
+// one holding a number.
+const (
+	maxPickleLine = 1 << 20
+	maxNumberLine = 1 << 10
+)
 
 // Pickle argument kinds, following pickletools.
 const (
@@ -96,30 +100,40 @@ func scanPickle(r *bufio.Reader, limit int64) ([]byte, error) {
 		}
 		return out.Bytes()[start:], nil
 	}
-	line := func() error {
+	byte1 := func() (byte, error) {
+		if err := need(1); err != nil {
+			return 0, err
+		}
+		c, err := r.ReadByte()
+		if err != nil {
+			return 0, fmt.Errorf("pickle truncated at offset %d", out.Len())
+		}
+		out.WriteByte(c)
+		return c, nil
+	}
+	line := func(max int) error {
 		for i := 0; ; i++ {
-			if i > maxPickleLine {
-				return fmt.Errorf("pickle argument line over %d bytes", maxPickleLine)
+			if i > max {
+				return fmt.Errorf("pickle argument line over %d bytes", max)
 			}
-			b, err := take(1)
+			c, err := byte1()
 			if err != nil {
 				return err
 			}
-			if b[0] == '\n' {
+			if c == '\n' {
 				return nil
 			}
 		}
 	}
 	for {
 		opAt := out.Len()
-		b, err := take(1)
+		op, err := byte1()
 		if err != nil {
 			if opAt == 0 {
 				return nil, errors.New("empty pickle")
 			}
 			return nil, fmt.Errorf("pickle ends without STOP: %v", err)
 		}
-		op := b[0]
 		info, ok := pickleOp(op)
 		if !ok {
 			return nil, fmt.Errorf("not a pickle, or an unsupported one: opcode 0x%02x at offset %d", op, opAt)
@@ -128,10 +142,14 @@ func scanPickle(r *bufio.Reader, limit int64) ([]byte, error) {
 		case argFixed:
 			_, err = take(int64(info.n))
 		case argLine:
-			err = line()
+			max := maxPickleLine
+			if op == 'I' || op == 'L' || op == 'F' || op == 'g' || op == 'p' {
+				max = maxNumberLine // text numbers: no costly huge decimal conversions
+			}
+			err = line(max)
 		case argLine2:
-			if err = line(); err == nil {
-				err = line()
+			if err = line(maxPickleLine); err == nil {
+				err = line(maxPickleLine)
 			}
 		case argCount1, argCount4, argCountS, argCount8:
 			size := int64(4)

@@ -427,3 +427,23 @@ func comparePeers(t *testing.T, root string, files []string, out []byte) {
 		}
 	}
 }
+
+func TestRealDataListIndexes(t *testing.T) {
+	root := testenv.RealData(t)
+	for f, n := range map[string]int{
+		"edge_placeholder_empty_weight_map.index.json":             0,
+		"llama-3.1-70b_Reflection_model.safetensors.index.json":    723,
+		"mistral_Devstral-Small-2507_model.safetensors.index.json": 363,
+		"mixtral-8x22b_WizardLM-2_model.safetensors.index.json":    1739,
+		"qwen2.5-14b_sakura_model.safetensors.index.json":          579,
+	} {
+		l, err := List(filepath.Join(root, "index_json", f))
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if len(l.Weights) != n || (n > 0 && l.Weights[0].Shape != nil) || len(l.Notes) == 0 {
+			t.Errorf("%s: %d weights (want %d), first %v, notes %q", f, len(l.Weights), n, l.Weights[:min(1, n)], l.Notes)
+		}
+	}
+}
