@@ -61,6 +61,11 @@ func loadConfig(path string) (*config, error) {
 	if err != nil {
 		return nil, err // *PathError names the file
 	}
+	return parseConfig(path, data)
+}
+
+// parseConfig is loadConfig on data read from path.
+func parseConfig(path string, data []byte) (*config, error) {
 	var c config
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
