@@ -88,6 +88,8 @@ type Options struct {
 	Progress func(done int64)
 	// NoHints skips the diagnosis of failing pairs (and their histogram).
 	NoHints bool
+
+	pureGo bool // tests: use the portable kernel even where assembly exists
 }
 
 // ByteSource is implemented by tensor data already in memory (a byte
@@ -182,11 +184,11 @@ func CompareWith(ref, ours Tensor, tol Tolerance, opt Options) (Result, error) {
 			res.OursShape = []int64{}
 		}
 		// Each side's statistics, on its own.
-		rp, err := scan(ref, ref, rn, &res.Tolerance, workers, opt.Progress)
+		rp, err := scan(ref, ref, rn, &res.Tolerance, workers, opt.Progress, opt.pureGo)
 		if err != nil {
 			return res, err
 		}
-		op, err := scan(ours, ours, on, &res.Tolerance, workers, opt.Progress)
+		op, err := scan(ours, ours, on, &res.Tolerance, workers, opt.Progress, opt.pureGo)
 		if err != nil {
 			return res, err
 		}
@@ -205,7 +207,7 @@ func CompareWith(ref, ours Tensor, tol Tolerance, opt Options) (Result, error) {
 		return res, nil
 	}
 
-	p, err := scan(ref, ours, rn, &res.Tolerance, workers, opt.Progress)
+	p, err := scan(ref, ours, rn, &res.Tolerance, workers, opt.Progress, opt.pureGo)
 	if err != nil {
 		return res, err
 	}
@@ -437,7 +439,7 @@ type scratch struct {
 
 // scan reduces n elements of ref and ours (same element count) in
 // chunks, in parallel, merging the chunk partials in order.
-func scan(ref, ours Tensor, n int64, tol *Tolerance, workers int, progress func(int64)) (partial, error) {
+func scan(ref, ours Tensor, n int64, tol *Tolerance, workers int, progress func(int64), pureGo bool) (partial, error) {
 	total := newPartial()
 	if n == 0 {
 		return total, nil
@@ -469,6 +471,10 @@ func scan(ref, ours Tensor, n int64, tol *Tolerance, workers int, progress func(
 	nchunks := int((n + chunkElems - 1) / chunkElems)
 	workers = max(1, min(workers, nchunks))
 	scr := make([]scratch, workers)
+	ks := kernelsFor(ref.DType, ours.DType)
+	if pureGo {
+		ks = kernels{}
+	}
 
 	work := func(w, c int) (partial, error) {
 		s := &scr[w]
@@ -490,23 +496,29 @@ func scan(ref, ours Tensor, n int64, tol *Tolerance, workers int, progress func(
 		var b blockOut
 		for off := int64(0); off < cn; off += blockElems {
 			bn := int(min(blockElems, cn-off))
-			rblk := rbuf[off*int64(rsz) : (off+int64(bn))*int64(rsz)]
-			oblk := obuf[off*int64(osz) : (off+int64(bn))*int64(osz)]
-			r, o := s.rb[:bn], s.ob[:bn]
-			rdec(r, rblk)
-			odec(o, oblk)
-			if !blockFinite(r, o, &kp, p.maxAbs, p.maxRel, &b) {
-				blockSlow(r, o, &kp, p.maxAbs, p.maxRel, &b)
+			in := blockIn{
+				rblk: rbuf[off*int64(rsz) : (off+int64(bn))*int64(rsz)],
+				oblk: obuf[off*int64(osz) : (off+int64(bn))*int64(osz)],
+				r:    s.rb[:bn], o: s.ob[:bn],
+				rdec: rdec, odec: odec,
+			}
+			if !blockFinite(ks, &in, &kp, p.maxAbs, p.maxRel, &b) {
+				in.decode()
+				blockSlow(in.r, in.o, &kp, p.maxAbs, p.maxRel, &b)
 			}
 			switch mode {
 			case modeRaw:
-				b.mis, b.first = rawDiff(rblk, oblk, rsz)
+				b.mis, b.first = rawDiff(in.rblk, in.oblk, rsz)
 				b.nfMis = 0
 			case modeBits:
-				b.mis, b.first = bitsDiff(r, o)
+				in.decode()
+				b.mis, b.first = bitsDiff(in.r, in.o)
 				b.nfMis = 0
 			}
-			p.addBlock(start+off, &b, r, o)
+			if b.worst >= 0 || b.first >= 0 || b.firstIntro >= 0 {
+				in.decode()
+			}
+			p.addBlock(start+off, &b, in.r, in.o)
 		}
 		return p, nil
 	}

@@ -93,3 +93,17 @@ func BenchmarkCompareF32ReaderAt(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCompareF32PureGo is BenchmarkCompareF32 with the portable
+// kernel, to measure what the assembly gains.
+func BenchmarkCompareF32PureGo(b *testing.B) {
+	ref, ours := benchPair(b, safetensors.F32, safetensors.F32)
+	b.SetBytes(2 * int64(ref.Numel()) * 4)
+	cpu := cpuTime()
+	for b.Loop() {
+		if _, err := CompareWith(ref, ours, DefaultTolerance(safetensors.F32, safetensors.F32), Options{NoHints: true, pureGo: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu, 2*ref.Numel()*4)
+}

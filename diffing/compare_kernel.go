@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"unsafe"
+
+	"github.com/refcmp/refcmp/safetensors"
 )
 
 // kparams are the element-rule constants the block kernels need.
@@ -104,22 +107,129 @@ func kernelGo(r, o []float64, kr, ko float64, kp *kparams, maxAbs, maxRel float6
 		sad: sad, sdd: sdd, dot: dot, maxAbs: maxAbs, mis: mis, relFlag: rel}
 }
 
+// asmFunc is an assembly block kernel: it reduces the first n&^3
+// elements of the raw blocks r and o into per-lane results (see
+// internal/asmgen for the layout of c and out).
+type asmFunc func(r, o []byte, n int, c *uint64, out *uint64)
+
+// Lane layout of an asmFunc's constants and results.
+const (
+	asmConsts  = 7 * 4
+	asmResults = 14 * 4
+)
+
+// kernels are the block kernels one comparison uses.
+type kernels struct {
+	fused asmFunc // reads both dtypes' raw bytes; nil when there is none
+	f64   asmFunc // reads decoded float64 blocks; nil: kernelGo
+}
+
+func kernelsFor(rdt, odt safetensors.DType) kernels {
+	return kernels{fused: asmKernel(rdt, odt), f64: asmKernel(safetensors.F64, safetensors.F64)}
+}
+
+// blockIn is one block of a pair: raw bytes, and float64 buffers decoded
+// on demand.
+type blockIn struct {
+	rblk, oblk []byte
+	r, o       []float64
+	rdec, odec decoder
+	decoded    bool
+}
+
+func (in *blockIn) decode() {
+	if !in.decoded {
+		in.rdec(in.r, in.rblk)
+		in.odec(in.o, in.oblk)
+		in.decoded = true
+	}
+}
+
+// first returns the first element of each side.
+func (in *blockIn) first() (float64, float64) {
+	if in.decoded {
+		return in.r[0], in.o[0]
+	}
+	var a, b [1]float64
+	in.rdec(a[:], in.rblk[:len(in.rblk)/len(in.r)])
+	in.odec(b[:], in.oblk[:len(in.oblk)/len(in.o)])
+	return a[0], b[0]
+}
+
+// runKernel fills k for the block with the fastest kernel available.
+func (ks kernels) run(in *blockIn, kr, ko float64, kp *kparams, maxAbs, maxRel float64, k *kernelOut) {
+	n := len(in.r)
+	var f asmFunc
+	var rb, ob []byte
+	switch {
+	case ks.fused != nil && n%4 == 0:
+		f, rb, ob = ks.fused, in.rblk, in.oblk
+	case ks.f64 != nil && n%4 == 0:
+		in.decode()
+		f, rb, ob = ks.f64, float64Bytes(in.r), float64Bytes(in.o)
+	default:
+		in.decode()
+		kernelGo(in.r, in.o, kr, ko, kp, maxAbs, maxRel, k)
+		return
+	}
+	var c [asmConsts]uint64
+	var out [asmResults]uint64
+	for l := 0; l < 4; l++ {
+		c[l] = math.Float64bits(kr)
+		c[4+l] = math.Float64bits(ko)
+		c[8+l] = math.Float64bits(kp.atol)
+		c[12+l] = math.Float64bits(kp.rtol)
+		c[16+l] = math.Float64bits(maxRel)
+		c[20+l] = 1<<63 - 1
+		c[24+l] = math.Float64bits(maxAbs)
+	}
+	f(rb, ob, n, &c[0], &out[0])
+	// Reduce the lanes in a fixed order.
+	sum := func(i int) float64 {
+		v := out[4*i : 4*i+4]
+		return (math.Float64frombits(v[0]) + math.Float64frombits(v[1])) + (math.Float64frombits(v[2]) + math.Float64frombits(v[3]))
+	}
+	red := func(i int, op func(a, b float64) float64) float64 {
+		v := out[4*i : 4*i+4]
+		return op(op(math.Float64frombits(v[0]), math.Float64frombits(v[1])), op(math.Float64frombits(v[2]), math.Float64frombits(v[3])))
+	}
+	fmin := func(a, b float64) float64 { return min(a, b) }
+	fmax := func(a, b float64) float64 { return max(a, b) }
+	*k = kernelOut{
+		rs: sum(0), rs2: sum(1), os: sum(2), os2: sum(3),
+		rmin: red(4, fmin), rmax: red(5, fmax), omin: red(6, fmin), omax: red(7, fmax),
+		sad: sum(8), sdd: sum(9), dot: sum(10), maxAbs: red(11, fmax),
+		mis:     int64(out[48] + out[49] + out[50] + out[51]),
+		relFlag: out[52]|out[53]|out[54]|out[55] != 0,
+	}
+}
+
+// float64Bytes views a float64 slice as its bytes (little-endian hosts;
+// the kernels exist only for amd64).
+func float64Bytes(f []float64) []byte {
+	if len(f) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), 8*len(f))
+}
+
 // blockFinite computes b for a block in which every value is finite, and
 // reports false (leaving b unspecified) when some value is not, so that
 // the caller redoes the block with blockSlow. maxAbs and maxRel are the
 // running maxima: worst is set only when an element exceeds maxAbs.
-func blockFinite(r, o []float64, kp *kparams, maxAbs, maxRel float64, b *blockOut) bool {
-	n := len(r)
+// The rare events (a new maximum, a relative-difference candidate, the
+// first mismatch) are located by scanning the decoded block.
+func blockFinite(ks kernels, in *blockIn, kp *kparams, maxAbs, maxRel float64, b *blockOut) bool {
+	n := len(in.r)
 	if n == 0 {
 		return false
 	}
-	o = o[:n]
-	kr, ko := r[0], o[0]
+	kr, ko := in.first()
 	if t := kr + ko; t-t != 0 {
 		return false
 	}
 	var k kernelOut
-	kernelGo(r, o, kr, ko, kp, maxAbs, maxRel, &k)
+	ks.run(in, kr, ko, kp, maxAbs, maxRel, &k)
 	// A NaN or infinity anywhere makes a sum NaN or infinite (so does an
 	// overflowing sum; the slow path handles that too).
 	if t := k.rs + k.os + k.rs2 + k.os2 + k.sdd + k.dot; t-t != 0 {
@@ -137,7 +247,11 @@ func blockFinite(r, o []float64, kp *kparams, maxAbs, maxRel float64, b *blockOu
 		maxAbs: maxAbs, worst: -1, maxRel: maxRel,
 		mis: k.mis, first: -1, firstIntro: -1,
 	}
-	// The rare events: find their elements.
+	if k.maxAbs <= maxAbs && !k.relFlag && k.mis == 0 {
+		return true
+	}
+	in.decode()
+	r, o := in.r, in.o[:n]
 	if k.maxAbs > maxAbs {
 		b.maxAbs = k.maxAbs
 		for i, x := range r {
