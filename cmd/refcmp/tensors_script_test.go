@@ -224,6 +224,8 @@ func randn(seed uint64, n int) []float64 {
 //	round DTYPE             round to DTYPE (bf16, f16) and back
 //	noise REL SEED          multiply by 1 + REL * (a standard normal sample)
 //	set I V                 element I (flat, C order) becomes V (nan, inf ok)
+//	reshape SHAPE           the same data in C order, another shape
+//	crop AXIS N             keep the first N entries of AXIS
 func cmdTransform(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! transform")
@@ -574,6 +576,41 @@ func applyOp(t denseTensor, op string, args []string) (denseTensor, error) {
 		}
 		for i, z := range randn(seed, len(out.Vals)) {
 			out.Vals[i] *= 1 + rel*z
+		}
+		return out, nil
+	case "reshape":
+		if err := want(1); err != nil {
+			return t, err
+		}
+		shape, err := parseShape(args[0])
+		if err != nil {
+			return t, err
+		}
+		if numel(shape) != int64(len(t.Vals)) {
+			return t, fmt.Errorf("shape %v does not hold %d elements", shape, len(t.Vals))
+		}
+		out.Shape = shape
+		return out, nil
+	case "crop":
+		if err := want(2); err != nil {
+			return t, err
+		}
+		axis, err := strconv.Atoi(args[0])
+		if err != nil || axis < 0 || axis >= len(t.Shape) {
+			return t, fmt.Errorf("bad axis %q", args[0])
+		}
+		n, err := strconv.ParseInt(args[1], 10, 64)
+		if err != nil || n < 0 || n > t.Shape[axis] {
+			return t, fmt.Errorf("bad length %q", args[1])
+		}
+		out.Shape = slices.Clone(t.Shape)
+		out.Shape[axis] = n
+		dim, inner := t.Shape[axis], numel(t.Shape[axis+1:])
+		out.Vals = out.Vals[:0]
+		for i, v := range t.Vals {
+			if int64(i)/inner%dim < n {
+				out.Vals = append(out.Vals, v)
+			}
 		}
 		return out, nil
 	case "set":
