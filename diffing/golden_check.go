@@ -1,0 +1,596 @@
+package diffing
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/refcmp/refcmp/safetensors"
+)
+
+// GoldenVersion is the version of the golden file format: the "version"
+// field of every file `refcmp golden record` writes. A reader refuses
+// files of a newer version.
+const GoldenVersion = 1
+
+// Golden is a golden file: per-tensor summaries of a known-good output,
+// for regression tests that keep no full tensors. Its JSON form is the
+// file format (documented in README.md, section "refcmp golden"). The same
+// input gives the same bytes: tensors in execution order, fixed fields,
+// floats written exactly (shortest round-trip form).
+type Golden struct {
+	Version int    `json:"version"`
+	Source  string `json:"source"` // the input path as given to `golden record`
+	Format  string `json:"format"` // safetensors, npy, npz, pytorch-zip, ...
+	// Single marks one unnamed tensor (a .npy, a raw file): it is checked
+	// against a single tensor whatever that one's name.
+	Single bool `json:"single"`
+	// Order says where the tensor order came from: "metadata"
+	// (refcmp.order), "insertion" (.npz, .pt), "natural" or "single".
+	Order   string         `json:"order"`
+	Tensors []GoldenTensor `json:"tensors"`
+}
+
+// GoldenTensor is what a golden file keeps of one tensor.
+type GoldenTensor struct {
+	Name  string            `json:"name"`
+	DType safetensors.DType `json:"dtype"`
+	Shape []int64           `json:"shape"`
+	Numel int64             `json:"numel"`
+	// Stats: min, max, mean, std (population) of the finite elements,
+	// NaN and Inf counts.
+	Stats SideStats `json:"stats"`
+	// SHA256 is the hex SHA-256 of the data as little-endian C-order bytes.
+	SHA256 string `json:"sha256"`
+	// Samples are values at fixed positions (SamplePositions).
+	Samples []Sample `json:"samples"`
+}
+
+// EncodeGolden writes g in the golden file layout: the header fields one
+// per line, then one line per tensor, so that a changed tensor is one
+// changed line in a diff. The same Golden gives the same bytes.
+func EncodeGolden(g Golden) ([]byte, error) {
+	enc := func(v any) ([]byte, error) {
+		var b bytes.Buffer
+		e := json.NewEncoder(&b)
+		e.SetEscapeHTML(false)
+		if err := e.Encode(v); err != nil {
+			return nil, err
+		}
+		return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	}
+	var out bytes.Buffer
+	out.WriteString("{\n")
+	for _, f := range []struct {
+		key string
+		v   any
+	}{{"version", g.Version}, {"source", g.Source}, {"format", g.Format}, {"single", g.Single}, {"order", g.Order}} {
+		b, err := enc(f.v)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&out, "  %q: %s,\n", f.key, b)
+	}
+	if len(g.Tensors) == 0 {
+		out.WriteString("  \"tensors\": []\n}\n")
+		return out.Bytes(), nil
+	}
+	out.WriteString("  \"tensors\": [\n")
+	for i, t := range g.Tensors {
+		if t.Shape == nil {
+			t.Shape = []int64{}
+		}
+		if t.Samples == nil {
+			t.Samples = []Sample{}
+		}
+		b, err := enc(t)
+		if err != nil {
+			return nil, err
+		}
+		out.WriteString("    ")
+		out.Write(b)
+		if i < len(g.Tensors)-1 {
+			out.WriteByte(',')
+		}
+		out.WriteByte('\n')
+	}
+	out.WriteString("  ]\n}\n")
+	return out.Bytes(), nil
+}
+
+// GoldenTensorOf keeps what a golden file records of a summary.
+func GoldenTensorOf(s TensorSummary) GoldenTensor {
+	g := GoldenTensor{Name: s.Name, DType: s.DType, Shape: s.Shape, Numel: s.Numel, Stats: s.Stats, SHA256: s.SHA256, Samples: s.Samples}
+	if g.Shape == nil {
+		g.Shape = []int64{}
+	}
+	if g.Samples == nil {
+		g.Samples = []Sample{}
+	}
+	return g
+}
+
+// ParseGolden reads a golden file and checks it: a known version, unique
+// names, known dtypes, element counts that match the shapes, a 64-digit
+// hex SHA-256, sample offsets inside the tensor (ascending) with indices
+// that match them. Unknown fields are ignored, so files from a later
+// refcmp of the same version still read.
+func ParseGolden(data []byte) (Golden, error) {
+	var head struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return Golden{}, fmt.Errorf("not a golden file: %w", jsonErr(data, err))
+	}
+	switch {
+	case head.Version == nil:
+		return Golden{}, errors.New(`not a golden file: no "version" field (write one with 'refcmp golden record')`)
+	case *head.Version > GoldenVersion:
+		return Golden{}, fmt.Errorf("golden file version %d is newer than this refcmp reads (%d): upgrade refcmp", *head.Version, GoldenVersion)
+	case *head.Version < 1:
+		return Golden{}, fmt.Errorf("golden file version %d: want %d", *head.Version, GoldenVersion)
+	}
+	var g Golden
+	if err := json.Unmarshal(data, &g); err != nil {
+		return Golden{}, jsonErr(data, err)
+	}
+	seen := map[string]bool{}
+	for i := range g.Tensors {
+		t := &g.Tensors[i]
+		if t.Name == "" && !g.Single {
+			return Golden{}, fmt.Errorf("tensor %d: no name", i)
+		}
+		if seen[t.Name] {
+			return Golden{}, fmt.Errorf("tensor %q appears twice", t.Name)
+		}
+		seen[t.Name] = true
+		if err := t.validate(); err != nil {
+			return Golden{}, fmt.Errorf("tensor %q: %w", t.Name, err)
+		}
+	}
+	if g.Tensors == nil {
+		g.Tensors = []GoldenTensor{}
+	}
+	return g, nil
+}
+
+func (t *GoldenTensor) validate() error {
+	if t.DType == safetensors.Unknown {
+		return errors.New("no dtype")
+	}
+	if t.Shape == nil {
+		return errors.New("no shape")
+	}
+	n := int64(1)
+	for _, d := range t.Shape {
+		if d < 0 {
+			return fmt.Errorf("negative dimension in shape %v", t.Shape)
+		}
+		if d != 0 && n > math.MaxInt64/d {
+			return fmt.Errorf("shape %v is too large", t.Shape)
+		}
+		n *= d
+	}
+	if t.Numel != n {
+		return fmt.Errorf("numel %d does not match shape %v (%d elements)", t.Numel, t.Shape, n)
+	}
+	if t.SHA256 != "" && (len(t.SHA256) != 64 || strings.Trim(t.SHA256, "0123456789abcdef") != "") {
+		return fmt.Errorf("sha256 %q is not 64 lower-case hex digits", t.SHA256)
+	}
+	if t.Stats.NaN < 0 || t.Stats.Inf < 0 || t.Stats.NaN > n-t.Stats.Inf {
+		return fmt.Errorf("NaN count %d and Inf count %d do not fit %d elements", t.Stats.NaN, t.Stats.Inf, n)
+	}
+	for i, s := range t.Samples {
+		if s.Offset < 0 || s.Offset >= n {
+			return fmt.Errorf("sample %d: offset %d is outside the %d elements", i, s.Offset, n)
+		}
+		if i > 0 && s.Offset <= t.Samples[i-1].Offset {
+			return fmt.Errorf("sample %d: offsets must ascend (%d after %d)", i, s.Offset, t.Samples[i-1].Offset)
+		}
+		if !slices.Equal(s.Index, unravel(s.Offset, t.Shape)) {
+			return fmt.Errorf("sample %d: index %v is not offset %d in shape %v", i, s.Index, s.Offset, t.Shape)
+		}
+	}
+	if t.Samples == nil {
+		t.Samples = []Sample{}
+	}
+	return nil
+}
+
+// jsonErr adds the line and column to a JSON syntax error.
+func jsonErr(data []byte, err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	var off int64 = -1
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	if off < 0 || off > int64(len(data)) {
+		return err
+	}
+	line := 1 + bytes.Count(data[:off], []byte("\n"))
+	col := off - int64(bytes.LastIndexByte(data[:off], '\n'))
+	return fmt.Errorf("line %d, column %d: %w", line, col, err)
+}
+
+// GoldenMode is what `golden check` compares.
+type GoldenMode string
+
+const (
+	// GoldenStats (the default) compares names, shapes and dtypes; NaN
+	// and Inf counts exactly; min, max, mean, std and the sampled values
+	// within tolerance: |current - recorded| <= atol + rtol * |recorded|.
+	GoldenStats GoldenMode = "stats"
+	// GoldenExact compares names, shapes, dtypes and the SHA-256 of the
+	// data: any changed bit fails.
+	GoldenExact GoldenMode = "exact"
+	// GoldenStructure compares names, shapes and dtypes only.
+	GoldenStructure GoldenMode = "structure"
+)
+
+// GoldenModes lists the modes, default first.
+func GoldenModes() []GoldenMode { return []GoldenMode{GoldenStats, GoldenExact, GoldenStructure} }
+
+// GoldenCheckOptions says how CheckGolden compares.
+type GoldenCheckOptions struct {
+	Mode GoldenMode // "" means GoldenStats
+	// Tolerance resolves each tensor's tolerance in stats mode (dtype
+	// defaults of the recorded and current dtypes, the looser, under the
+	// flags and per-name rules). Checks allclose and max-abs apply to the
+	// statistics and samples; Exact asks for the same SHA-256. The
+	// aggregate checks (cosine, nmse) have nothing to apply to here.
+	Tolerance ToleranceRules
+}
+
+// GoldenReport is the result of a golden check: plain data, and with
+// --format json refcmp's stable contract. Lists are never nil.
+type GoldenReport struct {
+	// Pass: every recorded tensor is present and unchanged, and no tensor
+	// is new.
+	Pass bool       `json:"pass"`
+	Mode GoldenMode `json:"mode"`
+	// FirstChange is the first changed tensor in the recorded order, or
+	// null.
+	FirstChange *string             `json:"first_change"`
+	Golden      GoldenFileInfo      `json:"golden"`
+	Input       GoldenInputInfo     `json:"input"`
+	Counts      GoldenCounts        `json:"counts"`
+	Tensors     []GoldenTensorCheck `json:"tensors"` // one per recorded tensor found in the input, recorded order
+	New         []string            `json:"new"`     // in the input, not recorded (input order)
+	Missing     []string            `json:"missing"` // recorded, not in the input (recorded order)
+	Notes       []string            `json:"notes"`
+}
+
+// GoldenFileInfo describes the golden file.
+type GoldenFileInfo struct {
+	Path    string `json:"path"`    // the golden file as given (set by the caller)
+	Version int    `json:"version"` // its format version
+	Source  string `json:"source"`  // the input it was recorded from
+	Format  string `json:"format"`
+	Tensors int    `json:"tensors"`
+}
+
+// GoldenInputInfo describes the checked input.
+type GoldenInputInfo struct {
+	Source  string `json:"source"`
+	Format  string `json:"format"`
+	Tensors int    `json:"tensors"`
+}
+
+// GoldenCounts sums a report up.
+type GoldenCounts struct {
+	Checked int `json:"checked"` // recorded tensors found in the input
+	Passed  int `json:"passed"`
+	Changed int `json:"changed"`
+	New     int `json:"new"`
+	Missing int `json:"missing"`
+}
+
+// GoldenTensorCheck is the check of one recorded tensor.
+type GoldenTensorCheck struct {
+	Name string `json:"name"`
+	// CurrentName is the input's name for it when that differs (a single
+	// tensor checked against a single-tensor record).
+	CurrentName string            `json:"current_name,omitempty"`
+	DType       safetensors.DType `json:"dtype"` // recorded
+	Shape       []int64           `json:"shape"` // recorded
+	Pass        bool              `json:"pass"`
+	// HashMatch reports whether the data are bit-identical (null in
+	// structure mode). In stats mode a pass with different bits is a
+	// change within tolerance.
+	HashMatch *bool `json:"hash_match"`
+	// Tolerance is the rule of stats mode (null in other modes).
+	Tolerance *Tolerance `json:"tolerance"`
+	// Recorded and Current are both statistics (null in structure mode).
+	Recorded *SideStats `json:"recorded"`
+	Current  *SideStats `json:"current"`
+	// Changes lists what differs, in a fixed order: shape, dtype, nan,
+	// inf, min, max, mean, std, value (by offset), sha256.
+	Changes []GoldenChange `json:"changes"`
+}
+
+// GoldenChange is one difference between the record and the input.
+// Recorded and Current hold the two values: shapes ([]int64), dtypes
+// (string), counts (int64), statistics and element values (Float, so
+// NaN and infinities are the strings "NaN", "Infinity", "-Infinity"),
+// hashes (string).
+type GoldenChange struct {
+	What     string  `json:"what"`             // shape, dtype, nan, inf, min, max, mean, std, value, sha256
+	Index    []int64 `json:"index,omitempty"`  // value: the element's index
+	Offset   *int64  `json:"offset,omitempty"` // value: its flat offset
+	Recorded any     `json:"recorded"`
+	Current  any     `json:"current"`
+	// AbsDiff and Allowed are |current - recorded| and atol + rtol *
+	// |recorded| for statistics and values (absent otherwise).
+	AbsDiff *Float `json:"abs_diff,omitempty"`
+	Allowed *Float `json:"allowed,omitempty"`
+}
+
+// CheckGolden checks current (the input, summarized with the recorded
+// sample positions; see GoldenSamplesFor) against recorded. Tensors pair
+// by name, or directly when both sides are one single tensor.
+func CheckGolden(recorded, current Golden, opt GoldenCheckOptions) GoldenReport {
+	mode := opt.Mode
+	if mode == "" {
+		mode = GoldenStats
+	}
+	rep := GoldenReport{
+		Mode:    mode,
+		Golden:  GoldenFileInfo{Version: recorded.Version, Source: recorded.Source, Format: recorded.Format, Tensors: len(recorded.Tensors)},
+		Input:   GoldenInputInfo{Source: current.Source, Format: current.Format, Tensors: len(current.Tensors)},
+		Tensors: []GoldenTensorCheck{},
+		New:     []string{},
+		Missing: []string{},
+		Notes:   []string{},
+	}
+	single := recorded.Single && current.Single && len(recorded.Tensors) == 1 && len(current.Tensors) == 1
+	byName := map[string]int{}
+	for i, t := range current.Tensors {
+		if _, dup := byName[t.Name]; dup {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("the input holds %q twice; the first was checked", t.Name))
+			continue
+		}
+		byName[t.Name] = i
+	}
+	used := make([]bool, len(current.Tensors))
+	for _, rt := range recorded.Tensors {
+		j, ok := byName[rt.Name]
+		if single {
+			j, ok = 0, true
+		}
+		if !ok {
+			rep.Missing = append(rep.Missing, rt.Name)
+			continue
+		}
+		used[j] = true
+		ct := current.Tensors[j]
+		tol := opt.Tolerance.Resolve(rt.Name, rt.DType, ct.DType)
+		c := CheckGoldenTensor(rt, ct, mode, tol)
+		rep.Tensors = append(rep.Tensors, c)
+	}
+	for j, t := range current.Tensors {
+		if !used[j] {
+			if k := byName[t.Name]; k == j {
+				rep.New = append(rep.New, t.Name)
+			}
+		}
+	}
+	c := &rep.Counts
+	c.Checked = len(rep.Tensors)
+	for i := range rep.Tensors {
+		if rep.Tensors[i].Pass {
+			c.Passed++
+		} else {
+			c.Changed++
+			if rep.FirstChange == nil {
+				name := rep.Tensors[i].Name
+				rep.FirstChange = &name
+			}
+		}
+	}
+	c.New, c.Missing = len(rep.New), len(rep.Missing)
+	rep.Pass = c.Changed == 0 && c.New == 0 && c.Missing == 0
+	return rep
+}
+
+// GoldenSamplesFor returns the sample offsets to summarize an input
+// tensor with: the recorded tensor's, when one of that name (or the
+// single recorded tensor) has the same shape; nil otherwise.
+func GoldenSamplesFor(recorded Golden, name string, shape []int64, single bool) []int64 {
+	var rt *GoldenTensor
+	if single && recorded.Single && len(recorded.Tensors) == 1 {
+		rt = &recorded.Tensors[0]
+	} else {
+		for i := range recorded.Tensors {
+			if recorded.Tensors[i].Name == name {
+				rt = &recorded.Tensors[i]
+				break
+			}
+		}
+	}
+	if rt == nil || !slices.Equal(rt.Shape, shape) {
+		return nil
+	}
+	out := make([]int64, len(rt.Samples))
+	for i, s := range rt.Samples {
+		out[i] = s.Offset
+	}
+	return out
+}
+
+// CheckGoldenTensor compares one tensor with its record under mode; tol
+// is used in stats mode (see GoldenCheckOptions.Tolerance).
+func CheckGoldenTensor(rec, cur GoldenTensor, mode GoldenMode, tol Tolerance) GoldenTensorCheck {
+	c := GoldenTensorCheck{Name: rec.Name, DType: rec.DType, Shape: rec.Shape, Changes: []GoldenChange{}}
+	if cur.Name != rec.Name {
+		c.CurrentName = cur.Name
+	}
+	if c.Shape == nil {
+		c.Shape = []int64{}
+	}
+	sameShape := slices.Equal(rec.Shape, cur.Shape)
+	if !sameShape {
+		c.Changes = append(c.Changes, GoldenChange{What: "shape", Recorded: rec.Shape, Current: cur.Shape})
+	}
+	if rec.DType != cur.DType {
+		c.Changes = append(c.Changes, GoldenChange{What: "dtype", Recorded: rec.DType.String(), Current: cur.DType.String()})
+	}
+	if mode != GoldenStructure {
+		rs, cs := rec.Stats, cur.Stats
+		c.Recorded, c.Current = &rs, &cs
+		if rec.SHA256 != "" && cur.SHA256 != "" {
+			m := rec.SHA256 == cur.SHA256 && rec.DType == cur.DType && sameShape
+			c.HashMatch = &m
+		}
+	}
+	switch {
+	case mode == GoldenExact || (mode == GoldenStats && tol.Exact):
+		if mode == GoldenStats {
+			c.Tolerance = &tol
+		}
+		if sameShape && rec.SHA256 != cur.SHA256 {
+			c.Changes = append(c.Changes, GoldenChange{What: "sha256", Recorded: rec.SHA256, Current: cur.SHA256})
+		}
+	case mode == GoldenStats:
+		c.Tolerance = &tol
+		if sameShape {
+			c.Changes = append(c.Changes, statChanges(rec, cur, tol)...)
+		}
+	}
+	c.Pass = len(c.Changes) == 0
+	return c
+}
+
+// statChanges compares counts exactly and statistics and samples within
+// tol.
+func statChanges(rec, cur GoldenTensor, tol Tolerance) []GoldenChange {
+	var out []GoldenChange
+	if rec.Stats.NaN != cur.Stats.NaN {
+		out = append(out, GoldenChange{What: "nan", Recorded: rec.Stats.NaN, Current: cur.Stats.NaN})
+	}
+	if rec.Stats.Inf != cur.Stats.Inf {
+		out = append(out, GoldenChange{What: "inf", Recorded: rec.Stats.Inf, Current: cur.Stats.Inf})
+	}
+	atol, rtol := tol.Atol, tol.Rtol
+	if tol.Check == CheckMaxAbs {
+		rtol = 0
+	}
+	num := func(what string, r, c Float) *GoldenChange {
+		ok, d, allowed := goldenClose(float64(c), float64(r), atol, rtol)
+		if ok {
+			return nil
+		}
+		ch := GoldenChange{What: what, Recorded: r, Current: c}
+		if !math.IsNaN(d) {
+			df, af := Float(d), Float(allowed)
+			ch.AbsDiff, ch.Allowed = &df, &af
+		}
+		return &ch
+	}
+	for _, f := range []struct {
+		what string
+		r, c Float
+	}{
+		{"min", rec.Stats.Min, cur.Stats.Min},
+		{"max", rec.Stats.Max, cur.Stats.Max},
+		{"mean", rec.Stats.Mean, cur.Stats.Mean},
+		{"std", rec.Stats.Std, cur.Stats.Std},
+	} {
+		if ch := num(f.what, f.r, f.c); ch != nil {
+			out = append(out, *ch)
+		}
+	}
+	j := 0
+	for _, s := range rec.Samples {
+		for j < len(cur.Samples) && cur.Samples[j].Offset < s.Offset {
+			j++
+		}
+		off := s.Offset
+		if j == len(cur.Samples) || cur.Samples[j].Offset != s.Offset {
+			out = append(out, GoldenChange{What: "value", Index: s.Index, Offset: &off, Recorded: s.Value, Current: nil})
+			continue
+		}
+		if ch := num("value", s.Value, cur.Samples[j].Value); ch != nil {
+			ch.Index, ch.Offset = s.Index, &off
+			out = append(out, *ch)
+		}
+	}
+	return out
+}
+
+// goldenClose applies |c - r| <= atol + rtol * |r|. NaN matches NaN (a
+// statistic of no finite element, or a NaN recorded where there still is
+// one) and an infinity only the same infinity; d is NaN then.
+func goldenClose(c, r, atol, rtol float64) (ok bool, d, allowed float64) {
+	switch {
+	case math.IsNaN(c) || math.IsNaN(r):
+		return math.IsNaN(c) && math.IsNaN(r), math.NaN(), math.NaN()
+	case math.IsInf(c, 0) || math.IsInf(r, 0):
+		return c == r, math.NaN(), math.NaN()
+	}
+	d = math.Abs(c - r)
+	allowed = atol + rtol*math.Abs(r)
+	return d <= allowed, d, allowed
+}
+
+// Text describes a change in one line, e.g.
+// "max 3.25 -> 100 (|diff| 96.75 > allowed 0.0001433)".
+func (c GoldenChange) Text() string {
+	val := func(v any) string {
+		switch x := v.(type) {
+		case nil:
+			return "(not read)"
+		case Float:
+			return fmtValue(float64(x))
+		case []int64:
+			return FormatShape(x)
+		case int64:
+			return strconv.FormatInt(x, 10)
+		case string:
+			if c.What == "sha256" && len(x) > 12 {
+				return x[:12] + "…"
+			}
+			return x
+		}
+		return fmt.Sprint(v)
+	}
+	what := c.What
+	switch c.What {
+	case "nan":
+		what = "NaN count"
+	case "inf":
+		what = "Inf count"
+	case "value":
+		what = "value at " + FormatShape(c.Index)
+	}
+	s := fmt.Sprintf("%s %s -> %s", what, val(c.Recorded), val(c.Current))
+	if c.AbsDiff != nil && c.Allowed != nil {
+		s += fmt.Sprintf(" (|diff| %s > allowed %s)", fmtStat(float64(*c.AbsDiff)), fmtStat(float64(*c.Allowed)))
+	}
+	return s
+}
+
+// Summary is the check of one tensor in one line: "name: unchanged", or
+// "name: changed: max 3.25 -> 100 (...); value at [0 3] ...".
+func (c GoldenTensorCheck) Summary() string {
+	if c.Pass {
+		s := c.Name + ": unchanged"
+		if c.HashMatch != nil && !*c.HashMatch {
+			s += " within tolerance (the bits differ)"
+		}
+		return s
+	}
+	parts := make([]string, len(c.Changes))
+	for i, ch := range c.Changes {
+		parts[i] = ch.Text()
+	}
+	return c.Name + ": changed: " + strings.Join(parts, "; ")
+}

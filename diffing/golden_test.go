@@ -1,0 +1,428 @@
+package diffing
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/refcmp/refcmp/safetensors"
+)
+
+// goldenReader hides MemData's Bytes, so Summarize goes through ReadAt.
+type goldenReader struct{ r io.ReaderAt }
+
+func (r goldenReader) ReadAt(p []byte, off int64) (int, error) { return r.r.ReadAt(p, off) }
+
+func f32Tensor(name string, vals []float32, shape ...int64) Tensor {
+	b := make([]byte, 4*len(vals))
+	for i, v := range vals {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	if shape == nil {
+		shape = []int64{int64(len(vals))}
+	}
+	return Tensor{Name: name, DType: safetensors.F32, Shape: shape, Data: MemData(b)}
+}
+
+func randF32(n int, seed uint64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 1))
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(r.NormFloat64()*3 + 0.5)
+	}
+	return out
+}
+
+func TestSamplePositions(t *testing.T) {
+	for _, tc := range []struct {
+		n    int64
+		want []int64
+	}{
+		{0, []int64{}},
+		{1, []int64{0}},
+		{3, []int64{0, 1, 2}},
+		{8, []int64{0, 1, 2, 3, 4, 5, 6, 7}},
+		// floor(frac(i·φ)·1000) for i = 1..6: 618, 236, 854, 472, 90, 708.
+		{1000, []int64{0, 90, 236, 472, 618, 708, 854, 999}},
+	} {
+		if got := SamplePositions(tc.n); !slices.Equal(got, tc.want) {
+			t.Errorf("SamplePositions(%d) = %v, want %v", tc.n, got, tc.want)
+		}
+	}
+	for _, n := range []int64{9, 10, 17, 1 << 20, 1<<40 + 3, math.MaxInt64} {
+		p := SamplePositions(n)
+		if p[0] != 0 || p[len(p)-1] != n-1 || len(p) < 3 || len(p) > 8 {
+			t.Errorf("SamplePositions(%d) = %v", n, p)
+		}
+		for i := 1; i < len(p); i++ {
+			if p[i] <= p[i-1] || p[i] >= n {
+				t.Errorf("SamplePositions(%d) = %v: not ascending inside [0, n)", n, p)
+			}
+		}
+	}
+}
+
+// Summarize's statistics are Compare's (to 1e-12 relative; the
+// summation order of the kernels may differ), over several chunks, with NaN and Inf, through ReadAt and in memory, on 1 and 4
+// workers.
+func TestSummarizeMatchesCompare(t *testing.T) {
+	vals := randF32(3*(chunkElems+411), 7)
+	vals[5] = float32(math.NaN())
+	vals[chunkElems+17] = float32(math.Inf(-1))
+	vals[2*chunkElems+999] = float32(math.NaN())
+	mem := f32Tensor("x", vals, 3, int64(len(vals)/3))
+	cmp, err := Compare(mem, mem, Tolerance{Check: CheckAllClose, EqualNaN: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.Sum256(mem.Data.(MemData))
+	var first *TensorSummary
+	for _, w := range []int{1, 4} {
+		for _, tt := range []Tensor{mem, {Name: "x", DType: mem.DType, Shape: mem.Shape, Data: goldenReader{mem.Data}}} {
+			s, err := Summarize(tt, SummaryOptions{Hash: true, Workers: w, Samples: SamplePositions(int64(len(vals)))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !closeStats(s.Stats, cmp.Ref, 1e-12) {
+				t.Errorf("workers %d: stats %+v, Compare's %+v", w, s.Stats, cmp.Ref)
+			}
+			if s.SHA256 != hex.EncodeToString(want[:]) {
+				t.Errorf("workers %d: sha256 %s, want %x", w, s.SHA256, want)
+			}
+			if s.FirstNonFinite == nil || s.FirstNonFinite.Offset != 5 || !slices.Equal(s.FirstNonFinite.Index, []int64{0, 5}) || !math.IsNaN(float64(s.FirstNonFinite.Value)) {
+				t.Errorf("first non-finite %+v, want NaN at [0 5]", s.FirstNonFinite)
+			}
+			if s.Stats.NaN != 2 || s.Stats.Inf != 1 {
+				t.Errorf("NaN %d Inf %d, want 2 and 1", s.Stats.NaN, s.Stats.Inf)
+			}
+			if first == nil {
+				first = &s
+			} else if !sameStats(s.Stats, first.Stats) || s.SHA256 != first.SHA256 || !reflect.DeepEqual(s.Samples, first.Samples) {
+				t.Errorf("workers %d: summary differs from the first run (results must not depend on workers or the reader)", w)
+			}
+			for _, smp := range s.Samples {
+				if float32(smp.Value) != vals[smp.Offset] && !math.IsNaN(float64(smp.Value)) {
+					t.Errorf("sample at %d = %v, want %v", smp.Offset, smp.Value, vals[smp.Offset])
+				}
+				if !slices.Equal(smp.Index, unravel(smp.Offset, mem.Shape)) {
+					t.Errorf("sample at %d has index %v", smp.Offset, smp.Index)
+				}
+			}
+		}
+	}
+}
+
+func closeStats(a, b SideStats, rel float64) bool {
+	eq := func(x, y Float) bool {
+		return math.Abs(float64(x-y)) <= rel*math.Abs(float64(y)) || (math.IsNaN(float64(x)) && math.IsNaN(float64(y)))
+	}
+	return eq(a.Min, b.Min) && eq(a.Max, b.Max) && eq(a.Mean, b.Mean) && eq(a.Std, b.Std) && a.NaN == b.NaN && a.Inf == b.Inf
+}
+
+func sameStats(a, b SideStats) bool {
+	eq := func(x, y Float) bool {
+		return math.Float64bits(float64(x)) == math.Float64bits(float64(y)) || (math.IsNaN(float64(x)) && math.IsNaN(float64(y)))
+	}
+	return eq(a.Min, b.Min) && eq(a.Max, b.Max) && eq(a.Mean, b.Mean) && eq(a.Std, b.Std) && a.NaN == b.NaN && a.Inf == b.Inf
+}
+
+func TestSummarizeEdges(t *testing.T) {
+	empty := f32Tensor("e", nil, 0, 4)
+	s, err := Summarize(empty, SummaryOptions{Hash: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Numel != 0 || !math.IsNaN(float64(s.Stats.Mean)) || s.SHA256 != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" || s.FirstNonFinite != nil {
+		t.Errorf("empty: %+v", s)
+	}
+	scalar := f32Tensor("s", []float32{-2.5}, []int64{}...)
+	scalar.Shape = []int64{}
+	s, err = Summarize(scalar, SummaryOptions{Samples: SamplePositions(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Stats.Min != -2.5 || s.Stats.Std != 0 || len(s.Samples) != 1 || len(s.Samples[0].Index) != 0 || s.Samples[0].Value != -2.5 {
+		t.Errorf("scalar: %+v", s)
+	}
+	// Integers: exact, no NaN.
+	it := Tensor{Name: "i", DType: safetensors.I64, Shape: []int64{3}, Data: MemData(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, 1), uint64(1<<63)), 3))}
+	s, err = Summarize(it, SummaryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Stats.Min != Float(math.MinInt64) || s.Stats.Max != 3 {
+		t.Errorf("int64: %+v", s.Stats)
+	}
+
+	for _, tc := range []struct {
+		name string
+		t    Tensor
+		opt  SummaryOptions
+		want string
+	}{
+		{"short", Tensor{Name: "x", DType: safetensors.F32, Shape: []int64{4}, Data: MemData(make([]byte, 12))}, SummaryOptions{}, `tensor "x": shape [4] F32 needs 16 bytes, data has 12`},
+		{"short reader", Tensor{Name: "x", DType: safetensors.F32, Shape: []int64{4}, Data: goldenReader{MemData(make([]byte, 12))}}, SummaryOptions{}, `tensor "x": shape [4] F32 needs 16 bytes: reading at offset 12: unexpected EOF`},
+		{"dtype", Tensor{Name: "x", Shape: []int64{4}}, SummaryOptions{}, `tensor "x": unsupported dtype ""`},
+		{"negative", Tensor{Name: "x", DType: safetensors.F32, Shape: []int64{-1}}, SummaryOptions{}, `tensor "x": negative dimension in shape [-1]`},
+		{"samples", f32Tensor("x", []float32{1, 2}), SummaryOptions{Samples: []int64{1, 2}}, `tensor "x": sample offsets [1 2]: want ascending offsets below 2`},
+		{"nodata", Tensor{Name: "x", DType: safetensors.F32, Shape: []int64{1}}, SummaryOptions{}, `tensor "x": no data`},
+	} {
+		_, err := Summarize(tc.t, tc.opt)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func recordOf(t *testing.T, source string, ts ...Tensor) Golden {
+	t.Helper()
+	g := Golden{Version: GoldenVersion, Source: source, Format: "safetensors", Order: "natural"}
+	for _, x := range ts {
+		s, err := Summarize(x, SummaryOptions{Hash: true, Samples: SamplePositions(x.Numel())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Tensors = append(g.Tensors, GoldenTensorOf(s))
+	}
+	return g
+}
+
+func TestGoldenRoundTrip(t *testing.T) {
+	vals := randF32(100, 1)
+	vals[3] = float32(math.NaN())
+	vals[4] = float32(math.Inf(1))
+	g := recordOf(t, "in.safetensors", f32Tensor("a", vals, 10, 10), f32Tensor("b", []float32{float32(math.NaN())}))
+	data, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseGolden(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data2, _ := json.MarshalIndent(back, "", "  ")
+	if string(data) != string(data2) {
+		t.Errorf("golden does not round-trip:\n%s\n%s", data, data2)
+	}
+	if !strings.Contains(string(data), `"mean": "NaN"`) {
+		t.Errorf("a NaN statistic is not written as \"NaN\":\n%s", data)
+	}
+	rep := CheckGolden(back, g, GoldenCheckOptions{})
+	if !rep.Pass || rep.Counts.Checked != 2 || rep.Counts.Passed != 2 {
+		t.Errorf("a record checks against itself: %+v", rep)
+	}
+}
+
+func TestParseGoldenErrors(t *testing.T) {
+	ok := `{"version": 1, "source": "x", "format": "npy", "single": true, "order": "single", "tensors": [
+	  {"name": "x.npy", "dtype": "F32", "shape": [2, 2], "numel": 4,
+	   "stats": {"min": 0, "max": 3, "mean": 1.5, "std": 1.118, "nan": 0, "inf": 0},
+	   "sha256": "` + strings.Repeat("ab", 32) + `",
+	   "samples": [{"index": [0, 0], "offset": 0, "value": 0}, {"index": [1, 1], "offset": 3, "value": 3}],
+	   "future_field": true}]}`
+	if _, err := ParseGolden([]byte(ok)); err != nil {
+		t.Fatalf("valid file: %v", err)
+	}
+	for _, tc := range []struct{ old, new, want string }{
+		{`"version": 1`, `"version": 2`, "golden file version 2 is newer than this refcmp reads (1): upgrade refcmp"},
+		{`"version": 1,`, ``, `not a golden file: no "version" field`},
+		{`"version": 1`, `"version": 0`, "golden file version 0: want 1"},
+		{`"dtype": "F32"`, `"dtype": "F33"`, `unknown dtype "F33"`},
+		{`"dtype": "F32"`, `"dtype": ""`, `tensor "x.npy": no dtype`},
+		{`"numel": 4`, `"numel": 5`, `tensor "x.npy": numel 5 does not match shape [2 2] (4 elements)`},
+		{`"offset": 3`, `"offset": 4`, `tensor "x.npy": sample 1: offset 4 is outside the 4 elements`},
+		{`"index": [1, 1]`, `"index": [1, 0]`, `tensor "x.npy": sample 1: index [1 0] is not offset 3 in shape [2 2]`},
+		{`"offset": 3`, `"offset": 0`, `tensor "x.npy": sample 1: offsets must ascend (0 after 0)`},
+		{`"sha256": "ab`, `"sha256": "AB`, `tensor "x.npy": sha256 "ABab`},
+		{`"nan": 0`, `"nan": 5`, `tensor "x.npy": NaN count 5 and Inf count 0 do not fit 4 elements`},
+		{`"shape": [2, 2]`, `"shape": [2, -2]`, `tensor "x.npy": negative dimension`},
+		{`"tensors": [`, `"tensors": [{"name": "x.npy", "dtype": "F32", "shape": [], "numel": 1},`, `tensor "x.npy" appears twice`},
+		{`"numel": 4,`, `"numel": 4`, "line 3, column 6"},
+	} {
+		in := strings.Replace(ok, tc.old, tc.new, 1)
+		_, err := ParseGolden([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s -> %s: error %v, want %q", tc.old, tc.new, err, tc.want)
+		}
+	}
+}
+
+func changesOf(c GoldenTensorCheck) []string {
+	var out []string
+	for _, ch := range c.Changes {
+		out = append(out, ch.What)
+	}
+	return out
+}
+
+func TestCheckGolden(t *testing.T) {
+	a := randF32(300, 2)
+	b := randF32(64, 3)
+	rec := recordOf(t, "in", f32Tensor("a", a, 3, 100), f32Tensor("b", b, 8, 8))
+
+	check := func(mode GoldenMode, tol ToleranceRules, ts ...Tensor) GoldenReport {
+		t.Helper()
+		cur := Golden{Source: "cur", Format: "safetensors"}
+		for _, x := range ts {
+			s, err := Summarize(x, SummaryOptions{Hash: true, Samples: GoldenSamplesFor(rec, x.Name, x.Shape, false)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cur.Tensors = append(cur.Tensors, GoldenTensorOf(s))
+		}
+		return CheckGolden(rec, cur, GoldenCheckOptions{Mode: mode, Tolerance: tol})
+	}
+	var none ToleranceRules
+
+	// One value changed: stats mode names the tensor and what moved.
+	a2 := slices.Clone(a)
+	a2[150] = 100
+	rep := check("", none, f32Tensor("a", a2, 3, 100), f32Tensor("b", b, 8, 8))
+	if rep.Pass || rep.FirstChange == nil || *rep.FirstChange != "a" || rep.Counts.Changed != 1 || rep.Counts.Passed != 1 {
+		t.Fatalf("changed value: %+v", rep)
+	}
+	if got := changesOf(rep.Tensors[0]); !slices.Contains(got, "max") || !slices.Contains(got, "mean") {
+		t.Errorf("changed value: changes %v, want max and mean among them", got)
+	}
+	if *rep.Tensors[0].HashMatch {
+		t.Error("changed value: hash_match true")
+	}
+	if s := rep.Tensors[0].Summary(); !strings.HasPrefix(s, "a: changed: max ") {
+		t.Errorf("summary %q", s)
+	}
+	// Structure mode ignores it; exact mode sees it.
+	if rep := check(GoldenStructure, none, f32Tensor("a", a2, 3, 100), f32Tensor("b", b, 8, 8)); !rep.Pass || rep.Tensors[0].HashMatch != nil || rep.Tensors[0].Recorded != nil {
+		t.Errorf("structure mode: %+v", rep)
+	}
+	if rep := check(GoldenExact, none, f32Tensor("a", a2, 3, 100), f32Tensor("b", b, 8, 8)); rep.Pass || !slices.Equal(changesOf(rep.Tensors[0]), []string{"sha256"}) {
+		t.Errorf("exact mode: %+v", rep)
+	}
+
+	// A change of one ulp at a sampled position: within tolerance in
+	// stats mode (bits differ), a change in exact mode and with an exact
+	// rule for that name.
+	a3 := slices.Clone(a)
+	a3[0] = math.Nextafter32(a3[0], 10)
+	rep = check(GoldenStats, none, f32Tensor("a", a3, 3, 100), f32Tensor("b", b, 8, 8))
+	if !rep.Pass || *rep.Tensors[0].HashMatch || !strings.Contains(rep.Tensors[0].Summary(), "within tolerance (the bits differ)") {
+		t.Errorf("one ulp, stats: %+v", rep.Tensors[0])
+	}
+	exactA := ToleranceRules{Rules: []ToleranceRule{{Pattern: "a", ToleranceSpec: ToleranceSpec{Exact: ptrTo(true)}}}}
+	if rep := check(GoldenStats, exactA, f32Tensor("a", a3, 3, 100), f32Tensor("b", b, 8, 8)); rep.Pass || !rep.Tensors[0].Tolerance.Exact {
+		t.Errorf("one ulp, exact rule: %+v", rep)
+	}
+	if rep := check(GoldenExact, none, f32Tensor("a", a3, 3, 100), f32Tensor("b", b, 8, 8)); rep.Pass {
+		t.Errorf("one ulp, exact mode passes")
+	}
+	// A sampled value moved by more than the tolerance, stats barely.
+	a4 := slices.Clone(a)
+	a4[0] += 1e-3
+	rep = check(GoldenStats, none, f32Tensor("a", a4, 3, 100), f32Tensor("b", b, 8, 8))
+	if rep.Pass {
+		t.Fatal("sampled value moved by 1e-3: passes")
+	}
+	var val *GoldenChange
+	for i, ch := range rep.Tensors[0].Changes {
+		if ch.What == "value" {
+			val = &rep.Tensors[0].Changes[i]
+		}
+	}
+	if val == nil || !slices.Equal(val.Index, []int64{0, 0}) || *val.Offset != 0 || val.AbsDiff == nil || float64(*val.AbsDiff) < 9e-4 {
+		t.Errorf("sampled value: changes %+v", rep.Tensors[0].Changes)
+	}
+	// A looser --atol accepts it; max-abs uses atol alone.
+	loose := ToleranceRules{Base: ToleranceSpec{Atol: ptrTo(1e-2)}}
+	if rep := check(GoldenStats, loose, f32Tensor("a", a4, 3, 100), f32Tensor("b", b, 8, 8)); !rep.Pass {
+		t.Errorf("atol 1e-2: %+v", rep.Tensors[0].Changes)
+	}
+
+	// Shape, dtype, NaN count; new and missing.
+	a5 := slices.Clone(a)
+	a5[7] = float32(math.NaN())
+	bf := f32Tensor("b", b, 8, 8)
+	bf.Shape = []int64{64}
+	rep = check("", none, f32Tensor("a", a5, 3, 100), bf, f32Tensor("c", b))
+	if rep.Pass || rep.Counts.Changed != 2 || !slices.Equal(rep.New, []string{"c"}) {
+		t.Fatalf("shape/NaN/new: %+v", rep)
+	}
+	if got := changesOf(rep.Tensors[0]); got[0] != "nan" {
+		t.Errorf("NaN planted: changes %v", got)
+	}
+	if got := changesOf(rep.Tensors[1]); !slices.Equal(got, []string{"shape"}) {
+		t.Errorf("reshaped: changes %v", got)
+	}
+	rep = check("", none, f32Tensor("b", b, 8, 8))
+	if rep.Pass || !slices.Equal(rep.Missing, []string{"a"}) || rep.Counts.Missing != 1 || rep.FirstChange != nil {
+		t.Errorf("missing: %+v", rep)
+	}
+	bt := SliceTensor("b", func() []float64 {
+		out := make([]float64, len(b))
+		for i, v := range b {
+			out[i] = float64(v)
+		}
+		return out
+	}(), []int64{8, 8})
+	rep = check("", none, f32Tensor("a", a, 3, 100), bt)
+	if rep.Pass || !slices.Equal(changesOf(rep.Tensors[1]), []string{"dtype"}) {
+		t.Errorf("F64 for F32 with the same values: %+v", rep.Tensors[1])
+	}
+}
+
+func TestCheckGoldenSingle(t *testing.T) {
+	rec := recordOf(t, "x.npy", f32Tensor("x.npy", []float32{1, 2, 3}))
+	rec.Single = true
+	s, _ := Summarize(f32Tensor("y.npy", []float32{1, 2, 3}), SummaryOptions{Hash: true, Samples: GoldenSamplesFor(rec, "y.npy", []int64{3}, true)})
+	cur := Golden{Single: true, Tensors: []GoldenTensor{GoldenTensorOf(s)}}
+	rep := CheckGolden(rec, cur, GoldenCheckOptions{})
+	if !rep.Pass || rep.Tensors[0].CurrentName != "y.npy" {
+		t.Errorf("single tensors pair whatever their names: %+v", rep)
+	}
+}
+
+func TestGoldenClose(t *testing.T) {
+	inf, nan := math.Inf(1), math.NaN()
+	for _, tc := range []struct {
+		c, r float64
+		ok   bool
+	}{
+		{1, 1, true}, {1.00001, 1, true}, {1.1, 1, false}, {0, -0.0, true},
+		{nan, nan, true}, {nan, 1, false}, {1, nan, false},
+		{inf, inf, true}, {-inf, inf, false}, {inf, 1e308, false},
+	} {
+		if ok, _, _ := goldenClose(tc.c, tc.r, 1e-5, 1e-5); ok != tc.ok {
+			t.Errorf("goldenClose(%v, %v) = %v", tc.c, tc.r, ok)
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+func FuzzParseGolden(f *testing.F) {
+	g := Golden{Version: 1, Source: "s", Format: "npy", Tensors: []GoldenTensor{{
+		Name: "x", DType: safetensors.F32, Shape: []int64{2}, Numel: 2, SHA256: strings.Repeat("0", 64),
+		Samples: []Sample{{Index: []int64{1}, Offset: 1, Value: 2}},
+	}}}
+	b, _ := json.Marshal(g)
+	f.Add(b)
+	f.Add([]byte(`{"version": 1, "tensors": [{"name": "a", "dtype": "BF16", "shape": [], "numel": 1, "stats": {"min": "NaN"}}]}`))
+	f.Add([]byte(`{"version": 1, "tensors": [{"name": "a", "dtype": "F32", "shape": [9223372036854775807, 2], "numel": 1}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := ParseGolden(data)
+		if err != nil {
+			return
+		}
+		// Whatever parses checks against itself.
+		rep := CheckGolden(g, g, GoldenCheckOptions{})
+		if rep.Counts.Missing != 0 || rep.Counts.New != 0 {
+			t.Fatalf("a parsed golden does not pair with itself: %+v", rep.Counts)
+		}
+	})
+}
