@@ -282,6 +282,7 @@ func readOrderFile(path string) ([]string, error) {
 // compareAll compares every pair, in order, and builds the report.
 func compareAll(a *app, p *pairPlan, ref, ours *tensorSide, set tensorsSettings, progressMode string) (tensorsReport, error) {
 	rep := newTensorsReport(ref, ours, p)
+	rep.NameHints = nameHints(ref, ours, p, set.rules)
 	var total int64
 	for _, q := range p.pairs {
 		total += dataBytes(ref.tensors[q.ref]) + dataBytes(ours.tensors[q.ours])
@@ -308,6 +309,32 @@ func compareAll(a *app, p *pairPlan, ref, ours *tensorSide, set tensorsSettings,
 	}
 	rep.finish()
 	return rep, nil
+}
+
+// nameHints explains names found on one side only with the header-level
+// hints of 'refcmp weights': a renamed prefix or component (with the
+// --map that fixes it), fused or stacked tensors, the closest name.
+func nameHints(ref, ours *tensorSide, p *pairPlan, rules diffing.NameRules) []diffing.Hint {
+	out := []diffing.Hint{}
+	if len(p.refOnly) == 0 || len(p.oursOnly) == 0 {
+		return out
+	}
+	listing := func(s *tensorSide) diffing.Listing {
+		l := diffing.Listing{Source: s.arg}
+		for _, t := range s.tensors {
+			l.Weights = append(l.Weights, diffing.Weight{Name: t.Name, DType: t.DType, Shape: t.Shape})
+		}
+		return l
+	}
+	rep := diffing.DiffWeights(listing(ref), listing(ours), diffing.WeightsOptions{Rules: rules, IgnoreDType: true})
+	for _, h := range rep.Hints {
+		switch h.Kind {
+		case diffing.HintPrefix, diffing.HintRename, diffing.HintFused, diffing.HintSplit,
+			diffing.HintStacked, diffing.HintUnstacked, diffing.HintClosest:
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // dataBytes is the size of a tensor's data.

@@ -61,6 +61,9 @@ func renderTensorsText(w io.Writer, v tensorsView, st textStyle) error {
 			return err
 		}
 	}
+	if err := writeTextHints(w, v.Report.NameHints, "", st); err != nil {
+		return err
+	}
 	ds, more := v.details()
 	for _, d := range ds {
 		if err := writeTextDetail(w, d, st); err != nil {
@@ -180,6 +183,7 @@ func renderTensorsMarkdown(w io.Writer, v tensorsView) error {
 	for _, s := range v.onlySections() {
 		writeMarkdownSection(&b, s, v.All)
 	}
+	writeMarkdownHints(&b, v.Report.NameHints, "")
 	if ds, more := v.details(); len(ds) > 0 {
 		b.WriteString("\n#### Failing pairs\n")
 		for _, d := range ds {

@@ -27,7 +27,10 @@ type tensorsReport struct {
 	RefOnly  []string         `json:"ref_only"`  // REF names with no OURS tensor
 	OursOnly []string         `json:"ours_only"` // OURS names (as in OURS) with no REF tensor
 	Ignored  tensorsIgnored   `json:"ignored"`
-	Notes    []string         `json:"notes"`
+	// NameHints explain names on one side only, as 'refcmp weights'
+	// does: a renamed prefix with the --map that fixes it, and so on.
+	NameHints []diffing.Hint `json:"name_hints"`
+	Notes     []string       `json:"notes"`
 }
 
 // tensorsSource describes one input.
@@ -62,14 +65,15 @@ func newTensorsReport(ref, ours *tensorSide, p *pairPlan) tensorsReport {
 		return tensorsSource{Source: s.path, Member: s.member, Format: s.c.Format, Tensors: len(s.c.Tensors), Notes: append([]string{}, s.c.Notes...)}
 	}
 	return tensorsReport{
-		Ref:      src(ref),
-		Ours:     src(ours),
-		Tensors:  make([]diffing.Result, 0, len(p.pairs)),
-		RefOnly:  p.refOnly,
-		OursOnly: p.oursOnly,
-		Ignored:  tensorsIgnored{Ref: p.ignoredRef, Ours: p.ignoredOurs},
-		Notes:    p.notes,
-		Sequence: sequenceReport{Order: p.orderSource},
+		Ref:       src(ref),
+		Ours:      src(ours),
+		Tensors:   make([]diffing.Result, 0, len(p.pairs)),
+		RefOnly:   p.refOnly,
+		OursOnly:  p.oursOnly,
+		Ignored:   tensorsIgnored{Ref: p.ignoredRef, Ours: p.ignoredOurs},
+		Notes:     p.notes,
+		NameHints: []diffing.Hint{},
+		Sequence:  sequenceReport{Order: p.orderSource},
 	}
 }
 
