@@ -2,10 +2,12 @@ package tensorfile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"sync"
 
 	"github.com/refcmp/refcmp/safetensors"
@@ -163,7 +165,24 @@ func stridedSpan(srcBytes, esize int64, shape, strides []int64, offset int64) (i
 
 // swapInPlace reverses the byte order of every esize-byte element of b.
 func swapInPlace(b []byte, esize int) {
-	if esize <= 1 {
+	le := binary.LittleEndian
+	switch esize {
+	case 0, 1:
+		return
+	case 2:
+		for i := 0; i+2 <= len(b); i += 2 {
+			le.PutUint16(b[i:], bits.ReverseBytes16(le.Uint16(b[i:])))
+		}
+		return
+	case 4:
+		for i := 0; i+4 <= len(b); i += 4 {
+			le.PutUint32(b[i:], bits.ReverseBytes32(le.Uint32(b[i:])))
+		}
+		return
+	case 8:
+		for i := 0; i+8 <= len(b); i += 8 {
+			le.PutUint64(b[i:], bits.ReverseBytes64(le.Uint64(b[i:])))
+		}
 		return
 	}
 	for i := 0; i+esize <= len(b); i += esize {

@@ -165,3 +165,40 @@ func TestGather(t *testing.T) {
 		t.Error("overflow accepted")
 	}
 }
+
+func TestConcurrentReads(t *testing.T) {
+	// A Fortran-order big-endian array is gathered once, on first read,
+	// however many goroutines read it.
+	vals := make([]float64, 64*32)
+	for i := range vals {
+		vals[i] = float64(i)
+	}
+	p := writeFile(t, t.TempDir(), "f.npy", npyBytes("{'descr': '>f8', 'fortran_order': True, 'shape': (32, 64), }", beF64(vals...)))
+	tn := single(t, p)
+	want := readAll(t, tn)
+	done := make(chan []byte)
+	for range 8 {
+		go func() {
+			b := make([]byte, len(want))
+			tn.Data.ReadAt(b, 0)
+			done <- b
+		}()
+	}
+	for range 8 {
+		if !bytes.Equal(<-done, want) {
+			t.Fatal("concurrent read differs")
+		}
+	}
+}
+
+func BenchmarkSwapReaderAt(b *testing.B) {
+	src := make([]byte, 64<<20)
+	r := newSwapReaderAt(bytes.NewReader(src), 4, int64(len(src)))
+	buf := make([]byte, 4<<20)
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		for off := int64(0); off < int64(len(src)); off += int64(len(buf)) {
+			r.ReadAt(buf, off)
+		}
+	}
+}
