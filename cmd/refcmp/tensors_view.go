@@ -427,7 +427,8 @@ func fmtVal(f diffing.Float) string {
 	return strconv.FormatFloat(v, 'g', 7, 64)
 }
 
-// fmtCos writes a cosine similarity: 1, or six decimals.
+// fmtCos writes a cosine similarity: 1 when exactly 1, else six
+// decimals (so 1.000000 means within 5e-7 of 1).
 func fmtCos(v float64) string {
 	switch {
 	case math.IsNaN(v):
@@ -435,14 +436,7 @@ func fmtCos(v float64) string {
 	case v == 1:
 		return "1"
 	}
-	s := strconv.FormatFloat(v, 'f', 6, 64)
-	if s == "1.000000" || s == "-1.000000" {
-		s = strconv.FormatFloat(v, 'f', -1, 64) // show how close to 1
-		if len(s) > 12 {
-			s = s[:12]
-		}
-	}
-	return s
+	return strconv.FormatFloat(v, 'f', 6, 64)
 }
 
 // fmtPct writes a fraction as a percentage: 0, 0.0977%, 37.5%, 100%.
