@@ -89,6 +89,8 @@ func newRootCmd(a *app) *cobra.Command {
 	root.AddCommand(
 		newWeightsCmd(a),
 		newTensorsCmd(a),
+		newGoldenCmd(a),
+		newInspectCmd(a),
 		newVersionCmd(a),
 	)
 	return root

@@ -1,0 +1,317 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensorfile"
+	"github.com/spf13/cobra"
+)
+
+const inspectDoc = `List the tensors of one file: names, dtypes, shapes, parameters and
+bytes, from the headers alone (no tensor data is read). FILE is anything
+refcmp reads: .safetensors, a sharded index or a checkpoint directory,
+.npy, .npz, a PyTorch .pt/.pth/.bin (zip or legacy; no pickled code runs),
+a raw file with --dtype/--shape or a sidecar NAME.json, a directory of
+dumps, or a loaded-weights manifest.
+
+Tensors are listed in execution order, as 'refcmp tensors' orders them:
+the "refcmp.order" entry of a safetensors __metadata__, else the
+container's insertion order (.npz, .pt), else a natural sort of names
+(layers.2 before layers.10). Without --all, rows that differ only in a
+layer index fold into one (layers.{0..31}.mlp.up_proj.weight).
+
+--stats reads every tensor once and adds min, max, mean and std (of the
+finite elements, population std) and the NaN and Inf counts.
+
+--check-finite reads the floating-point tensors once and exits 1 when any
+holds a NaN or an infinity, naming the first such tensor in execution
+order and the index of its first non-finite element (integer and bool
+tensors cannot hold one and are not read).
+
+Output: text, --format json (fields in README.md) or --format markdown.
+
+` + exitCodesHelp
+
+const inspectExample = `  # What is in this checkpoint?
+  refcmp inspect model.safetensors.index.json
+
+  # Statistics of every activation of a dump
+  refcmp inspect --stats ref_activations.safetensors
+
+  # Where does the first NaN appear in the forward pass?
+  refcmp inspect --check-finite port_activations.safetensors
+
+  # A raw float32 buffer
+  refcmp inspect --stats --dtype f32 --shape 1,8,32 hidden.bin`
+
+// inspectOptions holds what the inspect command was asked to do.
+type inspectOptions struct {
+	path         string
+	dtype, shape string
+	stats        bool
+	checkFinite  bool
+	out          outputFlags
+}
+
+func newInspectCmd(a *app) *cobra.Command {
+	var o inspectOptions
+	cmd := &cobra.Command{
+		Use:     "inspect [flags] FILE",
+		Short:   "List a file's tensors; with --stats their statistics; with --check-finite find the first NaN/Inf",
+		Long:    inspectDoc,
+		Example: inspectExample,
+		Args:    exactArgs("FILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.path = args[0]
+			return runInspect(a, &o)
+		},
+	}
+	fs := cmd.Flags()
+	fs.BoolVar(&o.stats, "stats", false, "read the data: min, max, mean, std, NaN and Inf counts per tensor (one pass)")
+	fs.BoolVar(&o.checkFinite, "check-finite", false, "exit 1 when any tensor holds NaN or Inf, naming the first (execution order) and its index")
+	fs.StringVar(&o.dtype, "dtype", "", "dtype of a raw data file (f32, f16, bf16, f64, i32, ...; default f32)")
+	fs.StringVar(&o.shape, "shape", "", "shape of a raw data file, e.g. 1,8,32 (default: 1-D, the whole file)")
+	o.out.register(cmd, formatText, formatJSON, formatMarkdown)
+	return cmd
+}
+
+// inspectReport is the result of `refcmp inspect`: plain data, and with
+// --format json refcmp's stable contract (README.md). Lists are never nil.
+type inspectReport struct {
+	Source string `json:"source"` // the path as given
+	Format string `json:"format"` // safetensors, npy, npz, pytorch-zip, ..., or "listing" (a manifest, an index without shards)
+	// Order is where the tensor order came from: "metadata" (refcmp.order),
+	// "insertion" (.npz, .pt), "natural", "single" (one tensor) or
+	// "listed" (a manifest's own order).
+	Order   string          `json:"order"`
+	Counts  inspectCounts   `json:"counts"`
+	Finite  *inspectFinite  `json:"finite"` // null without --check-finite
+	Tensors []inspectTensor `json:"tensors"`
+	Notes   []string        `json:"notes"`
+}
+
+type inspectCounts struct {
+	Tensors int   `json:"tensors"`
+	Params  int64 `json:"params"` // elements, summed over tensors of known shape
+	Bytes   int64 `json:"bytes"`  // data bytes, summed over tensors of known shape and dtype
+}
+
+// inspectFinite is the verdict of --check-finite.
+type inspectFinite struct {
+	Pass bool `json:"pass"`
+	// Tensors counts the tensors holding a NaN or an infinity.
+	Tensors int `json:"tensors"`
+	// First is the first of them in execution order, or null.
+	First *inspectNonFinite `json:"first"`
+}
+
+// inspectNonFinite locates a non-finite element.
+type inspectNonFinite struct {
+	Name   string        `json:"name"`
+	Step   int           `json:"step"`   // the tensor's position in execution order (0-based)
+	Index  []int64       `json:"index"`  // the element's index
+	Offset int64         `json:"offset"` // its flat C-order offset
+	Value  diffing.Float `json:"value"`  // "NaN", "Infinity" or "-Infinity"
+}
+
+// inspectTensor is one tensor of the listing.
+type inspectTensor struct {
+	Name   string            `json:"name"`
+	DType  safetensors.DType `json:"dtype"`  // "" when the source does not say
+	Shape  []int64           `json:"shape"`  // null when the source does not say
+	Params *int64            `json:"params"` // null when the shape is unknown
+	Bytes  *int64            `json:"bytes"`  // null when the shape or dtype is unknown
+	// Stats are filled when the data were read (--stats, or
+	// --check-finite for floating-point tensors); null otherwise.
+	Stats *diffing.SideStats `json:"stats"`
+	// FirstNonFinite is the first NaN or Inf of a read tensor, or null.
+	FirstNonFinite *diffing.Sample `json:"first_nonfinite"`
+}
+
+func runInspect(a *app, o *inspectOptions) error {
+	opts, err := rawInputOptions(o.dtype, o.shape)
+	if err != nil {
+		return err
+	}
+	read := o.stats || o.checkFinite
+	rep := inspectReport{Source: o.path, Tensors: []inspectTensor{}, Notes: []string{}}
+	c, openErr := tensorfile.Open(o.path, opts)
+	if openErr != nil {
+		if read {
+			return openErr
+		}
+		// A manifest, or an index whose shards are absent: the listing
+		// is all there is.
+		l, err := tensorfile.List(o.path)
+		if err != nil {
+			return openErr
+		}
+		rep.Format, rep.Order = "listing", "listed"
+		rep.Notes = append(rep.Notes, l.Notes...)
+		for _, w := range l.Weights {
+			rep.Tensors = append(rep.Tensors, newInspectTensor(w.Name, w.DType, w.Shape))
+		}
+	} else {
+		defer c.Close()
+		ts, order, notes := execOrder(c)
+		rep.Format, rep.Order = c.Format, order
+		rep.Notes = append(append(rep.Notes, c.Notes...), notes...)
+		for _, t := range ts {
+			it := newInspectTensor(t.Name, t.DType, t.Shape)
+			if o.stats || (o.checkFinite && t.DType.IsFloat()) {
+				s, err := diffing.Summarize(t, diffing.SummaryOptions{})
+				if err != nil {
+					return fmt.Errorf("%s: %w", o.path, err)
+				}
+				it.Stats, it.FirstNonFinite = &s.Stats, s.FirstNonFinite
+			}
+			rep.Tensors = append(rep.Tensors, it)
+		}
+	}
+	for _, t := range rep.Tensors {
+		rep.Counts.Tensors++
+		if t.Params != nil {
+			rep.Counts.Params += *t.Params
+		}
+		if t.Bytes != nil {
+			rep.Counts.Bytes += *t.Bytes
+		}
+	}
+	if o.checkFinite {
+		f := &inspectFinite{Pass: true}
+		for i, t := range rep.Tensors {
+			if t.Stats == nil || t.Stats.NaN+t.Stats.Inf == 0 {
+				continue
+			}
+			f.Pass = false
+			f.Tensors++
+			if f.First == nil && t.FirstNonFinite != nil {
+				e := t.FirstNonFinite
+				f.First = &inspectNonFinite{Name: t.Name, Step: i, Index: e.Index, Offset: e.Offset, Value: e.Value}
+			}
+		}
+		rep.Finite = f
+	}
+
+	view := inspectView{Report: rep, Stats: o.stats, CheckFinite: o.checkFinite, All: o.out.all}
+	switch o.out.format {
+	case formatJSON:
+		err = writeJSON(a.stdout, rep)
+	case formatMarkdown:
+		err = renderInspectMarkdown(a.stdout, view)
+	default:
+		err = renderInspectText(a.stdout, view, o.out.style(a, a.stdout))
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Finite != nil && !rep.Finite.Pass {
+		return errDifferences
+	}
+	return nil
+}
+
+func newInspectTensor(name string, dt safetensors.DType, shape []int64) inspectTensor {
+	it := inspectTensor{Name: name, DType: dt, Shape: shape}
+	if shape != nil {
+		n := int64(1)
+		for _, d := range shape {
+			n *= d
+		}
+		it.Params = &n
+		if dt != safetensors.Unknown {
+			b := n * int64(dt.Size())
+			it.Bytes = &b
+		}
+	}
+	return it
+}
+
+// rawInputOptions reads --dtype and --shape, which describe a raw data
+// file without a sidecar.
+func rawInputOptions(dtype, shape string) (tensorfile.Options, error) {
+	var opts tensorfile.Options
+	if dtype != "" {
+		dt, err := safetensors.ParseDType(dtype)
+		if err != nil || dt == safetensors.Unknown {
+			return opts, usagef("--dtype %q: not a dtype (f32, f16, bf16, f64, f8_e4m3, f8_e5m2, i8..i64, u8..u64, bool)", dtype)
+		}
+		opts.DType = dt
+	}
+	if shape != "" {
+		sh, err := parseShape(shape)
+		if err != nil {
+			return opts, usagef("--shape %q: %v", shape, err)
+		}
+		opts.Shape = sh
+	}
+	return opts, nil
+}
+
+// Where an execution order came from (inspectReport.Order, Golden.Order).
+const (
+	execOrderMetadata  = "metadata"
+	execOrderInsertion = "insertion"
+	execOrderNatural   = "natural"
+	execOrderSingle    = "single"
+)
+
+// execOrder returns c's tensors in execution order, as `refcmp tensors`
+// orders them: the refcmp.order metadata (names it does not list come
+// last, in natural order), else the container's insertion order (.npz,
+// .pt), else a natural sort of names. It says where the order came from,
+// with a note when refcmp.order leaves tensors out.
+func execOrder(c *tensorfile.Container) (ts []diffing.Tensor, order string, notes []string) {
+	ts = slices.Clone(c.Tensors)
+	natural := func(a, b diffing.Tensor) int {
+		switch {
+		case diffing.NaturalLess(a.Name, b.Name):
+			return -1
+		case diffing.NaturalLess(b.Name, a.Name):
+			return 1
+		}
+		return strings.Compare(a.Name, b.Name)
+	}
+	switch {
+	case c.Single || len(ts) <= 1:
+		return ts, execOrderSingle, nil
+	case c.Order != nil:
+		pos := map[string]int{}
+		for i, n := range c.Order {
+			if _, dup := pos[n]; !dup {
+				pos[n] = i
+			}
+		}
+		missing := 0
+		for _, t := range ts {
+			if _, ok := pos[t.Name]; !ok {
+				missing++
+			}
+		}
+		slices.SortStableFunc(ts, func(a, b diffing.Tensor) int {
+			pa, oka := pos[a.Name]
+			pb, okb := pos[b.Name]
+			switch {
+			case oka && okb:
+				return pa - pb
+			case oka:
+				return -1
+			case okb:
+				return 1
+			}
+			return natural(a, b)
+		})
+		if missing > 0 {
+			notes = append(notes, fmt.Sprintf("refcmp.order does not name %s; listed last, in natural order", plural(missing, "tensor", "tensors")))
+		}
+		return ts, execOrderMetadata, notes
+	case c.Ordered:
+		return ts, execOrderInsertion, nil
+	}
+	slices.SortStableFunc(ts, natural)
+	return ts, execOrderNatural, nil
+}
