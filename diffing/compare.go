@@ -435,6 +435,7 @@ func unravel(flat int64, shape []int64) []int64 {
 type scratch struct {
 	rawR, rawO []byte
 	rb, ob     []float64
+	slow       slowScratch
 }
 
 // scan reduces n elements of ref and ours (same element count) in
@@ -502,9 +503,9 @@ func scan(ref, ours Tensor, n int64, tol *Tolerance, workers int, progress func(
 				r:    s.rb[:bn], o: s.ob[:bn],
 				rdec: rdec, odec: odec,
 			}
-			if !blockFinite(ks, &in, &kp, p.maxAbs, p.maxRel, &b) {
+			if !blockFinite(ks, &in, &kp, p.maxAbs, p.maxRel, &b, false) {
 				in.decode()
-				blockSlow(in.r, in.o, &kp, p.maxAbs, p.maxRel, &b)
+				blockSlow(ks, in.r, in.o, &kp, p.maxAbs, p.maxRel, &b, &s.slow)
 			}
 			switch mode {
 			case modeRaw:

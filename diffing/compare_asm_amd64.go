@@ -9,49 +9,68 @@ import (
 )
 
 // asmKernel returns the AVX2 kernel reading rdt and odt blocks directly,
-// or nil when the CPU lacks AVX2/FMA/F16C or a dtype has no kernel (the
+// or 0 when the CPU lacks AVX2/FMA/F16C or a dtype has no kernel (the
 // caller then decodes to float64 and uses the F64 kernel or kernelGo).
-func asmKernel(rdt, odt safetensors.DType) asmFunc {
+// Kernels are named by number, not held in function values, so that
+// their pointer arguments stay on the stack (go:noescape).
+func asmKernel(rdt, odt safetensors.DType) asmID {
 	if !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
-		return nil
+		return 0
 	}
-	type pair struct{ r, o safetensors.DType }
-	const (
-		f64, f32, bf16, f16 = safetensors.F64, safetensors.F32, safetensors.BF16, safetensors.F16
-	)
-	switch (pair{rdt, odt}) {
-	case pair{f64, f64}:
-		return kernelF64F64AVX2
-	case pair{f64, f32}:
-		return kernelF64F32AVX2
-	case pair{f64, bf16}:
-		return kernelF64BF16AVX2
-	case pair{f64, f16}:
-		return kernelF64F16AVX2
-	case pair{f32, f64}:
-		return kernelF32F64AVX2
-	case pair{f32, f32}:
-		return kernelF32F32AVX2
-	case pair{f32, bf16}:
-		return kernelF32BF16AVX2
-	case pair{f32, f16}:
-		return kernelF32F16AVX2
-	case pair{bf16, f64}:
-		return kernelBF16F64AVX2
-	case pair{bf16, f32}:
-		return kernelBF16F32AVX2
-	case pair{bf16, bf16}:
-		return kernelBF16BF16AVX2
-	case pair{bf16, f16}:
-		return kernelBF16F16AVX2
-	case pair{f16, f64}:
-		return kernelF16F64AVX2
-	case pair{f16, f32}:
-		return kernelF16F32AVX2
-	case pair{f16, bf16}:
-		return kernelF16BF16AVX2
-	case pair{f16, f16}:
-		return kernelF16F16AVX2
+	kind := func(dt safetensors.DType) int {
+		switch dt {
+		case safetensors.F64:
+			return 0
+		case safetensors.F32:
+			return 1
+		case safetensors.BF16:
+			return 2
+		case safetensors.F16:
+			return 3
+		}
+		return -1
 	}
-	return nil
+	a, b := kind(rdt), kind(odt)
+	if a < 0 || b < 0 {
+		return 0
+	}
+	return asmID(1 + 4*a + b)
+}
+
+// callAsm runs kernel id (nonzero) on the first n&^3 elements.
+func callAsm(id asmID, r, o []byte, n int, c *uint64, out *uint64) {
+	switch id {
+	case 1:
+		kernelF64F64AVX2(r, o, n, c, out)
+	case 2:
+		kernelF64F32AVX2(r, o, n, c, out)
+	case 3:
+		kernelF64BF16AVX2(r, o, n, c, out)
+	case 4:
+		kernelF64F16AVX2(r, o, n, c, out)
+	case 5:
+		kernelF32F64AVX2(r, o, n, c, out)
+	case 6:
+		kernelF32F32AVX2(r, o, n, c, out)
+	case 7:
+		kernelF32BF16AVX2(r, o, n, c, out)
+	case 8:
+		kernelF32F16AVX2(r, o, n, c, out)
+	case 9:
+		kernelBF16F64AVX2(r, o, n, c, out)
+	case 10:
+		kernelBF16F32AVX2(r, o, n, c, out)
+	case 11:
+		kernelBF16BF16AVX2(r, o, n, c, out)
+	case 12:
+		kernelBF16F16AVX2(r, o, n, c, out)
+	case 13:
+		kernelF16F64AVX2(r, o, n, c, out)
+	case 14:
+		kernelF16F32AVX2(r, o, n, c, out)
+	case 15:
+		kernelF16BF16AVX2(r, o, n, c, out)
+	case 16:
+		kernelF16F16AVX2(r, o, n, c, out)
+	}
 }

@@ -1,6 +1,7 @@
 package diffing
 
 import (
+	"math"
 	"math/rand/v2"
 	"syscall"
 	"testing"
@@ -106,4 +107,33 @@ func BenchmarkCompareF32PureGo(b *testing.B) {
 		}
 	}
 	reportCPU(b, cpu, 2*ref.Numel()*4)
+}
+
+// BenchmarkCompareF32Masked has a causal attention mask: -Inf above the
+// diagonal of each 512×512 block on both sides, so every block takes the
+// non-finite path.
+func BenchmarkCompareF32Masked(b *testing.B) {
+	const s = 512
+	n := benchBytes / 4
+	r := rand.New(rand.NewPCG(2, 2))
+	a := make([]float64, n)
+	c := make([]float64, n)
+	for i := range a {
+		if row, col := (i/s)%s, i%s; col > row {
+			a[i], c[i] = math.Inf(-1), math.Inf(-1)
+			continue
+		}
+		a[i] = r.NormFloat64()
+		c[i] = a[i] * (1 + 1e-7*r.NormFloat64())
+	}
+	shape := []int64{int64(n / (s * s)), s, s}
+	ref, ours := tensor(b, "ref", safetensors.F32, shape, a), tensor(b, "ours", safetensors.F32, shape, c)
+	b.SetBytes(2 * int64(n) * 4)
+	cpu := cpuTime()
+	for b.Loop() {
+		if _, err := CompareWith(ref, ours, DefaultTolerance(safetensors.F32, safetensors.F32), Options{NoHints: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu, 2*int64(n)*4)
 }

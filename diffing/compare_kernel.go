@@ -107,10 +107,10 @@ func kernelGo(r, o []float64, kr, ko float64, kp *kparams, maxAbs, maxRel float6
 		sad: sad, sdd: sdd, dot: dot, maxAbs: maxAbs, mis: mis, relFlag: rel}
 }
 
-// asmFunc is an assembly block kernel: it reduces the first n&^3
-// elements of the raw blocks r and o into per-lane results (see
-// internal/asmgen for the layout of c and out).
-type asmFunc func(r, o []byte, n int, c *uint64, out *uint64)
+// asmID names an assembly block kernel (0: none). A kernel reduces the
+// first n&^3 elements of the raw blocks r and o into per-lane results
+// (see internal/asmgen for the layout of c and out); callAsm runs it.
+type asmID uint8
 
 // Lane layout of an asmFunc's constants and results.
 const (
@@ -120,8 +120,8 @@ const (
 
 // kernels are the block kernels one comparison uses.
 type kernels struct {
-	fused asmFunc // reads both dtypes' raw bytes; nil when there is none
-	f64   asmFunc // reads decoded float64 blocks; nil: kernelGo
+	fused asmID // reads both dtypes' raw bytes; 0 when there is none
+	f64   asmID // reads decoded float64 blocks; 0: kernelGo
 }
 
 func kernelsFor(rdt, odt safetensors.DType) kernels {
@@ -150,24 +150,30 @@ func (in *blockIn) first() (float64, float64) {
 	if in.decoded {
 		return in.r[0], in.o[0]
 	}
-	var a, b [1]float64
-	in.rdec(a[:], in.rblk[:len(in.rblk)/len(in.r)])
-	in.odec(b[:], in.oblk[:len(in.oblk)/len(in.o)])
-	return a[0], b[0]
+	// Decode into the buffers (decode overwrites them later, if needed).
+	in.rdec(in.r[:1], in.rblk[:len(in.rblk)/len(in.r)])
+	in.odec(in.o[:1], in.oblk[:len(in.oblk)/len(in.o)])
+	return in.r[0], in.o[0]
 }
 
-// runKernel fills k for the block with the fastest kernel available.
+// run fills k for the block with the fastest kernel available: the
+// fused assembly kernel on the raw bytes, else the float64 assembly kernel
+// on the decoded block, else kernelGo; a tail of n%4 elements goes to
+// kernelGo and is merged in.
 func (ks kernels) run(in *blockIn, kr, ko float64, kp *kparams, maxAbs, maxRel float64, k *kernelOut) {
 	n := len(in.r)
-	var f asmFunc
+	n4 := n &^ 3
+	var f asmID
 	var rb, ob []byte
 	switch {
-	case ks.fused != nil && n%4 == 0:
+	case n4 == 0:
+	case ks.fused != 0 && !in.decoded:
 		f, rb, ob = ks.fused, in.rblk, in.oblk
-	case ks.f64 != nil && n%4 == 0:
+	case ks.f64 != 0:
 		in.decode()
 		f, rb, ob = ks.f64, float64Bytes(in.r), float64Bytes(in.o)
-	default:
+	}
+	if f == 0 {
 		in.decode()
 		kernelGo(in.r, in.o, kr, ko, kp, maxAbs, maxRel, k)
 		return
@@ -183,22 +189,46 @@ func (ks kernels) run(in *blockIn, kr, ko float64, kp *kparams, maxAbs, maxRel f
 		c[20+l] = 1<<63 - 1
 		c[24+l] = math.Float64bits(maxAbs)
 	}
-	f(rb, ob, n, &c[0], &out[0])
-	// Reduce the lanes in a fixed order.
-	sum := func(i int) float64 {
-		v := out[4*i : 4*i+4]
-		return (math.Float64frombits(v[0]) + math.Float64frombits(v[1])) + (math.Float64frombits(v[2]) + math.Float64frombits(v[3]))
+	callAsm(f, rb, ob, n4, &c[0], &out[0])
+	reduceLanes(&out, k)
+	if n4 == n {
+		return
 	}
-	red := func(i int, op func(a, b float64) float64) float64 {
-		v := out[4*i : 4*i+4]
-		return op(op(math.Float64frombits(v[0]), math.Float64frombits(v[1])), op(math.Float64frombits(v[2]), math.Float64frombits(v[3])))
+	// The tail: decode it (if the kernel read raw bytes) and merge.
+	if !in.decoded {
+		rsz, osz := len(in.rblk)/n, len(in.oblk)/n
+		in.rdec(in.r[n4:], in.rblk[n4*rsz:])
+		in.odec(in.o[n4:], in.oblk[n4*osz:])
 	}
-	fmin := func(a, b float64) float64 { return min(a, b) }
-	fmax := func(a, b float64) float64 { return max(a, b) }
+	var t kernelOut
+	kernelGo(in.r[n4:], in.o[n4:], kr, ko, kp, k.maxAbs, maxRel, &t)
+	k.rs += t.rs
+	k.rs2 += t.rs2
+	k.os += t.os
+	k.os2 += t.os2
+	k.rmin, k.rmax = min(k.rmin, t.rmin), max(k.rmax, t.rmax)
+	k.omin, k.omax = min(k.omin, t.omin), max(k.omax, t.omax)
+	k.sad += t.sad
+	k.sdd += t.sdd
+	k.dot += t.dot
+	k.maxAbs = max(k.maxAbs, t.maxAbs)
+	k.mis += t.mis
+	k.relFlag = k.relFlag || t.relFlag
+}
+
+// reduceLanes reduces an assembly kernel's lanes, in a fixed order.
+func reduceLanes(out *[asmResults]uint64, k *kernelOut) {
+	var v [asmResults]float64
+	for i, u := range out {
+		v[i] = math.Float64frombits(u)
+	}
+	sum := func(i int) float64 { return (v[4*i] + v[4*i+1]) + (v[4*i+2] + v[4*i+3]) }
+	lo := func(i int) float64 { return min(min(v[4*i], v[4*i+1]), min(v[4*i+2], v[4*i+3])) }
+	hi := func(i int) float64 { return max(max(v[4*i], v[4*i+1]), max(v[4*i+2], v[4*i+3])) }
 	*k = kernelOut{
 		rs: sum(0), rs2: sum(1), os: sum(2), os2: sum(3),
-		rmin: red(4, fmin), rmax: red(5, fmax), omin: red(6, fmin), omax: red(7, fmax),
-		sad: sum(8), sdd: sum(9), dot: sum(10), maxAbs: red(11, fmax),
+		rmin: lo(4), rmax: hi(5), omin: lo(6), omax: hi(7),
+		sad: sum(8), sdd: sum(9), dot: sum(10), maxAbs: hi(11),
 		mis:     int64(out[48] + out[49] + out[50] + out[51]),
 		relFlag: out[52]|out[53]|out[54]|out[55] != 0,
 	}
@@ -219,7 +249,10 @@ func float64Bytes(f []float64) []byte {
 // running maxima: worst is set only when an element exceeds maxAbs.
 // The rare events (a new maximum, a relative-difference candidate, the
 // first mismatch) are located by scanning the decoded block.
-func blockFinite(ks kernels, in *blockIn, kp *kparams, maxAbs, maxRel float64, b *blockOut) bool {
+//
+// With known set, the caller knows every value is finite: the block is
+// reduced even if a sum overflows.
+func blockFinite(ks kernels, in *blockIn, kp *kparams, maxAbs, maxRel float64, b *blockOut, known bool) bool {
 	n := len(in.r)
 	if n == 0 {
 		return false
@@ -232,7 +265,7 @@ func blockFinite(ks kernels, in *blockIn, kp *kparams, maxAbs, maxRel float64, b
 	ks.run(in, kr, ko, kp, maxAbs, maxRel, &k)
 	// A NaN or infinity anywhere makes a sum NaN or infinite (so does an
 	// overflowing sum; the slow path handles that too).
-	if t := k.rs + k.os + k.rs2 + k.os2 + k.sdd + k.dot; t-t != 0 {
+	if t := k.rs + k.os + k.rs2 + k.os2 + k.sdd + k.dot; t-t != 0 && !known {
 		return false
 	}
 	fn := float64(n)
@@ -293,123 +326,160 @@ func relDiff(ad, ax float64) float64 {
 	return ad / ax
 }
 
-// blockSlow computes b for any block, classifying every element.
-func blockSlow(r, o []float64, kp *kparams, maxAbs, maxRel float64, b *blockOut) {
-	o = o[:len(r)]
-	*b = blockOut{
-		rmin: math.Inf(1), rmax: math.Inf(-1), omin: math.Inf(1), omax: math.Inf(-1),
-		maxAbs: maxAbs, maxRel: maxRel, worst: -1, first: -1, firstIntro: -1,
+// welford accumulates a few values one at a time (the finite values
+// whose partner is not finite).
+type welford struct {
+	n             int64
+	mean, m2, sum float64
+	min, max      float64
+}
+
+func (w *welford) add(x float64) {
+	if w.n == 0 {
+		w.min, w.max = x, x
 	}
-	for i := range r {
-		x, y := r[i], o[i]
+	w.n++
+	w.sum += x
+	d := x - w.mean
+	w.mean += d / float64(w.n)
+	w.m2 += d * (x - w.mean)
+	w.min, w.max = min(w.min, x), max(w.max, x)
+}
+
+// mergeSide merges w into a block side's count, sum, M2 (about the
+// side's mean), min and max.
+func mergeSide(n *int64, sum, m2, mn, mx *float64, w *welford) {
+	if w.n == 0 {
+		return
+	}
+	if *n == 0 {
+		*n, *sum, *m2, *mn, *mx = w.n, w.sum, w.m2, w.min, w.max
+		return
+	}
+	na, nb := float64(*n), float64(w.n)
+	delta := w.mean - *sum/na
+	*m2 += w.m2 + delta*delta*na*nb/(na+nb)
+	*sum += w.sum
+	*n += w.n
+	*mn, *mx = min(*mn, w.min), max(*mx, w.max)
+}
+
+// slowScratch is blockSlow's per-worker memory.
+type slowScratch struct {
+	rc, oc []float64 // the pairs where both values are finite, compacted
+	idx    []int32   // their positions in the block
+}
+
+// blockSlow computes b for a block with NaN or infinite values: it
+// handles the non-finite pairs one by one, compacts the finite pairs and
+// reduces them with the block kernels, then adds the finite values whose
+// partner is not finite to the side statistics.
+func blockSlow(ks kernels, r, o []float64, kp *kparams, maxAbs, maxRel float64, b *blockOut, sc *slowScratch) {
+	o = o[:len(r)]
+	if len(sc.rc) < len(r) {
+		sc.rc = make([]float64, blockElems)
+		sc.oc = make([]float64, blockElems)
+		sc.idx = make([]int32, blockElems)
+	}
+	rc, oc, idx := sc.rc[:len(r)], sc.oc[:len(r)], sc.idx[:len(r)]
+	var rOnly, oOnly welford
+	var rnan, rinf, onan, oinf, mis, intro int64
+	firstNF, firstIntro := -1, -1
+	j := 0
+	for i, x := range r {
+		y := o[i]
 		xf, yf := x-x == 0, y-y == 0
+		if xf && yf {
+			rc[j], oc[j], idx[j] = x, y, int32(i)
+			j++
+			continue
+		}
 		switch {
 		case xf:
-			b.rn++
-			b.rsum += x
-			b.rmin = min(b.rmin, x)
-			b.rmax = max(b.rmax, x)
+			rOnly.add(x)
 		case x != x:
-			b.rnan++
+			rnan++
 		default:
-			b.rinf++
+			rinf++
 		}
 		switch {
 		case yf:
-			b.on++
-			b.osum += y
-			b.omin = min(b.omin, y)
-			b.omax = max(b.omax, y)
+			oOnly.add(y)
 		case y != y:
-			b.onan++
+			onan++
 		default:
-			b.oinf++
+			oinf++
 		}
-		if xf && yf {
-			b.pairs++
-			d := y - x
-			ad := math.Abs(d)
-			ax := math.Abs(x)
-			b.sad += ad
-			b.sdd += d * d
-			b.dot += x * y
-			b.rr += x * x
-			b.oo += y * y
-			if ad > b.maxAbs {
-				b.maxAbs = ad
-				b.worst = i
-			}
-			if ad > b.maxRel*ax {
-				b.maxRel = relDiff(ad, ax)
-			}
-			if ad > kp.atol+kp.rtol*ax {
-				b.mis++
-				if b.first < 0 {
-					b.first = i
-				}
-			}
-			continue
-		}
-		// At least one side is NaN or infinite: NaN matches NaN only with
-		// equalNaN, an infinity only the same infinity.
-		match := x == y || (kp.equalNaN && x != x && y != y)
-		if !match {
-			b.mis++
-			b.nfMis++
-			if b.first < 0 {
-				b.first = i
+		// NaN matches NaN only with equalNaN, an infinity only the same
+		// infinity.
+		if !(x == y || kp.equalNaN && x != x && y != y) {
+			mis++
+			if firstNF < 0 {
+				firstNF = i
 			}
 		}
 		if xf {
-			b.intro++
-			if b.firstIntro < 0 {
-				b.firstIntro = i
+			intro++
+			if firstIntro < 0 {
+				firstIntro = i
 			}
 		}
 	}
-	var mr, mo float64
-	if b.rn > 0 {
-		mr = b.rsum / float64(b.rn)
+	*b = blockOut{
+		rmin: math.Inf(1), rmax: math.Inf(-1), omin: math.Inf(1), omax: math.Inf(-1),
+		maxAbs: maxAbs, maxRel: maxRel, worst: -1, first: -1,
 	}
-	if b.on > 0 {
-		mo = b.osum / float64(b.on)
-	}
-	for i := range r {
-		if x := r[i]; x-x == 0 {
-			b.rm2 += (x - mr) * (x - mr)
+	if j > 0 {
+		in := blockIn{r: rc[:j], o: oc[:j], decoded: true}
+		blockFinite(kernels{f64: ks.f64}, &in, kp, maxAbs, maxRel, b, true)
+		if b.worst >= 0 {
+			b.worst = int(idx[b.worst])
 		}
-		if y := o[i]; y-y == 0 {
-			b.om2 += (y - mo) * (y - mo)
+		if b.first >= 0 {
+			b.first = int(idx[b.first])
 		}
 	}
+	if firstNF >= 0 && (b.first < 0 || firstNF < b.first) {
+		b.first = firstNF
+	}
+	b.mis += mis
+	b.nfMis = mis
+	b.intro, b.firstIntro = intro, firstIntro
+	b.rnan, b.rinf, b.onan, b.oinf = rnan, rinf, onan, oinf
+	mergeSide(&b.rn, &b.rsum, &b.rm2, &b.rmin, &b.rmax, &rOnly)
+	mergeSide(&b.on, &b.osum, &b.om2, &b.omin, &b.omax, &oOnly)
 }
 
 // rawDiff compares two blocks of raw elements of the given size bitwise:
 // the number of differing elements and the first one (-1 when equal).
 func rawDiff(a, b []byte, size int) (count int64, first int) {
-	first = -1
 	if bytes.Equal(a, b) {
 		return 0, -1
 	}
-	n := len(a) / size
 	b = b[:len(a)]
-	for i := 0; i < n; i++ {
-		var eq bool
-		switch size {
-		case 8:
-			eq = binary.LittleEndian.Uint64(a[8*i:]) == binary.LittleEndian.Uint64(b[8*i:])
-		case 4:
-			eq = binary.LittleEndian.Uint32(a[4*i:]) == binary.LittleEndian.Uint32(b[4*i:])
-		case 2:
-			eq = binary.LittleEndian.Uint16(a[2*i:]) == binary.LittleEndian.Uint16(b[2*i:])
-		default:
-			eq = a[i] == b[i]
+	first = -1
+	switch size {
+	case 8:
+		for i := 0; i+8 <= len(a); i += 8 {
+			count += b2i(binary.LittleEndian.Uint64(a[i:]) != binary.LittleEndian.Uint64(b[i:]))
 		}
-		if !eq {
-			count++
-			if first < 0 {
-				first = i
-			}
+	case 4:
+		for i := 0; i+4 <= len(a); i += 4 {
+			count += b2i(binary.LittleEndian.Uint32(a[i:]) != binary.LittleEndian.Uint32(b[i:]))
+		}
+	case 2:
+		for i := 0; i+2 <= len(a); i += 2 {
+			count += b2i(binary.LittleEndian.Uint16(a[i:]) != binary.LittleEndian.Uint16(b[i:]))
+		}
+	default:
+		for i := range a {
+			count += b2i(a[i] != b[i])
+		}
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			first = i / size
+			break
 		}
 	}
 	return count, first

@@ -5,49 +5,81 @@
 package diffing
 
 // kernelF64F64AVX2 reduces the first n&^3 elements of r (F64) and o (F64).
+//
+//go:noescape
 func kernelF64F64AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 
 // kernelF64F32AVX2 reduces the first n&^3 elements of r (F64) and o (F32).
+//
+//go:noescape
 func kernelF64F32AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 
 // kernelF64BF16AVX2 reduces the first n&^3 elements of r (F64) and o (BF16).
+//
+//go:noescape
 func kernelF64BF16AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 
 // kernelF64F16AVX2 reduces the first n&^3 elements of r (F64) and o (F16).
+//
+//go:noescape
 func kernelF64F16AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 
 // kernelF32F64AVX2 reduces the first n&^3 elements of r (F32) and o (F64).
+//
+//go:noescape
 func kernelF32F64AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 
 // kernelF32F32AVX2 reduces the first n&^3 elements of r (F32) and o (F32).
+//
+//go:noescape
 func kernelF32F32AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 
 // kernelF32BF16AVX2 reduces the first n&^3 elements of r (F32) and o (BF16).
+//
+//go:noescape
 func kernelF32BF16AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 
 // kernelF32F16AVX2 reduces the first n&^3 elements of r (F32) and o (F16).
+//
+//go:noescape
 func kernelF32F16AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 
 // kernelBF16F64AVX2 reduces the first n&^3 elements of r (BF16) and o (F64).
+//
+//go:noescape
 func kernelBF16F64AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 
 // kernelBF16F32AVX2 reduces the first n&^3 elements of r (BF16) and o (F32).
+//
+//go:noescape
 func kernelBF16F32AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 
 // kernelBF16BF16AVX2 reduces the first n&^3 elements of r (BF16) and o (BF16).
+//
+//go:noescape
 func kernelBF16BF16AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 
 // kernelBF16F16AVX2 reduces the first n&^3 elements of r (BF16) and o (F16).
+//
+//go:noescape
 func kernelBF16F16AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 
 // kernelF16F64AVX2 reduces the first n&^3 elements of r (F16) and o (F64).
+//
+//go:noescape
 func kernelF16F64AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 
 // kernelF16F32AVX2 reduces the first n&^3 elements of r (F16) and o (F32).
+//
+//go:noescape
 func kernelF16F32AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 
 // kernelF16BF16AVX2 reduces the first n&^3 elements of r (F16) and o (BF16).
+//
+//go:noescape
 func kernelF16BF16AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 
 // kernelF16F16AVX2 reduces the first n&^3 elements of r (F16) and o (F16).
+//
+//go:noescape
 func kernelF16F16AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)

@@ -61,6 +61,7 @@ const (
 func kernel(rk, ok kind) {
 	name := fmt.Sprintf("kernel%s%sAVX2", rk.name, ok.name)
 	TEXT(name, NOSPLIT, "func(r, o []byte, n int, c *uint64, out *uint64)")
+	Pragma("noescape")
 	Doc(fmt.Sprintf("%s reduces the first n&^3 elements of r (%s) and o (%s).", name, rk.name, ok.name))
 	rp := Load(Param("r").Base(), GP64())
 	op := Load(Param("o").Base(), GP64())
