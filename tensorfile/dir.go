@@ -32,6 +32,13 @@ func openDir(dir string, cfg config) (*Container, error) {
 	if st {
 		return openSafetensors(dir, cfg)
 	}
+	if ix, ok := torchIndexIn(dir); ok {
+		c, err := openTorchIndex(ix, cfg)
+		if c != nil {
+			c.Source = dir
+		}
+		return c, err
+	}
 	c := &Container{Source: dir, Format: FormatDir}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -107,6 +107,9 @@ func TestDirectory(t *testing.T) {
 	writeFile(t, st, "model-1.safetensors", stBytes(nil, []string{"p"}, [][]float32{{1}}))
 	writeFile(t, st, "model-2.safetensors", stBytes(nil, []string{"q"}, [][]float32{{2}}))
 	writeFile(t, st, "config.json", []byte(`{}`))
+	// Hugging Face's side files do not make it a directory of dumps.
+	writeFile(t, st, "pytorch_model.bin", []byte("the same weights"))
+	writeFile(t, st, "training_args.bin", []byte("a pickle"))
 	c = openT(t, st)
 	if c.Format != FormatSafetensors || !slices.Equal(names(c), []string{"p", "q"}) {
 		t.Errorf("safetensors dir: %s %v", c.Format, names(c))

@@ -3,6 +3,7 @@ package tensorfile
 import (
 	"archive/zip"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -83,6 +84,69 @@ func TestPyTorchGenerated(t *testing.T) {
 		}
 	}
 	t.Run("zip variants", func(t *testing.T) { zipVariants(t, dir) })
+	t.Run("sharded index", func(t *testing.T) { shardedIndex(t, dir) })
+}
+
+// shardedIndex builds a Hugging Face style sharded .bin checkpoint from
+// two fixtures and opens it by index and by directory.
+func shardedIndex(t *testing.T, src string) {
+	dir := t.TempDir()
+	a := openT(t, filepath.Join(src, "views_zip.pt"))
+	b := openT(t, filepath.Join(src, "nested_legacy.pt"))
+	shard := map[string]string{}
+	var wm []string
+	var want []string
+	for i, c := range []*Container{a, b} {
+		f := []string{"pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"}[i]
+		raw, err := os.ReadFile(c.Source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, dir, f, raw)
+		for _, tn := range c.Tensors {
+			shard[tn.Name] = f
+			wm = append(wm, fmt.Sprintf("%q: %q", tn.Name, f))
+			want = append(want, tn.Name)
+		}
+	}
+	index := writeFile(t, dir, "pytorch_model.bin.index.json", []byte(`{"metadata": {"total_size": 1}, "weight_map": {`+strings.Join(wm, ", ")+`}}`))
+	writeFile(t, dir, "config.json", []byte(`{}`))
+	for _, p := range []string{index, dir} {
+		c := openT(t, p)
+		if c.Format != FormatPyTorchIndex || !c.Ordered || !slices.Equal(names(c), want) {
+			t.Fatalf("%s: %s %v", p, c.Format, names(c))
+		}
+		got := allData(t, c)
+		for k, v := range allData(t, a) {
+			if !bytes.Equal(got[k], v) {
+				t.Errorf("%s: %s differs", p, k)
+			}
+		}
+		l, err := List(p)
+		if err != nil || len(l.Weights) != len(want) || l.Weights[0].Shape == nil {
+			t.Errorf("List %s: %v %v", p, l, err)
+		}
+	}
+	bad := func(body, want string) {
+		t.Helper()
+		p := writeFile(t, dir, "bad.bin.index.json", []byte(body))
+		if _, err := Open(p, Options{}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err %v, want %q", body, err, want)
+		}
+	}
+	bad(`{"weight_map": {"a": "pytorch_model-00001-of-00002.bin", "t": "pytorch_model-00002-of-00002.bin"}}`, `tensor "t" is in pytorch_model-00001`)
+	bad(`{"weight_map": {"nope": "pytorch_model-00001-of-00002.bin"}}`, `tensor "nope" is not in its shard`)
+	bad(`{"weight_map": {"t": "pytorch_model-00001-of-00002.bin", "u": "gone.bin"}}`, "shard files absent: gone.bin")
+	bad(`{"weight_map": {"t": "../x.bin"}}`, "not a file name beside the index")
+	// All shards absent: List gives the names without shapes.
+	p := writeFile(t, t.TempDir(), "pytorch_model.bin.index.json", []byte(`{"weight_map": {"b": "x.bin", "a": "y.bin"}}`))
+	l, err := List(p)
+	if err != nil || len(l.Weights) != 2 || l.Weights[0].Name != "b" || l.Weights[0].Shape != nil || len(l.Notes) != 1 {
+		t.Errorf("absent shards: %+v %v", l, err)
+	}
+	if _, err := Open(p, Options{}); err == nil || !strings.Contains(err.Error(), "absent") {
+		t.Errorf("absent shards Open: %v", err)
+	}
 }
 
 // rewriteZip copies a zip archive, letting edit change each member's

@@ -19,26 +19,42 @@ const OrderKey = "refcmp.order"
 // maxIndexJSON bounds the size of a file sniffed as a sharded index.
 const maxIndexJSON = 64 << 20
 
-// isIndexJSON reports whether a .json file is a sharded-checkpoint index:
-// a JSON object with a "weight_map" object.
-func isIndexJSON(name string, f io.ReaderAt, size int64) bool {
+// indexKind tells whether a .json file is a sharded-checkpoint index, a
+// JSON object with a "weight_map" object, and of which shards: it returns
+// FormatSafetensorsIndex, FormatPyTorchIndex (every shard a .bin, .pt,
+// .pth or .ckpt file) or "".
+func indexKind(name string, f io.ReaderAt, size int64) string {
 	if !strings.HasSuffix(strings.ToLower(name), ".json") || size > maxIndexJSON {
-		return false
+		return ""
 	}
 	b := make([]byte, size)
 	if n, _ := f.ReadAt(b, 0); int64(n) != size {
-		return false
+		return ""
 	}
 	var top map[string]json.RawMessage
 	if json.Unmarshal(b, &top) != nil {
-		return false
+		return ""
 	}
 	wm, ok := top["weight_map"]
 	if !ok {
-		return false
+		return ""
 	}
 	var m map[string]json.RawMessage
-	return json.Unmarshal(wm, &m) == nil
+	if json.Unmarshal(wm, &m) != nil {
+		return ""
+	}
+	torch := len(m) > 0
+	for _, v := range m {
+		var s string
+		if json.Unmarshal(v, &s) != nil || !isTorchShard(s) {
+			torch = false
+			break
+		}
+	}
+	if torch {
+		return FormatPyTorchIndex
+	}
+	return FormatSafetensorsIndex
 }
 
 // openSafetensors opens a safetensors file, index or directory through
@@ -116,7 +132,10 @@ func listSafetensors(path string) (diffing.Listing, error) {
 
 // isSafetensorsDir reports whether a directory is a safetensors checkpoint:
 // it holds an index or *.safetensors files, and no other tensor files
-// (those make it a directory of dumps, paired by relative path).
+// (those make it a directory of dumps, paired by relative path) except
+// the ones Hugging Face keeps beside safetensors weights: the same weights
+// as pytorch_model*.bin, and a Trainer's training_args.bin, optimizer.pt,
+// scheduler.pt, scaler.pt and rng_state*.pth.
 func isSafetensorsDir(dir string) (bool, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -131,9 +150,25 @@ func isSafetensorsDir(dir string) (bool, error) {
 		switch {
 		case strings.HasSuffix(name, ".safetensors"), strings.HasSuffix(name, ".safetensors.index.json"):
 			st = true
+		case hfSideFile(name):
 		case dumpExt(name):
 			return false, nil
 		}
 	}
 	return st, nil
+}
+
+// hfSideFile reports whether a file name is one Hugging Face writes beside
+// safetensors weights (see isSafetensorsDir).
+func hfSideFile(name string) bool {
+	switch {
+	case strings.HasPrefix(name, "pytorch_model") && strings.HasSuffix(name, ".bin"),
+		strings.HasPrefix(name, "rng_state") && strings.HasSuffix(name, ".pth"):
+		return true
+	}
+	switch name {
+	case "training_args.bin", "optimizer.pt", "scheduler.pt", "scaler.pt":
+		return true
+	}
+	return false
 }

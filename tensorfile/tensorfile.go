@@ -156,6 +156,8 @@ func openKind(path, kind string, size int64, cfg config) (*Container, error) {
 		return openSafetensors(path, cfg)
 	case FormatRaw:
 		return openRaw(path, size, cfg)
+	case FormatPyTorchIndex:
+		return openTorchIndex(path, cfg)
 	}
 	return nil, unrecognised(path)
 }
@@ -203,7 +205,7 @@ func List(path string) (l diffing.Listing, err error) {
 	switch kind {
 	case FormatSafetensors, FormatSafetensorsIndex:
 		return listSafetensors(path)
-	case FormatNpy, FormatNpz, FormatPyTorchZip, FormatPyTorchLegacy:
+	case FormatNpy, FormatNpz, FormatPyTorchZip, FormatPyTorchLegacy, FormatPyTorchIndex:
 		c, err := openKind(path, kind, fi.Size(), config{headerOnly: true})
 		if err != nil {
 			return diffing.Listing{}, err
@@ -246,7 +248,10 @@ func looksLikeManifestFile(path string) bool {
 func (c *Container) listing() diffing.Listing {
 	l := diffing.Listing{Source: c.Source, Notes: append([]string(nil), c.Notes...)}
 	for _, t := range c.Tensors {
-		shape := append([]int64{}, t.Shape...)
+		var shape []int64
+		if t.Shape != nil { // nil: unknown (an index without its shards)
+			shape = append([]int64{}, t.Shape...)
+		}
 		l.Weights = append(l.Weights, diffing.Weight{Name: t.Name, DType: t.DType, Shape: shape})
 	}
 	return l
@@ -278,8 +283,11 @@ func sniffFile(path string, size int64) (string, error) {
 		return FormatPyTorchLegacy, nil
 	case safetensors.IsSafetensors(head, size):
 		return FormatSafetensors, nil
-	case isIndexJSON(path, f, size):
-		return FormatSafetensorsIndex, nil
+	}
+	if k := indexKind(path, f, size); k != "" {
+		return k, nil
+	}
+	switch {
 	case strings.HasSuffix(path, ".safetensors"):
 		return FormatSafetensors, nil // not valid: package safetensors says why
 	case strings.HasSuffix(path, ".safetensors.index.json"):
