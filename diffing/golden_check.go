@@ -213,11 +213,12 @@ func jsonErr(data []byte, err error) error {
 	case errors.As(err, &te):
 		off = te.Offset
 	}
-	if off < 0 || off > int64(len(data)) {
+	if off <= 0 || off > int64(len(data)) {
 		return err
 	}
-	line := 1 + bytes.Count(data[:off], []byte("\n"))
-	col := off - int64(bytes.LastIndexByte(data[:off], '\n'))
+	pos := off - 1 // the offset is just past the offending byte
+	line := 1 + bytes.Count(data[:pos], []byte("\n"))
+	col := pos - int64(bytes.LastIndexByte(data[:pos], '\n'))
 	return fmt.Errorf("line %d, column %d: %w", line, col, err)
 }
 

@@ -245,7 +245,7 @@ func TestParseGoldenErrors(t *testing.T) {
 		{`"nan": 0`, `"nan": 5`, `tensor "x.npy": NaN count 5 and Inf count 0 do not fit 4 elements`},
 		{`"shape": [2, 2]`, `"shape": [2, -2]`, `tensor "x.npy": negative dimension`},
 		{`"tensors": [`, `"tensors": [{"name": "x.npy", "dtype": "F32", "shape": [], "numel": 1},`, `tensor "x.npy" appears twice`},
-		{`"numel": 4,`, `"numel": 4`, "line 3, column 6"},
+		{`"numel": 4,`, `"numel": 4`, "line 3, column 5"},
 	} {
 		in := strings.Replace(ok, tc.old, tc.new, 1)
 		_, err := ParseGolden([]byte(in))

@@ -44,8 +44,12 @@ func (v inspectView) verdict() (pass bool, text string, ok bool) {
 func (v inspectView) sourceLine() string {
 	r := v.Report
 	c := r.Counts
-	return fmt.Sprintf("%s: %s, %s, %s params, %s, %s order", r.Source, r.Format, plural(c.Tensors, "tensor", "tensors"),
-		humanCount(c.Params), humanBytes(c.Bytes), r.Order)
+	s := fmt.Sprintf("%s: %s, %s, %s params, %s", r.Source, r.Format, plural(c.Tensors, "tensor", "tensors"),
+		humanCount(c.Params), humanBytes(c.Bytes))
+	if r.Order != execOrderSingle {
+		s += ", " + r.Order + " order"
+	}
+	return s
 }
 
 // table is the listing. Without --all and without statistics, rows that
@@ -174,8 +178,7 @@ func renderInspectMarkdown(w io.Writer, v inspectView) error {
 		fmt.Fprintf(&b, "%s: **%s**\n\n", mark, mdCell(text))
 	}
 	r := v.Report
-	fmt.Fprintf(&b, "- %s, %s, %s params, %s, %s order\n", mdCell(r.Format), plural(r.Counts.Tensors, "tensor", "tensors"),
-		humanCount(r.Counts.Params), humanBytes(r.Counts.Bytes), mdCell(r.Order))
+	fmt.Fprintf(&b, "- %s\n", mdCell(strings.TrimPrefix(v.sourceLine(), r.Source+": ")))
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "- note: %s\n", mdCell(n))
 	}
