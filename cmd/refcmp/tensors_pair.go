@@ -184,10 +184,16 @@ func (p *pairPlan) order(ref, ours *tensorSide, fileOrder []string, orderPath st
 		return strings.Compare(a.name, b.name)
 	}
 	byList := func(names []string, what string, oursNames bool) {
+		refName := map[string]string{} // OURS name -> REF name of its pair
+		if oursNames {
+			for _, q := range p.pairs {
+				refName[ours.tensors[q.ours].Name] = q.name
+			}
+		}
 		pos := map[string]int{}
 		for i, n := range names {
-			if oursNames {
-				n, _ = p.mapped(n, ours)
+			if r, ok := refName[n]; ok {
+				n = r
 			}
 			if _, dup := pos[n]; !dup {
 				pos[n] = i
@@ -238,16 +244,6 @@ func (p *pairPlan) order(ref, ours *tensorSide, fileOrder []string, orderPath st
 		slices.SortStableFunc(p.pairs, natural)
 	}
 	return nil
-}
-
-// mapped is an OURS name in REF's name space (unused rules give it back).
-func (p *pairPlan) mapped(name string, ours *tensorSide) (string, bool) {
-	for _, q := range p.pairs {
-		if ours.tensors[q.ours].Name == name {
-			return q.name, true
-		}
-	}
-	return name, false
 }
 
 // readOrderFile reads --order FILE: a JSON list of names, or one name per
