@@ -137,3 +137,22 @@ func BenchmarkCompareF32Masked(b *testing.B) {
 	}
 	reportCPU(b, cpu, 2*int64(n)*4)
 }
+
+// BenchmarkCompareF32Failing is a failing pair (one element in 10^5 out of
+// tolerance): the comparison pass plus the diagnosis pass and sampling.
+func BenchmarkCompareF32Failing(b *testing.B) {
+	ref, ours := benchPair(b, safetensors.F32, safetensors.F32)
+	data := ours.Data.(MemData)
+	for i := 0; i < len(data); i += 4 * 100_000 {
+		data[i+3] ^= 0x40 // flip an exponent bit
+	}
+	b.SetBytes(2 * int64(ref.Numel()) * 4)
+	cpu := cpuTime()
+	for b.Loop() {
+		res, err := Compare(ref, ours, DefaultTolerance(safetensors.F32, safetensors.F32))
+		if err != nil || res.Pass {
+			b.Fatal(err, res.Pass)
+		}
+	}
+	reportCPU(b, cpu, 2*ref.Numel()*4)
+}

@@ -177,7 +177,17 @@ func diagnose(ref, ours Tensor, res *Result, p *partial, workers int) error {
 			models = append(models, model{kind: TensorHintOffset, label: "mean(ours) - mean(ref)", k: 1, c: c})
 		}
 	}
-	lows := lowerFormats(res.RefDType, res.OursDType)
+	// Narrower formats that could explain every difference: |d| can be
+	// within one ulp of ref only if max|d| is within the largest ulp.
+	var lows []lowFormat
+	if p.pairs > 0 {
+		big := max(math.Abs(p.ref.min), math.Abs(p.ref.max))
+		for _, lf := range lowerFormats(res.RefDType, res.OursDType) {
+			if p.maxAbs <= lf.f.ulp(big) {
+				lows = append(lows, lf)
+			}
+		}
+	}
 	pr, err := runProbe(ref, ours, res, models, lows, workers)
 	if err != nil {
 		return err

@@ -33,6 +33,43 @@ func decade(x float64) int {
 	return max(histMinDecade, min(histMaxDecade, k))
 }
 
+// decades bins |d| by decade quickly: for each binary exponent e (the
+// top bits of a float64), the histogram bin of 2^e and the value from
+// which the binade's numbers fall in the next decade (+Inf when the whole
+// binade is in one decade). Bin 0 is zero.
+type decades struct {
+	bin    [2048]int16
+	thresh [2048]float64
+}
+
+func newDecades() *decades {
+	var d decades
+	for e := 1; e < 2047; e++ {
+		lo := math.Float64frombits(uint64(e) << 52)
+		k := decade(lo)
+		d.bin[e] = int16(1 + k - histMinDecade)
+		d.thresh[e] = math.Inf(1)
+		if next := pow10(k + 1); k < histMaxDecade && next < 2*lo {
+			d.thresh[e] = next
+		}
+	}
+	d.thresh[0] = math.Inf(1) // zero (subnormals are handled apart)
+	return &d
+}
+
+// binOf is the histogram bin of a finite |d| >= 0.
+func (d *decades) binOf(ad float64) int {
+	e := math.Float64bits(ad) >> 52 & 0x7ff
+	bin := int(d.bin[e]) + int(b2i(ad >= d.thresh[e]))
+	if e == 0 && ad != 0 {
+		bin = 1 + decade(ad) - histMinDecade // subnormal
+	}
+	return bin
+}
+
+// exp2 is 2^n for n in float64's normal exponent range.
+func exp2(n int) float64 { return math.Float64frombits(uint64(n+1023) << 52) }
+
 // pow10 is 10^k, also below math.Pow10's range (it returns 0 under 1e-323).
 func pow10(k int) float64 {
 	if k < -300 {
@@ -207,6 +244,7 @@ func runProbe(ref, ours Tensor, res *Result, models []model, lows []lowFormat, w
 	nchunks := int((n + chunkElems - 1) / chunkElems)
 	workers = max(1, min(workers, nchunks))
 	scr := make([]scratch, workers)
+	dec := newDecades()
 	work := func(w, c int) (probePartial, error) {
 		s := &scr[w]
 		if s.rb == nil {
@@ -224,7 +262,8 @@ func runProbe(ref, ours Tensor, res *Result, models []model, lows []lowFormat, w
 			return probePartial{}, err
 		}
 		p := newProbePartial(len(models), len(lows), ndim)
-		idx := unravel(start, shape)
+		mis := make([]bool, blockElems)
+		hist2 := make([]int64, histLen)
 		for off := int64(0); off < cn; off += blockElems {
 			bn := int(min(blockElems, cn-off))
 			r, o := s.rb[:bn], s.ob[:bn]
@@ -232,75 +271,59 @@ func runProbe(ref, ours Tensor, res *Result, models []model, lows []lowFormat, w
 			oblk := obuf[off*int64(osz) : (off+int64(bn))*int64(osz)]
 			rdec(r, rblk)
 			odec(o, oblk)
+			// Mismatches, as the main pass counts them, and their box.
+			nm := int64(0)
 			for i, x := range r {
 				y := o[i]
-				xf, yf := x-x == 0, y-y == 0
-				var mis bool
+				var m bool
 				switch {
-				case exact && ref.DType == ours.DType:
-					mis = !bytesEqual(rblk[i*rsz:(i+1)*rsz], oblk[i*osz:(i+1)*osz])
+				case exact && rsz == osz && ref.DType == ours.DType:
+					m = !bytesEqual(rblk[i*rsz:(i+1)*rsz], oblk[i*osz:(i+1)*osz])
 				case exact:
-					mis = math.Float64bits(x) != math.Float64bits(y) && !(x != x && y != y)
-				case xf && yf:
-					mis = math.Abs(y-x) > kp.atol+kp.rtol*math.Abs(x)
+					m = math.Float64bits(x) != math.Float64bits(y) && !(x != x && y != y)
+				case x-x == 0 && y-y == 0:
+					m = math.Abs(y-x) > kp.atol+kp.rtol*math.Abs(x)
 				default:
-					mis = !(x == y || kp.equalNaN && x != x && y != y)
+					m = !(x == y || kp.equalNaN && x != x && y != y)
 				}
-				if mis {
-					p.mis++
-					for a, v := range idx {
-						p.lo[a] = min(p.lo[a], v)
-						p.hi[a] = max(p.hi[a], v)
-					}
-				}
-				if xf && yf {
-					ad := math.Abs(y - x)
-					ax := math.Abs(x)
-					if ad == 0 {
-						p.hist[0]++
-					} else {
-						p.hist[1+decade(ad)-histMinDecade]++
-					}
-					p.needAtol = max(p.needAtol, ad-rtol*ax)
-					if ad > atol {
-						p.needRtol = max(p.needRtol, relDiff(ad-atol, ax))
-					}
-					for j := range lows {
-						lf := &lows[j]
-						ratio := ad / lf.f.ulp(x)
-						lc := &p.lows[j]
-						lc.maxRatio = max(lc.maxRatio, ratio)
-						if ratio > 1 {
-							lc.over++
-						}
-						if ad > lf.atol+lf.rtol*ax {
-							lc.tolMis++
+				mis[i] = m
+				nm += b2i(m)
+			}
+			if nm > 0 {
+				p.mis += nm
+				idx := unravel(start+off, shape)
+				for i := 0; i < bn; i++ {
+					if mis[i] {
+						for a, v := range idx {
+							if v < p.lo[a] {
+								p.lo[a] = v
+							}
+							if v > p.hi[a] {
+								p.hi[a] = v
+							}
 						}
 					}
-				}
-				for j := range models {
-					m := &models[j]
-					f := m.k*x + m.c
-					mc := &p.models[j]
-					if f-f == 0 && yf {
-						e := math.Abs(y - f)
-						mc.maxErr = max(mc.maxErr, e)
-						if e > atol+rtol*math.Abs(f) {
-							mc.mis++
+					for a := ndim - 1; a >= 0; a-- { // next index, C order
+						idx[a]++
+						if idx[a] < shape[a] {
+							break
 						}
-					} else if !(f == y || f != f && y != y) {
-						mc.mis++
+						idx[a] = 0
 					}
-				}
-				// Next multi-index, C order.
-				for a := ndim - 1; a >= 0; a-- {
-					idx[a]++
-					if idx[a] < shape[a] {
-						break
-					}
-					idx[a] = 0
 				}
 			}
+			probePairs(r, o, atol, rtol, dec, &p, hist2)
+			for j := range lows {
+				if p.lows[j].over == 0 {
+					probeLow(r, o, &lows[j], &p.lows[j])
+				}
+			}
+			for j := range models {
+				probeModel(r, o, models[j], atol, rtol, &p.models[j])
+			}
+		}
+		for i, c := range hist2 {
+			p.hist[i] += c
 		}
 		return p, nil
 	}
@@ -320,4 +343,83 @@ func shapeDims(shape []int64) []int64 {
 	}
 	slices.Sort(ds)
 	return ds
+}
+
+// probePairs adds the finite pairs' |d| histogram and needed tolerances.
+// Odd elements count in a second histogram, so that runs of one decade do
+// not wait on each other's increments.
+func probePairs(r, o []float64, atol, rtol float64, dec *decades, p *probePartial, hist2 []int64) {
+	o = o[:len(r)]
+	needAtol, needRtol := p.needAtol, p.needRtol
+	hists := [2][]int64{p.hist, hist2}
+	for i, x := range r {
+		hist := hists[i&1]
+		y := o[i]
+		if x-x != 0 || y-y != 0 {
+			continue
+		}
+		ad := math.Abs(y - x)
+		ax := math.Abs(x)
+		// dec.binOf(ad), inlined.
+		e := math.Float64bits(ad) >> 52 & 0x7ff
+		bin := int(dec.bin[e]) + int(b2i(ad >= dec.thresh[e]))
+		if e == 0 && ad != 0 {
+			bin = 1 + decade(ad) - histMinDecade // subnormal
+		}
+		hist[bin]++
+		if t := ad - rtol*ax; t > needAtol {
+			needAtol = t
+		}
+		if ad > atol && ad-atol > needRtol*ax {
+			needRtol = relDiff(ad-atol, ax)
+		}
+	}
+	p.needAtol, p.needRtol = needAtol, needRtol
+}
+
+// probeLow checks the finite pairs against one ulp of a narrower format.
+func probeLow(r, o []float64, lf *lowFormat, lc *lowCount) {
+	o = o[:len(r)]
+	maxRatio, over, tolMis := lc.maxRatio, lc.over, lc.tolMis
+	pm1, emin, fatol, frtol := lf.f.p-1, lf.f.emin, lf.atol, lf.rtol
+	for i, x := range r {
+		y := o[i]
+		if x-x != 0 || y-y != 0 {
+			continue
+		}
+		ad := math.Abs(y - x)
+		// |d| / ulp(x) in the format: ulp = 2^(max(e2, emin) - (p-1)).
+		e2 := int(math.Float64bits(x)>>52&0x7ff) - 1023
+		if e2 < emin {
+			e2 = emin
+		}
+		ratio := ad * exp2(pm1-e2)
+		if ratio > maxRatio {
+			maxRatio = ratio
+		}
+		over += b2i(ratio > 1)
+		tolMis += b2i(ad > fatol+frtol*math.Abs(x))
+	}
+	lc.maxRatio, lc.over, lc.tolMis = maxRatio, over, tolMis
+}
+
+// probeModel counts the elements a model ours ≈ k·ref + c leaves
+// mismatched.
+func probeModel(r, o []float64, m model, atol, rtol float64, mc *modelCount) {
+	o = o[:len(r)]
+	mis, maxErr := mc.mis, mc.maxErr
+	for i, x := range r {
+		y := o[i]
+		f := m.k*x + m.c
+		if f-f == 0 && y-y == 0 {
+			e := math.Abs(y - f)
+			if e > maxErr {
+				maxErr = e
+			}
+			mis += b2i(e > atol+rtol*math.Abs(f))
+		} else if !(f == y || f != f && y != y) {
+			mis++
+		}
+	}
+	mc.mis, mc.maxErr = mis, maxErr
 }

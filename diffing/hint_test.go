@@ -321,3 +321,27 @@ func TestNameFactor(t *testing.T) {
 		t.Errorf("1.37 named")
 	}
 }
+
+func TestDecadesFast(t *testing.T) {
+	d := newDecades()
+	r := rand.New(rand.NewPCG(5, 5))
+	for i := 0; i < 200000; i++ {
+		x := math.Float64frombits(r.Uint64() &^ (1 << 63))
+		if x-x != 0 || x == 0 {
+			continue
+		}
+		if a, b := d.binOf(x), 1+decade(x)-histMinDecade; a != b {
+			t.Fatalf("decades.binOf(%g) = %d, want %d", x, a, b)
+		}
+	}
+	if d.binOf(0) != 0 {
+		t.Errorf("binOf(0) = %d", d.binOf(0))
+	}
+	for k := -320; k <= 308; k++ {
+		for _, x := range []float64{pow10(k), math.Nextafter(pow10(k), 0), math.Nextafter(pow10(k), math.Inf(1))} {
+			if x > 0 && d.binOf(x) != 1+decade(x)-histMinDecade {
+				t.Fatalf("decades.binOf(%g) = %d, decade = %d", x, d.binOf(x), decade(x))
+			}
+		}
+	}
+}
