@@ -1,12 +1,16 @@
 package tensorfile
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"codeberg.org/sbinet/npyio/npy"
 
@@ -34,10 +38,14 @@ type npyHeader struct {
 }
 
 // readNpyHeader reads and checks a .npy header from r, which holds size
-// bytes. The header dictionary is parsed here rather than by npyio's
-// npy.NewReader: that one (v0.14.0) drops the last dimension of a header
-// written without a trailing comma (real files from ndarray-npy do this)
-// and trusts the header length for its allocation.
+// bytes. The header dictionary is decoded by npyio's npy.NewReader, after
+// two checks of our own that cover its gaps (TestNpyioHeaderGaps shows
+// them): it allocates whatever length the preamble claims, so the length
+// is checked against the file first; and it drops the last dimension of a
+// header written without a trailing comma, as ndarray-npy writes them
+// ("'shape': (2, 3, 4)}" reads as [2 3]), so that comma is put back.
+// Double-quoted keys and Python 2's "3L" dimensions are rewritten to the
+// spelling it knows.
 func readNpyHeader(r io.ReaderAt, size int64) (npyHeader, error) {
 	var h npyHeader
 	pre := make([]byte, 12)
@@ -68,50 +76,62 @@ func readNpyHeader(r io.ReaderAt, size int64) (npyHeader, error) {
 		return h, fmt.Errorf("reading .npy header: %w", err)
 	}
 	h.DataStart = start + hlen
-	lit, err := pyLiteral(string(raw))
+	hdr, err := decodeNpyDict(raw)
 	if err != nil {
 		return h, fmt.Errorf("bad .npy header %s: %v", quoteShort(string(raw)), err)
 	}
-	items, ok := lit.([]pyItem)
-	if !ok {
-		return h, fmt.Errorf("bad .npy header %s: not a dictionary", quoteShort(string(raw)))
-	}
-	var haveDescr, haveOrder, haveShape bool
-	for _, it := range items {
-		switch it.Key {
-		case "descr":
-			s, ok := it.Value.(string)
-			if !ok {
-				return h, fmt.Errorf("structured dtype %s is not supported (only plain numeric arrays)", quoteShort(fmt.Sprint(it.Value)))
-			}
-			h.Descr, haveDescr = s, true
-		case "fortran_order":
-			b, ok := it.Value.(bool)
-			if !ok {
-				return h, fmt.Errorf("bad .npy header: fortran_order is not True or False")
-			}
-			h.Fortran, haveOrder = b, true
-		case "shape":
-			tup, ok := it.Value.([]any)
-			if !ok {
-				return h, fmt.Errorf("bad .npy header: shape is not a tuple")
-			}
-			h.Shape = make([]int64, len(tup))
-			for i, d := range tup {
-				v, ok := d.(int64)
-				if !ok || v < 0 {
-					return h, fmt.Errorf("bad .npy header: shape %v has a dimension that is not a non-negative integer", tup)
-				}
-				h.Shape[i] = v
-			}
-			haveShape = true
+	h.Descr, h.Fortran = hdr.Descr.Type, hdr.Descr.Fortran
+	h.Shape = make([]int64, len(hdr.Descr.Shape))
+	for i, d := range hdr.Descr.Shape {
+		if d < 0 {
+			return h, fmt.Errorf("bad .npy header %s: shape %v has a dimension that is not a non-negative integer", quoteShort(string(raw)), hdr.Descr.Shape)
 		}
+		h.Shape[i] = int64(d)
 	}
-	if !haveDescr || !haveOrder || !haveShape {
-		return h, fmt.Errorf("bad .npy header %s: needs descr, fortran_order and shape", quoteShort(string(raw)))
+	h.Descr = strings.Trim(h.Descr, "'\"")
+	if strings.HasPrefix(h.Descr, "[") || strings.HasPrefix(h.Descr, "{") {
+		return h, fmt.Errorf("structured dtype %s is not supported (only plain numeric arrays)", quoteShort(h.Descr))
 	}
 	h.DType, h.BigEndian, err = npyDType(h.Descr)
 	return h, err
+}
+
+var (
+	errNpyDict   = errors.New("needs descr, fortran_order and shape, in numpy's layout")
+	pyLongSuffix = regexp.MustCompile(`(\d)L\b`)
+)
+
+// decodeNpyDict decodes a .npy header dictionary with npyio, which expects
+// numpy's own layout: "{'descr': ..., 'fortran_order': ..., 'shape': (...), }"
+// ending in a newline.
+func decodeNpyDict(raw []byte) (h npy.Header, err error) {
+	text := strings.TrimRight(string(raw), " \n\r\t\x00")
+	body, ok := strings.CutSuffix(text, "}")
+	if !ok || !strings.HasPrefix(text, "{") {
+		return h, fmt.Errorf("not a dictionary")
+	}
+	body = strings.TrimRight(body, " ")
+	body = pyLongSuffix.ReplaceAllString(body, "$1") // Python 2 wrote (3L, 4L)
+	body = strings.ReplaceAll(body, `"`, "'")        // npyio matches 'descr' only
+	if !strings.HasSuffix(body, ",") {
+		body += ","
+	}
+	var buf bytes.Buffer
+	buf.Write(npy.Magic[:])
+	hdr := body + " }\n"
+	buf.Write([]byte{2, 0})
+	binary.Write(&buf, binary.LittleEndian, uint32(len(hdr)))
+	buf.WriteString(hdr)
+	defer func() {
+		if r := recover(); r != nil { // npyio slices the text by position
+			err = errNpyDict
+		}
+	}()
+	rd, err := npy.NewReader(&buf)
+	if err != nil {
+		return h, fmt.Errorf("%w (%v)", errNpyDict, err)
+	}
+	return rd.Header, nil
 }
 
 // npyDType maps a numpy type string ("<f4", ">i8", "|b1") to a dtype.

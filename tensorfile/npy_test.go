@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"codeberg.org/sbinet/npyio/npy"
+
 	"github.com/refcmp/refcmp/safetensors"
 )
 
@@ -177,5 +179,41 @@ func TestNpz(t *testing.T) {
 	// A deflated member larger than the limit is refused before inflating.
 	if _, err := Open(p, Options{MaxMaterialize: 16}); err == nil || !strings.Contains(err.Error(), `member "zeta.npy"`) {
 		t.Errorf("limit: %v", err)
+	}
+}
+
+// TestNpyioHeaderGaps shows where npyio's header reader falls short on
+// headers real writers produce, and that readNpyHeader covers each gap.
+func TestNpyioHeaderGaps(t *testing.T) {
+	for _, tc := range []struct {
+		name, dict string
+		npyio      []int // what npyio alone makes of the shape (nil: it fails)
+		want       []int64
+	}{
+		{"no trailing comma (ndarray-npy)", "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3, 4)}", []int{2, 3}, []int64{2, 3, 4}},
+		{"python 2 longs", "{'descr': '<f8', 'fortran_order': False, 'shape': (2L, 3L), }", nil, []int64{2, 3}},
+		{"double quotes", `{"descr": "<f8", "fortran_order": False, "shape": (5,)}`, nil, []int64{5}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := tc.dict + "\n"
+			var b bytes.Buffer
+			b.WriteString("\x93NUMPY\x01\x00")
+			binary.Write(&b, binary.LittleEndian, uint16(len(hdr)))
+			b.WriteString(hdr)
+			b.Write(make([]byte, 8*int(slices.Max(tc.want))*int(len(tc.want))*4))
+
+			r, err := npy.NewReader(bytes.NewReader(b.Bytes()))
+			switch {
+			case tc.npyio == nil && err == nil:
+				t.Errorf("npyio now reads %q (shape %v): the gap is closed upstream", tc.dict, r.Header.Descr.Shape)
+			case tc.npyio != nil && (err != nil || !slices.Equal(r.Header.Descr.Shape, tc.npyio)):
+				t.Errorf("npyio on %q: shape %v, err %v; the test expected the known wrong shape %v", tc.dict, r.Header.Descr.Shape, err, tc.npyio)
+			}
+
+			h, err := readNpyHeader(bytes.NewReader(b.Bytes()), int64(b.Len()))
+			if err != nil || !slices.Equal(h.Shape, tc.want) || h.DType != safetensors.F64 {
+				t.Errorf("readNpyHeader: shape %v dtype %v err %v, want %v F64", h.Shape, h.DType, err, tc.want)
+			}
+		})
 	}
 }
