@@ -13,6 +13,7 @@ import (
 
 	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/internal/testenv"
+	"github.com/refcmp/refcmp/tensorfile"
 )
 
 // portingFindings is testdata/porting/expected_findings.json: what each
@@ -287,4 +288,70 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestGoAPISummaryMatchesCLI checks that the Go API words a failing pair
+// as `refcmp tensors` does: every line of diffing.Result.Facts (but the
+// two statistics lines, which the CLI draws as a table) and every hint
+// appear in the CLI's detail block for the same pair, on the worked
+// example's committed dumps.
+func TestGoAPISummaryMatchesCLI(t *testing.T) {
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := filepath.Join(root, "testdata", "porting")
+	for _, c := range []struct{ ref, ours, name string }{
+		{"ref_activations.safetensors", "port_activations.safetensors", "layers.0.self_attn.scores"},
+		{"ref_activations.safetensors", "port_transposed_activations.safetensors", "layers.0.self_attn.o_proj"},
+		{"model.safetensors", "port_transposed_weights.safetensors", "layers.0.self_attn.o_proj.weight"},
+	} {
+		var out, errb bytes.Buffer
+		if code := run([]string{"tensors", filepath.Join(ex, c.ref), filepath.Join(ex, c.ours)}, &out, &errb); code != exitDiff {
+			t.Fatalf("tensors %s %s: exit %d: %s", c.ref, c.ours, code, errb.String())
+		}
+		cli := out.String()
+		ref, err := tensorfile.Load(filepath.Join(ex, c.ref), c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours, err := tensorfile.Load(filepath.Join(ex, c.ours), c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals, err := diffing.Float64s(ours)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f32 := make([]float32, len(vals))
+		for i, v := range vals {
+			f32[i] = float32(v)
+		}
+		res, err := diffing.CompareSlice(ref, f32, nil, diffing.Tolerance{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Pass {
+			t.Fatalf("%s: passes through the Go API", c.name)
+		}
+		if !strings.Contains(cli, c.name) {
+			t.Errorf("%s: the CLI output does not name it", c.name)
+		}
+		for _, f := range res.Facts() {
+			if strings.HasPrefix(f, "ref:") || strings.HasPrefix(f, "ours:") {
+				continue
+			}
+			if !strings.Contains(cli, "\n  "+f+"\n") {
+				t.Errorf("%s: Result.Facts line %q is not in refcmp tensors' output:\n%s", c.name, f, cli)
+			}
+		}
+		if len(res.Hints) == 0 {
+			t.Errorf("%s: no hints through the Go API", c.name)
+		}
+		for _, h := range res.Hints {
+			if !strings.Contains(cli, h.Kind+": "+h.Summary) {
+				t.Errorf("%s: hint %q is not in refcmp tensors' output", c.name, h.Kind+": "+h.Summary)
+			}
+		}
+	}
 }
