@@ -31,6 +31,8 @@ per tensor, in the golden file's order (--mode):
              both sides), --atol/--rtol and --tol rules. A NaN statistic
              or value matches NaN, an infinity only the same infinity.
              Different bits within tolerance pass (the report says so).
+             A small change to one unsampled element of a large tensor
+             can pass (it moves no statistic beyond tolerance).
   exact      names, shapes, dtypes and the SHA-256: any changed bit fails.
   structure  names, shapes and dtypes only; no data are read.
 
