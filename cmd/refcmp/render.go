@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -40,6 +41,8 @@ type outputFlags struct {
 	format string // one of the formats given to register
 	color  string // auto, always, never
 	all    bool   // also show what passed
+	// issuesLog is --issues-log FILE (commands with JUnit output; see issueslog.go).
+	issuesLog string
 }
 
 // register adds --format, --color and --all to cmd. formats lists the
@@ -52,6 +55,9 @@ func (o *outputFlags) register(cmd *cobra.Command, formats ...string) {
 	fs.Var(&choiceValue{&o.color, []string{colorAuto, colorAlways, colorNever}}, "color",
 		"color text output: auto = only on a terminal; NO_COLOR in the environment turns it off")
 	fs.BoolVar(&o.all, "all", false, "also list what matched, not only the differences")
+	if slices.Contains(formats, formatJUnit) { // the CI commands
+		o.registerIssuesLog(cmd)
+	}
 	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{colorAuto, colorAlways, colorNever}, cobra.ShellCompDirectiveNoFileComp))
 }

@@ -17,6 +17,7 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	args   []string // the command line after "refcmp" (for --issues-log)
 }
 
 // run is the whole CLI: it parses args, runs one command and returns the
@@ -27,6 +28,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func (a *app) run(args []string) int {
+	a.args = args
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()

@@ -167,7 +167,7 @@ func newTensorsCmd(a *app) *cobra.Command {
 	fs.StringArrayVar(&o.tols, "tol", nil, "per-tensor rule `GLOB=ATOL:RTOL` (or GLOB=exact, GLOB=cosine:T, GLOB=nmse:T, GLOB=max-abs:ATOL); repeatable")
 	fs.StringVar(&o.orderPath, "order", "", "execution order: a `FILE` of REF names, one per line or a JSON list")
 	fs.Var(&choiceValue{&o.progress, []string{progressAuto, progressNever}}, "progress", "progress bar on stderr: auto (on a terminal, for long work), never")
-	o.out.register(cmd, formatText, formatJSON, formatMarkdown)
+	o.out.register(cmd, formatText, formatJSON, formatMarkdown, formatJUnit)
 	_ = cmd.RegisterFlagCompletionFunc("check", cobra.FixedCompletions(checkNames(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -213,16 +213,15 @@ func runTensors(a *app, o *tensorsOptions) error {
 		err = renderTensorsJSON(a.stdout, rep)
 	case formatMarkdown:
 		err = renderTensorsMarkdown(a.stdout, view)
+	case formatJUnit:
+		err = writeJUnit(a.stdout, tensorsSuite(o, view))
 	default:
 		err = renderTensorsText(a.stdout, view, o.out.style(a, a.stdout))
 	}
 	if err != nil {
 		return err
 	}
-	if !rep.Pass {
-		return errDifferences
-	}
-	return nil
+	return o.out.finish(a, rep.Pass, func() ciSuite { return tensorsSuite(o, view) })
 }
 
 // tensorsSettings is the command line and config file merged and parsed.

@@ -97,7 +97,7 @@ func newWeightsCmd(a *app) *cobra.Command {
 	fs.StringArrayVar(&o.ignores, "ignore", nil, "leave out names matching this `GLOB` on both sides (repeatable)")
 	fs.StringArrayVar(&o.tied, "tied", nil, "accept NAME absent from LOADED when TARGET is loaded with its shape: tied weights, `NAME=TARGET` (repeatable)")
 	fs.BoolVar(&o.ignoreDType, "ignore-dtype", false, "do not compare dtypes")
-	o.out.register(cmd, formatText, formatJSON, formatMarkdown)
+	o.out.register(cmd, formatText, formatJSON, formatMarkdown, formatJUnit)
 	return cmd
 }
 
@@ -124,16 +124,15 @@ func runWeights(a *app, o *weightsOptions) error {
 		err = renderWeightsJSON(a.stdout, rep)
 	case formatMarkdown:
 		err = renderWeightsMarkdown(a.stdout, view)
+	case formatJUnit:
+		err = writeJUnit(a.stdout, weightsSuite(o, expected, view))
 	default:
 		err = renderWeightsText(a.stdout, view, o.out.style(a, a.stdout))
 	}
 	if err != nil {
 		return err
 	}
-	if !rep.Pass {
-		return errDifferences
-	}
-	return nil
+	return o.out.finish(a, rep.Pass, func() ciSuite { return weightsSuite(o, expected, view) })
 }
 
 // diffOptions merges the config file (if any) with the flags: the file's
