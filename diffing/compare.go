@@ -184,11 +184,11 @@ func CompareWith(ref, ours Tensor, tol Tolerance, opt Options) (Result, error) {
 			res.OursShape = []int64{}
 		}
 		// Each side's statistics, on its own.
-		rp, err := scan(ref, ref, rn, &res.Tolerance, workers, opt.Progress, opt.pureGo)
+		rp, err := scan(ref, ref, rn, nil, &res.Tolerance, workers, opt.Progress, opt.pureGo)
 		if err != nil {
 			return res, err
 		}
-		op, err := scan(ours, ours, on, &res.Tolerance, workers, opt.Progress, opt.pureGo)
+		op, err := scan(ours, ours, on, nil, &res.Tolerance, workers, opt.Progress, opt.pureGo)
 		if err != nil {
 			return res, err
 		}
@@ -207,7 +207,7 @@ func CompareWith(ref, ours Tensor, tol Tolerance, opt Options) (Result, error) {
 		return res, nil
 	}
 
-	p, err := scan(ref, ours, rn, &res.Tolerance, workers, opt.Progress, opt.pureGo)
+	p, err := scan(ref, ours, rn, ref.Shape, &res.Tolerance, workers, opt.Progress, opt.pureGo)
 	if err != nil {
 		return res, err
 	}
@@ -283,6 +283,7 @@ type partial struct {
 	firstIntro    int64
 	introR        float64
 	introO        float64
+	lo, hi        []int64 // bounding box of the mismatches (nil: not tracked)
 }
 
 func newPartial() partial {
@@ -343,6 +344,15 @@ func (p *partial) merge(q *partial) {
 	p.intro += q.intro
 	if p.firstIntro < 0 && q.firstIntro >= 0 {
 		p.firstIntro, p.introR, p.introO = q.firstIntro, q.introR, q.introO
+	}
+	if q.lo != nil {
+		if p.lo == nil {
+			p.lo, p.hi = slices.Clone(q.lo), slices.Clone(q.hi)
+		} else {
+			for a := range p.lo {
+				p.lo[a], p.hi[a] = min(p.lo[a], q.lo[a]), max(p.hi[a], q.hi[a])
+			}
+		}
 	}
 }
 
@@ -436,11 +446,21 @@ type scratch struct {
 	rawR, rawO []byte
 	rb, ob     []float64
 	slow       slowScratch
+	mis        []bool
+}
+
+// flags is a block-sized buffer of mismatch flags.
+func (s *scratch) flags(n int) []bool {
+	if len(s.mis) < n {
+		s.mis = make([]bool, blockElems)
+	}
+	return s.mis[:n]
 }
 
 // scan reduces n elements of ref and ours (same element count) in
 // chunks, in parallel, merging the chunk partials in order.
-func scan(ref, ours Tensor, n int64, tol *Tolerance, workers int, progress func(int64), pureGo bool) (partial, error) {
+// With shape set, it also tracks the bounding box of the mismatches.
+func scan(ref, ours Tensor, n int64, shape []int64, tol *Tolerance, workers int, progress func(int64), pureGo bool) (partial, error) {
 	total := newPartial()
 	if n == 0 {
 		return total, nil
@@ -494,6 +514,10 @@ func scan(ref, ours Tensor, n int64, tol *Tolerance, workers int, progress func(
 			return partial{}, err
 		}
 		p := newPartial()
+		var box *mismatchBox
+		if len(shape) > 0 {
+			box = newMismatchBox(shape, start, cn)
+		}
 		var b blockOut
 		for off := int64(0); off < cn; off += blockElems {
 			bn := int(min(blockElems, cn-off))
@@ -520,6 +544,12 @@ func scan(ref, ours Tensor, n int64, tol *Tolerance, workers int, progress func(
 				in.decode()
 			}
 			p.addBlock(start+off, &b, in.r, in.o)
+			if box != nil && b.mis > 0 && !box.full() {
+				box.add(&in, mode, &kp, start+off, s.flags(bn))
+			}
+		}
+		if box != nil {
+			p.lo, p.hi = box.lo, box.hi
 		}
 		return p, nil
 	}

@@ -188,11 +188,24 @@ func diagnose(ref, ours Tensor, res *Result, p *partial, workers int) error {
 			}
 		}
 	}
-	pr, err := runProbe(ref, ours, res, models, lows, workers)
+	pr, err := runProbe(ref, ours, res, models, lows, workers, probeMaxChunks)
 	if err != nil {
 		return err
 	}
 	res.Histogram = pr.histogram()
+	// What the probe's evidence covers.
+	over := fmt.Sprintf("%d elements", numel)
+	if pr.elems < numel {
+		over = fmt.Sprintf("%d sampled elements (of %d)", pr.elems, numel)
+		res.Notes = append(res.Notes, fmt.Sprintf(
+			"the |diff| histogram and the scale, offset and rounding checks cover %d of %d elements (%d evenly spaced chunks)",
+			pr.elems, numel, probeMaxChunks))
+	}
+	// Mismatches among the probed elements, when the model is left out.
+	probedMis := res.Mismatched
+	if pr.elems < numel {
+		probedMis = int64(float64(res.Mismatched) * float64(pr.elems) / float64(numel))
+	}
 
 	// Remappings, checked on sampled positions; the first that fits wins.
 	remap, err := remapHints(ref, ours, res, atol, rtol)
@@ -216,15 +229,19 @@ func diagnose(ref, ours Tensor, res *Result, p *partial, workers int) error {
 	// the mismatches and at most 0.1% of the elements.
 	for i, m := range models {
 		mc := pr.models[i]
-		if mc.mis*10 > res.Mismatched || float64(mc.mis) > 1e-3*float64(numel) {
+		if mc.mis > modelMaxMis(res, pr.elems) {
 			continue
+		}
+		asIs := fmt.Sprintf("%d as is", res.Mismatched)
+		if pr.elems < numel {
+			asIs = fmt.Sprintf("about %d as is", probedMis)
 		}
 		h := TensorHint{Kind: m.kind}
 		switch m.kind {
 		case TensorHintOffset:
 			h.Summary = fmt.Sprintf("ours ≈ ref + %s", g(m.c))
-			h.Evidence = fmt.Sprintf("c = mean(ours) - mean(ref) = %s; against ref + c, %d of %d elements mismatch (%d as is), max |ours - ref - c| = %s",
-				g(m.c), mc.mis, numel, res.Mismatched, g(mc.maxErr))
+			h.Evidence = fmt.Sprintf("c = mean(ours) - mean(ref) = %s; against ref + c, %d of %s mismatch (%s), max |ours - ref - c| = %s",
+				g(m.c), mc.mis, over, asIs, g(mc.maxErr))
 		default:
 			kfit := p.dot.sum() / p.rr.sum()
 			if m.label == "the least-squares factor" {
@@ -234,8 +251,8 @@ func diagnose(ref, ours Tensor, res *Result, p *partial, workers int) error {
 			} else {
 				h.Summary = fmt.Sprintf("ours ≈ %s × ref (%s)", g(m.k), m.label)
 			}
-			h.Evidence = fmt.Sprintf("least-squares k = %.7g (cosine %.7f); against %s × ref, %d of %d elements mismatch (%d as is), max error %s",
-				kfit, float64(res.Cosine), g(m.k), mc.mis, numel, res.Mismatched, g(mc.maxErr))
+			h.Evidence = fmt.Sprintf("least-squares k = %.7g (cosine %.7f); against %s × ref, %d of %s mismatch (%s), max error %s",
+				kfit, float64(res.Cosine), g(m.k), mc.mis, over, asIs, g(mc.maxErr))
 		}
 		hints = append(hints, h)
 		break
@@ -249,10 +266,13 @@ func diagnose(ref, ours Tensor, res *Result, p *partial, workers int) error {
 				continue
 			}
 			name := lf.f.dtype.String()
-			ev := fmt.Sprintf("max |ours - ref| / ulp_%s(ref) = %s over %d pairs; under %s's default tolerance (rtol %s, atol %s) %d of %d elements mismatch",
-				name, g(lc.maxRatio), p.pairs, name, g(lf.rtol), g(lf.atol), lc.tolMis, numel)
+			ev := fmt.Sprintf("max |ours - ref| / ulp_%s(ref) = %s over %s; under %s's default tolerance (rtol %s, atol %s) %d of them mismatch",
+				name, g(lc.maxRatio), over, name, g(lf.rtol), g(lf.atol), lc.tolMis)
 			if lc.tolMis == 0 {
 				ev += ": it passes"
+			}
+			if pr.elems < numel {
+				ev += " (sampled: the rest unchecked)"
 			}
 			within := "one " + name + " ulp"
 			if lc.maxRatio <= 0.5 {
@@ -267,7 +287,7 @@ func diagnose(ref, ours Tensor, res *Result, p *partial, workers int) error {
 		}
 	}
 
-	if h, ok := confinedHint(ref.Shape, &pr); ok {
+	if h, ok := confinedHint(ref.Shape, p); ok {
 		hints = append(hints, h)
 	}
 
@@ -276,24 +296,19 @@ func diagnose(ref, ours Tensor, res *Result, p *partial, workers int) error {
 	explained := slices.ContainsFunc(hints, func(h TensorHint) bool {
 		return h.Kind != TensorHintRounding && h.Kind != TensorHintConfined
 	})
-	if !explained && nfMis == 0 && !res.Tolerance.Exact && p.pairs > 0 && res.Introduced == 0 {
-		var parts []string
-		if na := ceil2(pr.needAtol); na-na == 0 {
-			parts = append(parts, fmt.Sprintf("--atol %s (at rtol %s)", g(na), g(rtol)))
+	if !explained && nfMis == 0 && !res.Tolerance.Exact && p.pairs > 0 && res.Introduced == 0 &&
+		(res.Tolerance.Check == CheckAllClose || res.Tolerance.Check == CheckMaxAbs) {
+		// max|d| passes as atol whatever rtol, max|d|/|ref| as rtol
+		// whatever atol: each is the least that passes with the other at 0.
+		parts := []string{fmt.Sprintf("--atol %s", g(ceil2(p.maxAbs)))}
+		if nr := ceil2(p.maxRel); nr-nr == 0 && res.Tolerance.Check == CheckAllClose {
+			parts = append(parts, fmt.Sprintf("--rtol %s", g(nr)))
 		}
-		if res.Tolerance.Check != CheckMaxAbs {
-			if nr := ceil2(pr.needRtol); nr-nr == 0 && nr > 0 {
-				parts = append(parts, fmt.Sprintf("--rtol %s (at atol %s)", g(nr), g(atol)))
-			}
-		}
-		if len(parts) > 0 && (res.Tolerance.Check == CheckAllClose || res.Tolerance.Check == CheckMaxAbs) {
-			hints = append(hints, TensorHint{
-				Kind:    TensorHintTolerance,
-				Summary: "would pass with " + strings.Join(parts, " or "),
-				Evidence: fmt.Sprintf("max |d| - rtol·|ref| = %s; max (|d| - atol)/|ref| = %s",
-					g(pr.needAtol), g(pr.needRtol)),
-			})
-		}
+		hints = append(hints, TensorHint{
+			Kind:     TensorHintTolerance,
+			Summary:  "would pass with " + strings.Join(parts, " or "),
+			Evidence: fmt.Sprintf("max |d| = %s; max |d|/|ref| = %s", g(p.maxAbs), g(p.maxRel)),
+		})
 	}
 	res.Hints = hints
 	return nil
@@ -301,8 +316,8 @@ func diagnose(ref, ours Tensor, res *Result, p *partial, workers int) error {
 
 // confinedHint reports mismatches confined to a slice of one axis: the
 // axis whose bounding-box range is narrowest relative to its length.
-func confinedHint(shape []int64, pr *probePartial) (TensorHint, bool) {
-	if pr.mis < 2 || len(shape) == 0 {
+func confinedHint(shape []int64, pr *partial) (TensorHint, bool) {
+	if pr.mis < 2 || len(shape) == 0 || pr.lo == nil {
 		return TensorHint{}, false
 	}
 	best, bestFrac := -1, 1.0

@@ -3,6 +3,7 @@ package diffing
 import (
 	"math"
 	"slices"
+	"sync/atomic"
 
 	"github.com/refcmp/refcmp/safetensors"
 )
@@ -106,28 +107,19 @@ type lowCount struct {
 
 // probePartial is the probe's reduction of a chunk (or a prefix).
 type probePartial struct {
-	hist     []int64 // [0] zero, [1+k-histMinDecade] decade k
-	models   []modelCount
-	lows     []lowCount
-	needAtol float64 // smallest atol that passes at the current rtol
-	needRtol float64 // smallest rtol that passes at the current atol
-	mis      int64   // mismatches (as the main pass counts them)
-	lo, hi   []int64 // bounding box of the mismatches, per axis
+	hist   []int64 // [0] zero, [1+k-histMinDecade] decade k
+	models []modelCount
+	lows   []lowCount
+	pairs  int64 // finite pairs counted
+	elems  int64 // elements read
 }
 
-func newProbePartial(nm, nl, ndim int) probePartial {
-	p := probePartial{
+func newProbePartial(nm, nl int) probePartial {
+	return probePartial{
 		hist:   make([]int64, histLen),
 		models: make([]modelCount, nm),
 		lows:   make([]lowCount, nl),
-		lo:     make([]int64, ndim),
-		hi:     make([]int64, ndim),
 	}
-	for i := range p.lo {
-		p.lo[i] = math.MaxInt64
-		p.hi[i] = -1
-	}
-	return p
 }
 
 func (p *probePartial) merge(q *probePartial) {
@@ -143,13 +135,8 @@ func (p *probePartial) merge(q *probePartial) {
 		p.lows[i].maxRatio = max(p.lows[i].maxRatio, q.lows[i].maxRatio)
 		p.lows[i].tolMis += q.lows[i].tolMis
 	}
-	p.needAtol = max(p.needAtol, q.needAtol)
-	p.needRtol = max(p.needRtol, q.needRtol)
-	p.mis += q.mis
-	for i := range p.lo {
-		p.lo[i] = min(p.lo[i], q.lo[i])
-		p.hi[i] = max(p.hi[i], q.hi[i])
-	}
+	p.pairs += q.pairs
+	p.elems += q.elems
 }
 
 // histogram turns the counts into bins from the lowest to the highest
@@ -223,35 +210,73 @@ func elementTol(res *Result) (atol, rtol float64) {
 	return t.Atol, t.Rtol
 }
 
-// runProbe streams the pair once more.
-func runProbe(ref, ours Tensor, res *Result, models []model, lows []lowFormat, workers int) (probePartial, error) {
+// probeMaxChunks bounds the chunks the probe reads: larger tensors are
+// probed on that many evenly spaced chunks (16M elements), and the hints
+// and histogram say so.
+const probeMaxChunks = 256
+
+// modelMaxMis is the most mismatches a model may leave, among n probed
+// elements, and still explain the pair: a tenth of the pair's mismatches
+// (scaled to the probed share) and 0.1% of the elements.
+func modelMaxMis(res *Result, n int64) int64 {
+	mis := res.Mismatched
+	if n < res.Numel {
+		mis = int64(float64(mis) * float64(n) / float64(res.Numel))
+	}
+	return min(mis/10, n/1000)
+}
+
+// probeChunks lists the chunks the probe reads: all, or maxChunks evenly
+// spaced ones.
+func probeChunks(numel int64, maxChunks int) []int {
+	nchunks := int((numel + chunkElems - 1) / chunkElems)
+	cs := make([]int, 0, min(nchunks, maxChunks))
+	if nchunks <= maxChunks {
+		for c := range nchunks {
+			cs = append(cs, c)
+		}
+		return cs
+	}
+	for k := range maxChunks {
+		cs = append(cs, int(int64(k)*int64(nchunks)/int64(maxChunks)))
+	}
+	return cs
+}
+
+// probedElems is the number of elements the listed chunks hold.
+func probedElems(numel int64, cs []int) int64 {
+	var n int64
+	for _, c := range cs {
+		n += min(chunkElems, numel-int64(c)*chunkElems)
+	}
+	return n
+}
+
+// runProbe streams the pair (or probeMaxChunks chunks of it) once more:
+// the |d| histogram, the narrower formats' ulp check, the models.
+func runProbe(ref, ours Tensor, res *Result, models []model, lows []lowFormat, workers, maxChunks int) (probePartial, error) {
 	n := res.Numel
-	shape := ref.Shape
-	ndim := len(shape)
-	total := newProbePartial(len(models), len(lows), ndim)
+	total := newProbePartial(len(models), len(lows))
 	if n == 0 {
 		return total, nil
 	}
 	atol, rtol := elementTol(res)
-	tol := res.Tolerance
-	kp := kparams{atol: tol.Atol, rtol: tol.Rtol, equalNaN: tol.EqualNaN}
-	if tol.Check == CheckMaxAbs {
-		kp.rtol = 0
-	}
-	exact := tol.Exact
 	rsz, osz := ref.DType.Size(), ours.DType.Size()
 	rdec, odec := decoderFor(ref.DType), decoderFor(ours.DType)
-	nchunks := int((n + chunkElems - 1) / chunkElems)
-	workers = max(1, min(workers, nchunks))
+	chunks := probeChunks(n, maxChunks)
+	workers = max(1, min(workers, len(chunks)))
 	scr := make([]scratch, workers)
 	dec := newDecades()
-	work := func(w, c int) (probePartial, error) {
+	lowOut := make([]atomic.Bool, len(lows))
+	modelMis := make([]atomic.Int64, len(models))
+	modelLimit := modelMaxMis(res, probedElems(n, chunks))
+	work := func(w, job int) (probePartial, error) {
 		s := &scr[w]
 		if s.rb == nil {
 			s.rb = make([]float64, blockElems)
 			s.ob = make([]float64, blockElems)
 		}
-		start := int64(c) * chunkElems
+		start := int64(chunks[job]) * chunkElems
 		cn := min(chunkElems, n-start)
 		rbuf, err := readChunk(ref, "ref", n, nil, &s.rawR, start*int64(rsz), cn*int64(rsz))
 		if err != nil {
@@ -261,120 +286,77 @@ func runProbe(ref, ours Tensor, res *Result, models []model, lows []lowFormat, w
 		if err != nil {
 			return probePartial{}, err
 		}
-		p := newProbePartial(len(models), len(lows), ndim)
-		mis := make([]bool, blockElems)
-		hist2 := make([]int64, histLen)
+		p := newProbePartial(len(models), len(lows))
+		p.elems = cn
+		var hists [4][]int64
+		for k := range hists {
+			hists[k] = make([]int64, histLen+1) // + a slot for non-finite pairs
+		}
 		for off := int64(0); off < cn; off += blockElems {
 			bn := int(min(blockElems, cn-off))
 			r, o := s.rb[:bn], s.ob[:bn]
-			rblk := rbuf[off*int64(rsz) : (off+int64(bn))*int64(rsz)]
-			oblk := obuf[off*int64(osz) : (off+int64(bn))*int64(osz)]
-			rdec(r, rblk)
-			odec(o, oblk)
-			// Mismatches, as the main pass counts them, and their box.
-			nm := int64(0)
-			for i, x := range r {
-				y := o[i]
-				var m bool
-				switch {
-				case exact && rsz == osz && ref.DType == ours.DType:
-					m = !bytesEqual(rblk[i*rsz:(i+1)*rsz], oblk[i*osz:(i+1)*osz])
-				case exact:
-					m = math.Float64bits(x) != math.Float64bits(y) && !(x != x && y != y)
-				case x-x == 0 && y-y == 0:
-					m = math.Abs(y-x) > kp.atol+kp.rtol*math.Abs(x)
-				default:
-					m = !(x == y || kp.equalNaN && x != x && y != y)
-				}
-				mis[i] = m
-				nm += b2i(m)
-			}
-			if nm > 0 {
-				p.mis += nm
-				idx := unravel(start+off, shape)
-				for i := 0; i < bn; i++ {
-					if mis[i] {
-						for a, v := range idx {
-							if v < p.lo[a] {
-								p.lo[a] = v
-							}
-							if v > p.hi[a] {
-								p.hi[a] = v
-							}
-						}
-					}
-					for a := ndim - 1; a >= 0; a-- { // next index, C order
-						idx[a]++
-						if idx[a] < shape[a] {
-							break
-						}
-						idx[a] = 0
-					}
-				}
-			}
-			probePairs(r, o, atol, rtol, dec, &p, hist2)
+			rdec(r, rbuf[off*int64(rsz):(off+int64(bn))*int64(rsz)])
+			odec(o, obuf[off*int64(osz):(off+int64(bn))*int64(osz)])
+			probePairs(r, o, dec, &hists)
+			// Formats and models another chunk has ruled out are skipped:
+			// they are not reported, so what they skip changes no output.
 			for j := range lows {
-				if p.lows[j].over == 0 {
+				if p.lows[j].over == 0 && !lowOut[j].Load() {
 					probeLow(r, o, &lows[j], &p.lows[j])
+					if p.lows[j].over > 0 {
+						lowOut[j].Store(true)
+					}
 				}
 			}
 			for j := range models {
+				if modelMis[j].Load() > modelLimit {
+					continue
+				}
+				before := p.models[j].mis
 				probeModel(r, o, models[j], atol, rtol, &p.models[j])
+				modelMis[j].Add(p.models[j].mis - before)
 			}
 		}
-		for i, c := range hist2 {
-			p.hist[i] += c
+		for k := range hists {
+			for i, c := range hists[k][:histLen] {
+				p.hist[i] += c
+				p.pairs += c
+			}
 		}
 		return p, nil
 	}
-	err := runOrdered(nchunks, workers, work, func(_ int, p probePartial) { total.merge(&p) })
+	err := runOrdered(len(chunks), workers, work, func(_ int, p probePartial) { total.merge(&p) })
 	return total, err
 }
 
-func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
-
-// shapeDims are the distinct dimensions > 1 of a shape, ascending.
-func shapeDims(shape []int64) []int64 {
-	var ds []int64
-	for _, d := range shape {
-		if d > 1 && !slices.Contains(ds, d) {
-			ds = append(ds, d)
-		}
-	}
-	slices.Sort(ds)
-	return ds
-}
-
-// probePairs adds the finite pairs' |d| histogram and needed tolerances.
-// Odd elements count in a second histogram, so that runs of one decade do
-// not wait on each other's increments.
-func probePairs(r, o []float64, atol, rtol float64, dec *decades, p *probePartial, hist2 []int64) {
+// probePairs adds the finite pairs' |d| to the histograms, by position
+// mod 4 (so that runs of one decade do not wait on each other's
+// increments); non-finite pairs go to the spare slot histLen.
+func probePairs(r, o []float64, dec *decades, hists *[4][]int64) {
 	o = o[:len(r)]
-	needAtol, needRtol := p.needAtol, p.needRtol
-	hists := [2][]int64{p.hist, hist2}
-	for i, x := range r {
-		hist := hists[i&1]
-		y := o[i]
-		if x-x != 0 || y-y != 0 {
-			continue
-		}
+	h0, h1, h2, h3 := hists[0], hists[1], hists[2], hists[3]
+	bin := func(x, y float64) int {
 		ad := math.Abs(y - x)
-		ax := math.Abs(x)
-		// dec.binOf(ad), inlined.
 		e := math.Float64bits(ad) >> 52 & 0x7ff
-		bin := int(dec.bin[e]) + int(b2i(ad >= dec.thresh[e]))
+		b := int(dec.bin[e]) + int(b2i(ad >= dec.thresh[e]))
 		if e == 0 && ad != 0 {
-			bin = 1 + decade(ad) - histMinDecade // subnormal
+			b = 1 + decade(ad) - histMinDecade // subnormal
 		}
-		hist[bin]++
-		if t := ad - rtol*ax; t > needAtol {
-			needAtol = t
+		if x-x != 0 || y-y != 0 {
+			b = histLen
 		}
-		if ad > atol && ad-atol > needRtol*ax {
-			needRtol = relDiff(ad-atol, ax)
-		}
+		return b
 	}
-	p.needAtol, p.needRtol = needAtol, needRtol
+	n4 := len(r) &^ 3
+	for i := 0; i < n4; i += 4 {
+		h0[bin(r[i], o[i])]++
+		h1[bin(r[i+1], o[i+1])]++
+		h2[bin(r[i+2], o[i+2])]++
+		h3[bin(r[i+3], o[i+3])]++
+	}
+	for i := n4; i < len(r); i++ {
+		h0[bin(r[i], o[i])]++
+	}
 }
 
 // probeLow checks the finite pairs against one ulp of a narrower format.
@@ -422,4 +404,16 @@ func probeModel(r, o []float64, m model, atol, rtol float64, mc *modelCount) {
 		}
 	}
 	mc.mis, mc.maxErr = mis, maxErr
+}
+
+// shapeDims are the distinct dimensions > 1 of a shape, ascending.
+func shapeDims(shape []int64) []int64 {
+	var ds []int64
+	for _, d := range shape {
+		if d > 1 && !slices.Contains(ds, d) {
+			ds = append(ds, d)
+		}
+	}
+	slices.Sort(ds)
+	return ds
 }

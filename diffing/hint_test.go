@@ -3,6 +3,7 @@ package diffing
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -343,5 +344,55 @@ func TestDecadesFast(t *testing.T) {
 				t.Fatalf("decades.binOf(%g) = %d, decade = %d", x, d.binOf(x), decade(x))
 			}
 		}
+	}
+}
+
+func TestMismatchBox(t *testing.T) {
+	b := newMismatchBox([]int64{4, 5, 6}, 7, 10)
+	if !slices.Equal(b.chunkLo, []int64{0, 1, 0}) || !slices.Equal(b.chunk, []int64{0, 2, 5}) {
+		t.Errorf("chunk box %v..%v", b.chunkLo, b.chunk)
+	}
+	b = newMismatchBox([]int64{4, 5, 6}, 28, 4) // [0 4 4] .. [1 0 1]: wraps on axes 1 and 2
+	if !slices.Equal(b.chunkLo, []int64{0, 0, 0}) || !slices.Equal(b.chunk, []int64{1, 4, 5}) {
+		t.Errorf("chunk box %v..%v", b.chunkLo, b.chunk)
+	}
+	// Across chunks: a few columns of a 300×1000 tensor (5 chunks).
+	shape := []int64{300, 1000}
+	v := randVals(21, 300_000)
+	ours := mapVals(v, func(i int, x float64) float64 {
+		if row, col := i/1000, i%1000; row >= 10 && row <= 290 && col >= 500 && col <= 502 {
+			return x + 1
+		}
+		return x
+	})
+	res := failingPair(t, f32, shape, v, shape, ours)
+	wantTensorHint(t, res, TensorHintConfined, "indices 500..502 of axis 1 (size 1000)", "[10..290, 500..502]", "843 of its 843")
+	// Everything mismatching: no confinement.
+	res = failingPair(t, f32, shape, v, shape, mapVals(v, func(_ int, x float64) float64 { return x*1.01 + 0.5 }))
+	noTensorHint(t, res, TensorHintConfined)
+}
+
+func TestProbeSampled(t *testing.T) {
+	shape := []int64{10 * chunkElems}
+	v := randVals(22, int(shape[0]))
+	ref := tensor(t, "r", f32, shape, v)
+	ours := tensor(t, "o", f32, shape, mapVals(v, func(_ int, x float64) float64 { return x * 0.5 }))
+	res := mustCompare(t, ref, ours, DefaultTolerance(f32, f32))
+	full, err := runProbe(ref, ours, &res, []model{{kind: TensorHintScaled, k: 0.5}}, nil, 2, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := runProbe(ref, ours, &res, []model{{kind: TensorHintScaled, k: 0.5}}, nil, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.elems != shape[0] || part.elems != 3*chunkElems || part.pairs != part.elems || full.pairs != full.elems {
+		t.Errorf("probed %d/%d and %d/%d elements", full.elems, full.pairs, part.elems, part.pairs)
+	}
+	if full.models[0].mis != 0 || part.models[0].mis != 0 {
+		t.Errorf("model mismatches %d %d", full.models[0].mis, part.models[0].mis)
+	}
+	if cs := probeChunks(10*chunkElems, 3); !slices.Equal(cs, []int{0, 3, 6}) {
+		t.Errorf("probeChunks = %v", cs)
 	}
 }

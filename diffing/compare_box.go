@@ -1,0 +1,92 @@
+package diffing
+
+import "math"
+
+// mismatchBox is the bounding box (per axis, the lowest and highest index)
+// of the mismatching elements of one chunk. Once it covers every index
+// the chunk itself spans, it cannot grow and blocks are no longer scanned,
+// so tracking it costs little even when everything mismatches.
+type mismatchBox struct {
+	shape          []int64
+	lo, hi         []int64 // lo > hi: no mismatch yet
+	chunkLo, chunk []int64 // the chunk's own box (chunk = its hi)
+}
+
+// newMismatchBox starts the box of the chunk of n elements from flat
+// index start.
+func newMismatchBox(shape []int64, start, n int64) *mismatchBox {
+	nd := len(shape)
+	b := &mismatchBox{shape: shape, lo: make([]int64, nd), hi: make([]int64, nd),
+		chunkLo: make([]int64, nd), chunk: make([]int64, nd)}
+	stride := int64(1)
+	for a := nd - 1; a >= 0; a-- {
+		b.lo[a], b.hi[a] = math.MaxInt64, -1
+		d := shape[a]
+		q0, q1 := start/stride, (start+n-1)/stride
+		if q1-q0+1 >= d || q0%d > q1%d {
+			b.chunkLo[a], b.chunk[a] = 0, d-1
+		} else {
+			b.chunkLo[a], b.chunk[a] = q0%d, q1%d
+		}
+		stride *= d
+	}
+	return b
+}
+
+func (b *mismatchBox) full() bool {
+	for a := range b.lo {
+		if b.lo[a] > b.chunkLo[a] || b.hi[a] < b.chunk[a] {
+			return false
+		}
+	}
+	return true
+}
+
+// add widens the box with the block's mismatching elements (base is the
+// block's flat index).
+func (b *mismatchBox) add(in *blockIn, mode mismatchMode, kp *kparams, base int64, flags []bool) {
+	blockMismatches(in, mode, kp, flags)
+	idx := unravel(base, b.shape)
+	nd := len(idx)
+	for _, m := range flags {
+		if m {
+			for a, v := range idx {
+				b.lo[a] = min(b.lo[a], v)
+				b.hi[a] = max(b.hi[a], v)
+			}
+		}
+		for a := nd - 1; a >= 0; a-- { // next index, C order
+			idx[a]++
+			if idx[a] < b.shape[a] {
+				break
+			}
+			idx[a] = 0
+		}
+	}
+}
+
+// blockMismatches sets flags[i] for every mismatching element of the
+// block, by the same rule the block kernels count.
+func blockMismatches(in *blockIn, mode mismatchMode, kp *kparams, flags []bool) {
+	n := len(flags)
+	if mode == modeRaw {
+		rsz := len(in.rblk) / n
+		for i := range flags {
+			flags[i] = string(in.rblk[i*rsz:(i+1)*rsz]) != string(in.oblk[i*rsz:(i+1)*rsz])
+		}
+		return
+	}
+	in.decode()
+	r, o := in.r[:n], in.o[:n]
+	for i, x := range r {
+		y := o[i]
+		switch {
+		case mode == modeBits:
+			flags[i] = math.Float64bits(x) != math.Float64bits(y) && !(x != x && y != y)
+		case x-x == 0 && y-y == 0:
+			flags[i] = math.Abs(y-x) > kp.atol+kp.rtol*math.Abs(x)
+		default:
+			flags[i] = !(x == y || kp.equalNaN && x != x && y != y)
+		}
+	}
+}
