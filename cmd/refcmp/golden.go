@@ -249,7 +249,7 @@ func newGoldenCheckCmd(a *app) *cobra.Command {
 	fs.Float64Var(&o.rtol, "rtol", 0, "relative tolerance of stats mode (default by dtype)")
 	fs.StringArrayVar(&o.tols, "tol", nil, "per-tensor rule `GLOB=ATOL:RTOL` (or GLOB=max-abs:ATOL, GLOB=exact); repeatable")
 	o.in.register(cmd)
-	o.out.register(cmd, formatText, formatJSON, formatMarkdown)
+	o.out.register(cmd, formatText, formatJSON, formatMarkdown, formatJUnit)
 	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions(modes, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -308,12 +308,11 @@ func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.golden, err)
 	}
-	c, ts, order, notes, err := o.in.open(o.input)
+	c, ts, _, notes, err := o.in.open(o.input)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	_ = order
 
 	// Leave out what --ignore names on the recorded side too.
 	rules, _ := diffing.ParseNameRules(nil, o.in.ignores)
@@ -360,14 +359,13 @@ func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 		err = writeJSON(a.stdout, rep)
 	case formatMarkdown:
 		err = renderGoldenMarkdown(a.stdout, view)
+	case formatJUnit:
+		err = writeJUnit(a.stdout, goldenSuite(o, view))
 	default:
 		err = renderGoldenText(a.stdout, view, o.out.style(a, a.stdout))
 	}
 	if err != nil {
 		return err
 	}
-	if !rep.Pass {
-		return errDifferences
-	}
-	return nil
+	return o.out.finish(a, rep.Pass, func() ciSuite { return goldenSuite(o, view) })
 }
