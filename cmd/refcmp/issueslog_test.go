@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rogpeppe/go-internal/txtar"
 )
 
 const (
@@ -225,4 +227,32 @@ func TestShellQuote(t *testing.T) {
 	if got != want {
 		t.Errorf("shellQuote:\n got %s\nwant %s", got, want)
 	}
+}
+
+// TestReadmeIssuesLogSample: the entry README.md shows is the one
+// testdata/script/issueslog_weights.txtar checks byte for byte.
+func TestReadmeIssuesLogSample(t *testing.T) {
+	root := inModuleRoot(t)
+	md := readLog(t, filepath.Join(root, "README.md"))
+	i := strings.Index(md, "\n~~~~markdown\n### [OPEN]")
+	if i < 0 {
+		t.Fatal("README.md shows no issues-log entry (a ~~~~markdown block)")
+	}
+	shown := md[i+len("\n~~~~markdown\n"):]
+	shown = shown[:strings.Index(shown, "\n~~~~\n")+1]
+	ar, err := txtar.ParseFile(filepath.Join(root, "testdata", "script", "issueslog_weights.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range ar.Files {
+		if f.Name == "want.md" {
+			want := string(f.Data)
+			want = want[strings.Index(want, "### [OPEN]"):]
+			if shown != want {
+				t.Errorf("README.md's issues-log entry is not the one issueslog_weights.txtar checks:\n%s", lineDiff(want, shown))
+			}
+			return
+		}
+	}
+	t.Fatal("issueslog_weights.txtar has no want.md")
 }

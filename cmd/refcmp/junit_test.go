@@ -425,3 +425,73 @@ func mapsEqual(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestReadmeCIJob checks the GitHub Actions job in README.md: the steps a
+// job needs are there, and every refcmp command in it parses (command,
+// flags, flag values, number of arguments), so the example cannot go
+// stale as flags change.
+func TestReadmeCIJob(t *testing.T) {
+	root := inModuleRoot(t)
+	data, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(data)
+	i := strings.Index(md, "\n### GitHub Actions\n")
+	if i < 0 {
+		t.Fatal(`README.md has no "### GitHub Actions" section`)
+	}
+	var job []string
+	for _, b := range fencedBlocks(md[i:]) {
+		if b.info == "yaml" {
+			job = b.lines
+			break
+		}
+	}
+	text := strings.Join(job, "\n")
+	for _, w := range []string{
+		"uses: actions/checkout@", "uses: actions/setup-go@", "go install ./cmd/refcmp",
+		"scripts/dump_activations.py", "scripts/dump_weights.py",
+		"--format junit", "--format markdown", `>> "$GITHUB_STEP_SUMMARY"`, "--issues-log",
+		"uses: actions/upload-artifact@", "if: ${{ !cancelled() }}",
+	} {
+		if !strings.Contains(text, w) {
+			t.Errorf("the GitHub Actions job lacks %q", w)
+		}
+	}
+	// Join continued lines, then check each refcmp command.
+	var cmds []string
+	cur := ""
+	for _, l := range job {
+		l = strings.TrimSpace(l)
+		if cur != "" {
+			cur += " " + strings.TrimSuffix(l, "\\")
+		} else if strings.HasPrefix(l, "refcmp ") {
+			cur = strings.TrimSuffix(l, "\\")
+		}
+		if cur != "" && !strings.HasSuffix(l, "\\") {
+			cmds = append(cmds, cur)
+			cur = ""
+		}
+	}
+	if len(cmds) < 4 {
+		t.Fatalf("found %d refcmp commands in the job, want 4 or more", len(cmds))
+	}
+	for _, c := range cmds {
+		if j := strings.IndexAny(c, ">|"); j >= 0 {
+			c = c[:j]
+		}
+		args := shellWords(t, c)[1:]
+		a := &app{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }}
+		cmd, rest, err := newRootCmd(a).Find(args)
+		if err == nil {
+			err = cmd.ParseFlags(rest)
+		}
+		if err == nil {
+			err = cmd.ValidateArgs(cmd.Flags().Args())
+		}
+		if err != nil {
+			t.Errorf("README job: refcmp %s: %v", strings.Join(args, " "), err)
+		}
+	}
+}
