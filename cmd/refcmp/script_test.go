@@ -36,6 +36,14 @@ func TestMain(m *testing.M) {
 //
 //	mksafetensors  write a safetensors file from a compact spec (see its doc)
 //	indexnames     write the names of a sharded index as a text manifest
+//	mknpy          write a .npy (or raw .bin) from values (see cmdMknpy)
+//	transform      apply a transformation to a tensor (see cmdTransform;
+//	               transform IN OUT set I V plants a value)
+//	pack           put single tensors into an .npz or .safetensors (see cmdPack)
+//
+// There is one harness, so every script has every command: testscript
+// caches [exec:PROG] per process, so a guard like [!exec:PROG] skip cannot
+// tell two harnesses apart (it once skipped the tensors scripts in both).
 //
 // Conditions [realdata], [python-numpy] and [python-torch] are false when
 // the thing is missing, so a script can skip; with REFCMP_REALDATA=required
@@ -95,6 +103,9 @@ func TestScript(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"mksafetensors": cmdMksafetensors,
 			"indexnames":    cmdIndexnames,
+			"mknpy":         cmdMknpy,
+			"transform":     cmdTransform,
+			"pack":          cmdPack,
 		},
 	})
 }

@@ -17,97 +17,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/refcmp/refcmp/internal/testenv"
 	"github.com/refcmp/refcmp/safetensors"
 	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/rogpeppe/go-internal/testscript"
 )
-
-// tensorsGuard is the program whose presence on PATH tells a
-// testdata/script/tensors_*.txtar script that it runs under
-// TestTensorsScript, which provides the script commands below. Each such
-// script starts with
-//
-//	[!exec:refcmp-tensors-cmds] skip 'run by TestTensorsScript'
-//
-// so that TestScript, which runs every script of the directory without
-// these commands, skips it.
-const tensorsGuard = "refcmp-tensors-cmds"
-
-// TestTensorsScript runs testdata/script/tensors_*.txtar with the
-// variables and conditions of TestScript ($TESTDATA, $REALDATA, $PYTHON;
-// [realdata], [python-numpy], [python-torch]) and these commands:
-//
-//	mksafetensors  as in TestScript
-//	mknpy          write a .npy (or raw .bin) from values (see cmdMknpy)
-//	transform      apply a transformation to a real tensor (see cmdTransform)
-//	pack           put single tensors into an .npz or .safetensors (see cmdPack)
-func TestTensorsScript(t *testing.T) {
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := filepath.Glob(filepath.Join(root, "testdata", "script", "tensors_*.txtar"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no testdata/script/tensors_*.txtar (%v)", err)
-	}
-	realdata := filepath.Join(filepath.Dir(root), "shared", "realdata")
-	if fi, err := os.Stat(realdata); err != nil || !fi.IsDir() {
-		realdata = ""
-	}
-	bin := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, tensorsGuard), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	testscript.Run(t, testscript.Params{
-		Files:               files,
-		RequireExplicitExec: true,
-		RequireUniqueNames:  true,
-		UpdateScripts:       *update,
-		Setup: func(env *testscript.Env) error {
-			env.Setenv("TESTDATA", filepath.Join(root, "testdata"))
-			env.Setenv("REALDATA", realdata)
-			if p, ok := testenv.FindPython("numpy"); ok {
-				env.Setenv("PYTHON", p)
-			}
-			env.Setenv("NO_COLOR", "")
-			env.Setenv("TERM", "dumb")
-			env.Setenv("PATH", bin+string(os.PathListSeparator)+env.Getenv("PATH"))
-			return nil
-		},
-		Condition: func(cond string) (bool, error) {
-			switch cond {
-			case "realdata":
-				if realdata != "" {
-					return true, nil
-				}
-				if os.Getenv("REFCMP_REALDATA") == "required" {
-					return false, errors.New("../shared/realdata not found and REFCMP_REALDATA=required")
-				}
-				return false, nil
-			case "python-numpy", "python-torch":
-				mods := []string{"numpy"}
-				if cond == "python-torch" {
-					mods = append(mods, "torch")
-				}
-				if _, ok := testenv.FindPython(mods...); ok {
-					return true, nil
-				}
-				if os.Getenv("REFCMP_PEERS") == "required" {
-					return false, fmt.Errorf("no python3 that imports %s, and REFCMP_PEERS=required", strings.Join(mods, ", "))
-				}
-				return false, nil
-			}
-			return false, fmt.Errorf("unknown condition %q", cond)
-		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"mksafetensors": cmdMksafetensors,
-			"mknpy":         cmdMknpy,
-			"transform":     cmdTransform,
-			"pack":          cmdPack,
-		},
-	})
-}
 
 // denseTensor is a tensor held as float64 values in C order, for the
 // script commands.
