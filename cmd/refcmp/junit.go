@@ -103,7 +103,7 @@ func (s ciSuite) failed() []ciCase {
 // JUnit XML, in the shape common reporters read (Jenkins, GitLab, the
 // GitHub test-reporter actions):
 //
-//	<testsuites name tests failures errors skipped time>
+//	<testsuites name tests failures errors time>
 //	  <testsuite name tests failures errors skipped time>
 //	    <properties><property name value/>...</properties>
 //	    <testcase name classname time>
@@ -115,13 +115,15 @@ func (s ciSuite) failed() []ciCase {
 //
 // Times are "0": the same inputs give the same bytes.
 
+// junitSuites is the root. It has no skipped attribute: the schema
+// Jenkins' xUnit plugin validates against (junit-10.xsd) allows only
+// name, time, tests, failures and errors there; <testsuite> has skipped.
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
 	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
 	Time     string       `xml:"time,attr"`
 	Suites   []junitSuite `xml:"testsuite"`
 }
@@ -230,7 +232,7 @@ func junitOf(s ciSuite) junitSuites {
 		js.Cases = append(js.Cases, jc)
 	}
 	return junitSuites{
-		Name: "refcmp", Tests: tests, Failures: failures, Skipped: skipped, Time: "0",
+		Name: "refcmp", Tests: tests, Failures: failures, Time: "0",
 		Suites: []junitSuite{js},
 	}
 }

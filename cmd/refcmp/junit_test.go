@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -25,7 +27,7 @@ type xSuites struct {
 	Tests    int      `xml:"tests,attr"`
 	Failures int      `xml:"failures,attr"`
 	Errors   int      `xml:"errors,attr"`
-	Skipped  int      `xml:"skipped,attr"`
+	Skipped  *int     `xml:"skipped,attr"` // not in Jenkins' junit-10.xsd: must be absent
 	Time     string   `xml:"time,attr"`
 	Suites   []xSuite `xml:"testsuite"`
 }
@@ -132,17 +134,7 @@ func runJUnit(t *testing.T, wantCode int, args ...string) xSuite {
 	if !strings.HasPrefix(out, xml.Header) || !strings.HasSuffix(out, "</testsuites>\n") {
 		t.Errorf("not an XML document with a declaration and one trailing newline:\n%.200s", out)
 	}
-	// Well-formed: a strict decoder reads every token.
-	dec := xml.NewDecoder(strings.NewReader(out))
-	for {
-		_, err := dec.Token()
-		if err != nil {
-			if err.Error() != "EOF" {
-				t.Fatalf("malformed XML: %v", err)
-			}
-			break
-		}
-	}
+	checkJUnitSchema(t, out)
 	var doc xSuites
 	if err := xml.Unmarshal([]byte(out), &doc); err != nil {
 		t.Fatalf("unmarshal: %v", err)
@@ -174,13 +166,80 @@ func runJUnit(t *testing.T, wantCode int, args ...string) xSuite {
 		t.Errorf("testsuite counts tests=%d failures=%d skipped=%d errors=%d time=%q; the cases say %d, %d, %d, 0, \"0\"",
 			s.Tests, s.Failures, s.Skipped, s.Errors, s.Time, len(s.Cases), fails, skips)
 	}
-	if doc.Name != "refcmp" || doc.Tests != s.Tests || doc.Failures != s.Failures || doc.Skipped != s.Skipped || doc.Errors != 0 {
+	if doc.Name != "refcmp" || doc.Tests != s.Tests || doc.Failures != s.Failures || doc.Skipped != nil || doc.Errors != 0 || doc.Time != "0" {
 		t.Errorf("testsuites totals %+v do not match the testsuite", doc)
 	}
 	if (fails > 0) != (code == exitDiff) {
 		t.Errorf("%d failures but exit %d", fails, code)
 	}
 	return s
+}
+
+// junitSchema is what Jenkins' xUnit plugin's junit-10.xsd allows (the
+// strictest of the common readers): for each element, the attributes it
+// may have (required ones marked with !) and the elements it may hold.
+var junitSchema = map[string]struct{ attrs, children []string }{
+	"testsuites": {[]string{"name", "time", "tests", "failures", "errors"}, []string{"testsuite"}},
+	"testsuite": {[]string{"name!", "tests!", "failures!", "errors!", "group", "time", "skipped", "timestamp", "hostname", "id", "package", "file", "log", "url"},
+		[]string{"testsuite", "properties", "testcase", "system-out", "system-err"}},
+	"properties": {nil, []string{"property"}},
+	"property":   {[]string{"name!", "value!"}, nil},
+	"testcase":   {[]string{"name!", "time", "classname", "group"}, []string{"skipped", "error", "failure", "system-out", "system-err"}},
+	"failure":    {[]string{"type", "message"}, nil},
+	"error":      {[]string{"type", "message"}, nil},
+	"skipped":    {[]string{"type", "message"}, nil},
+	"system-out": {nil, nil},
+	"system-err": {nil, nil},
+}
+
+// checkJUnitSchema reads every token of doc with a strict decoder (so it
+// is well-formed) and checks elements, attributes and nesting against
+// junitSchema, and that times match the schema's pattern.
+func checkJUnitSchema(t *testing.T, doc string) {
+	t.Helper()
+	dec := xml.NewDecoder(strings.NewReader(doc))
+	var stack []string
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("malformed XML: %v", err)
+		}
+		switch e := tok.(type) {
+		case xml.StartElement:
+			name := e.Name.Local
+			rule, ok := junitSchema[name]
+			if !ok {
+				t.Fatalf("element <%s> is not in the JUnit schema", name)
+			}
+			if len(stack) == 0 && name != "testsuites" {
+				t.Fatalf("root is <%s>, want <testsuites>", name)
+			}
+			if len(stack) > 0 && !slices.Contains(junitSchema[stack[len(stack)-1]].children, name) {
+				t.Fatalf("<%s> may not hold <%s>", stack[len(stack)-1], name)
+			}
+			have := map[string]bool{}
+			for _, a := range e.Attr {
+				have[a.Name.Local] = true
+				if !slices.Contains(rule.attrs, a.Name.Local) && !slices.Contains(rule.attrs, a.Name.Local+"!") {
+					t.Fatalf("<%s> may not have the attribute %s", name, a.Name.Local)
+				}
+				if a.Name.Local == "time" && !regexp.MustCompile(`^[0-9]*(\.[0-9]*)?$`).MatchString(a.Value) {
+					t.Fatalf("<%s time=%q> is not a number", name, a.Value)
+				}
+			}
+			for _, a := range rule.attrs {
+				if strings.HasSuffix(a, "!") && !have[strings.TrimSuffix(a, "!")] {
+					t.Fatalf("<%s> lacks the required attribute %s", name, strings.TrimSuffix(a, "!"))
+				}
+			}
+			stack = append(stack, name)
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		}
+	}
 }
 
 func jsonReport(t *testing.T, v any, args ...string) {
@@ -394,6 +453,7 @@ func TestJUnitXMLSafe(t *testing.T) {
 	if err := writeJUnit(&b, s); err != nil {
 		t.Fatal(err)
 	}
+	checkJUnitSchema(t, b.String())
 	var doc xSuites
 	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatalf("unmarshal: %v\n%s", err, b.String())
