@@ -31,15 +31,12 @@ func TestReadme(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blocks := fencedBlocks(string(data))
+	md := readReadme(t)
+	blocks := fencedBlocks(md)
 	t.Chdir(root)
 
 	shown := map[string]bool{} // commands run from console blocks
-	lines := strings.Split(string(data), "\n")
+	lines := strings.Split(md, "\n")
 	type edit struct {
 		line, n int // replace n lines after line (1-based) ...
 		text    string
@@ -261,9 +258,50 @@ func lineDiff(want, got string) string {
 	return "(same lines)"
 }
 
-// TestReadmeJSONContract checks that README.md's ```jsonc description of
-// `refcmp weights --format json` names exactly the keys the report has.
+// TestReadmeJSONContract checks that each ```jsonc block of README.md that
+// describes a JSON document names exactly the keys that document has.
 func TestReadmeJSONContract(t *testing.T) {
+	docs := map[string]string{}
+	for _, b := range fencedBlocks(readReadme(t)) {
+		docs[b.info] = strings.Join(b.lines, "\n")
+	}
+	for _, c := range []struct {
+		block string
+		typ   reflect.Type
+	}{
+		{"jsonc weights", reflect.TypeFor[diffing.WeightsReport]()},
+		{"jsonc tensors", reflect.TypeFor[tensorsReport]()},
+		{"jsonc golden-file", reflect.TypeFor[diffing.Golden]()},
+		{"jsonc golden-check", reflect.TypeFor[diffing.GoldenReport]()},
+		{"jsonc inspect", reflect.TypeFor[inspectReport]()},
+	} {
+		doc, ok := docs[c.block]
+		if !ok {
+			t.Errorf("README.md has no ```%s block", c.block)
+			continue
+		}
+		documented := map[string]bool{}
+		for _, m := range regexp.MustCompile(`"([a-z_0-9]+)":`).FindAllStringSubmatch(doc, -1) {
+			documented[m[1]] = true
+		}
+		actual := map[string]bool{}
+		jsonKeys(c.typ, actual)
+		for k := range actual {
+			if !documented[k] {
+				t.Errorf("%s: JSON key %q is not documented in README.md", c.block, k)
+			}
+		}
+		for k := range documented {
+			if !actual[k] {
+				t.Errorf("%s: README.md documents JSON key %q, which %s does not have", c.block, k, c.typ)
+			}
+		}
+	}
+}
+
+// readReadme returns README.md.
+func readReadme(t *testing.T) string {
+	t.Helper()
 	root, err := testenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -272,34 +310,11 @@ func TestReadmeJSONContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc string
-	for _, b := range fencedBlocks(string(data)) {
-		if b.info == "jsonc" && strings.Contains(strings.Join(b.lines, "\n"), `"shape_mismatch"`) {
-			doc = strings.Join(b.lines, "\n")
-		}
-	}
-	if doc == "" {
-		t.Fatal("README.md has no ```jsonc block describing the weights report")
-	}
-	documented := map[string]bool{}
-	for _, m := range regexp.MustCompile(`"([a-z_]+)":`).FindAllStringSubmatch(doc, -1) {
-		documented[m[1]] = true
-	}
-	actual := map[string]bool{}
-	jsonKeys(reflect.TypeFor[diffing.WeightsReport](), actual)
-	for k := range actual {
-		if !documented[k] {
-			t.Errorf("JSON key %q is not documented in README.md", k)
-		}
-	}
-	for k := range documented {
-		if !actual[k] {
-			t.Errorf("README.md documents JSON key %q, which the report does not have", k)
-		}
-	}
+	return string(data)
 }
 
-// jsonKeys collects the JSON object keys of t and the types inside it.
+// jsonKeys collects the JSON object keys of t and the types inside it;
+// fields of embedded structs count as the outer struct's.
 func jsonKeys(t reflect.Type, keys map[string]bool) {
 	switch t.Kind() {
 	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
@@ -311,11 +326,44 @@ func jsonKeys(t reflect.Type, keys map[string]bool) {
 			if name == "-" || !f.IsExported() {
 				continue
 			}
+			if f.Anonymous && name == "" {
+				jsonKeys(f.Type, keys)
+				continue
+			}
 			if name == "" {
 				name = f.Name
 			}
 			keys[name] = true
 			jsonKeys(f.Type, keys)
 		}
+	}
+}
+
+// TestGoldenFixture checks that testdata/golden/model.golden.json, which
+// README.md's golden example checks against, is what `golden record`
+// writes today. Run with -update to rewrite it.
+func TestGoldenFixture(t *testing.T) {
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	const fixture = "testdata/golden/model.golden.json"
+	var out, errb bytes.Buffer
+	if code := run([]string{"golden", "record", "testdata/porting/model.safetensors"}, &out, &errb); code != exitOK {
+		t.Fatalf("golden record: exit %d: %s", code, errb.String())
+	}
+	if *update {
+		if err := os.WriteFile(fixture, out.Bytes(), 0o666); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Errorf("%s is not what golden record writes now (run go test ./cmd/refcmp -run TestGoldenFixture -update):\n%s", fixture, lineDiff(string(want), out.String()))
 	}
 }
