@@ -97,24 +97,9 @@ func (s tensorsSource) describe() string {
 	return fmt.Sprintf("%s (%s, %s)", s.label(), s.Format, plural(s.Tensors, "tensor", "tensors"))
 }
 
-// failReason says in a few words why a pair fails.
-func failReason(t diffing.Result) string {
-	switch {
-	case t.ShapeMismatch:
-		return fmt.Sprintf("shape %s vs %s", diffing.FormatShape(t.Shape), diffing.FormatShape(t.OursShape))
-	case t.Introduced > 0:
-		return fmt.Sprintf("%s introduced (first at %s)", plural(int(t.Introduced), "NaN/Inf", "NaN/Inf"), idxText(t.FirstIntroduced))
-	case !t.Tolerance.Exact && t.Tolerance.Check == diffing.CheckCosine:
-		return fmt.Sprintf("cosine %s < %s", fmtCos(float64(t.Cosine)), fmtNum(t.Tolerance.Threshold))
-	case !t.Tolerance.Exact && t.Tolerance.Check == diffing.CheckNMSE:
-		return fmt.Sprintf("nmse %s > %s", fmtNum(float64(t.NMSE)), fmtNum(t.Tolerance.Threshold))
-	}
-	what := "beyond tolerance"
-	if t.Tolerance.Exact {
-		what = "differ bitwise"
-	}
-	return fmt.Sprintf("%d of %d elements %s (%s), max|diff| %s", t.Mismatched, t.Numel, what, fmtPct(float64(t.MismatchFraction)), fmtNum(float64(t.MaxAbsDiff)))
-}
+// failReason says in a few words why a pair fails: the Go API's
+// Result.FailReason, so the two cannot drift.
+func failReason(t diffing.Result) string { return t.FailReason() }
 
 // sourcesLine is the line under the verdict.
 func (v tensorsView) sourcesLine() string {
@@ -281,8 +266,11 @@ func (v tensorsView) details() (out []detail, more int) {
 	return out, more
 }
 
+// tensorDetail is a failing pair's block. Its facts are the Go API's
+// Result.Facts, so the two cannot drift, less the sides' statistics,
+// drawn here as a table, and, for a single pair, the ours name, which
+// the verdict already gives.
 func tensorDetail(step int, t diffing.Result, single bool) detail {
-	var d detail
 	shape := diffing.FormatShape(t.Shape)
 	if t.ShapeMismatch {
 		shape += " vs " + diffing.FormatShape(t.OursShape)
@@ -291,78 +279,32 @@ func tensorDetail(step int, t diffing.Result, single bool) detail {
 	if t.OursDType != t.RefDType {
 		dt += " vs " + dtypeCell(t.OursDType)
 	}
-	d.Title = fmt.Sprintf("%s  %s  %s", t.Name, shape, dt)
+	d := detail{
+		Title: fmt.Sprintf("%s  %s  %s", t.Name, shape, dt),
+		Stats: [][]string{
+			{"", "min", "max", "mean", "std", "NaN", "Inf"},
+			statsRow("ref", t.Ref),
+			statsRow("ours", t.Ours),
+		},
+		Hints:     t.Hints,
+		Histogram: histogramLines(t.Histogram),
+		Notes:     t.Notes,
+	}
 	if !single {
 		d.Title = fmt.Sprintf("step %d: %s", step, d.Title)
-		if t.OursName != t.Name {
-			d.Facts = append(d.Facts, "ours name: "+t.OursName)
-		}
 	}
-	d.Facts = append(d.Facts, "tolerance: "+tolText(t.Tolerance))
-	d.Stats = [][]string{
-		{"", "min", "max", "mean", "std", "NaN", "Inf"},
-		statsRow("ref", t.Ref),
-		statsRow("ours", t.Ours),
+	for _, f := range t.Facts() {
+		if strings.HasPrefix(f, "ref:  ") || strings.HasPrefix(f, "ours: ") || single && strings.HasPrefix(f, "ours name: ") {
+			continue
+		}
+		d.Facts = append(d.Facts, f)
 	}
-	if t.ShapeMismatch {
-		d.Facts = append(d.Facts, fmt.Sprintf("shapes differ: ref %s, ours %s (%d vs %d elements); no element-wise comparison",
-			diffing.FormatShape(t.Shape), diffing.FormatShape(t.OursShape), t.Numel, numelOf(t.OursShape)))
-	} else {
-		what := "beyond tolerance"
-		if t.Tolerance.Exact {
-			what = "differ bitwise"
-		}
-		d.Facts = append(d.Facts, fmt.Sprintf("mismatched: %d of %d elements %s (%s)", t.Mismatched, t.Numel, what, fmtPct(float64(t.MismatchFraction))))
-		if t.Worst != nil {
-			d.Facts = append(d.Facts, fmt.Sprintf("worst: |diff| %s at %s: ref %s, ours %s", fmtNum(float64(t.MaxAbsDiff)), idxText(t.Worst), fmtVal(t.Worst.Ref), fmtVal(t.Worst.Ours)))
-		}
-		if t.FirstMismatch != nil {
-			d.Facts = append(d.Facts, fmt.Sprintf("first mismatch at %s: ref %s, ours %s", idxText(t.FirstMismatch), fmtVal(t.FirstMismatch.Ref), fmtVal(t.FirstMismatch.Ours)))
-		}
-		if t.Introduced > 0 {
-			d.Facts = append(d.Facts, fmt.Sprintf("introduced: %d NaN/Inf in ours where ref is finite, first at %s: ref %s, ours %s",
-				t.Introduced, idxText(t.FirstIntroduced), fmtVal(t.FirstIntroduced.Ref), fmtVal(t.FirstIntroduced.Ours)))
-		}
-		d.Facts = append(d.Facts, fmt.Sprintf("max|diff| %s, mean|diff| %s, max rel diff %s, rmse %s, nmse %s, cosine %s",
-			fmtNum(float64(t.MaxAbsDiff)), fmtNum(float64(t.MeanAbsDiff)), fmtNum(float64(t.MaxRelDiff)),
-			fmtNum(float64(t.RMSE)), fmtNum(float64(t.NMSE)), fmtCos(float64(t.Cosine))))
-	}
-	d.Hints = t.Hints
-	d.Histogram = histogramLines(t.Histogram)
-	d.Notes = t.Notes
 	return d
-}
-
-func numelOf(shape []int64) int64 {
-	n := int64(1)
-	for _, d := range shape {
-		n *= d
-	}
-	return n
 }
 
 func statsRow(side string, s diffing.SideStats) []string {
 	return []string{side, fmtNum(float64(s.Min)), fmtNum(float64(s.Max)), fmtNum(float64(s.Mean)), fmtNum(float64(s.Std)),
 		strconv.FormatInt(s.NaN, 10), strconv.FormatInt(s.Inf, 10)}
-}
-
-// tolText writes the rule a pair was held to.
-func tolText(t diffing.Tolerance) string {
-	nan := ""
-	if t.EqualNaN {
-		nan = "; NaN equals NaN"
-	}
-	switch {
-	case t.Exact:
-		return "exact (bitwise equal)" + nan
-	case t.Check == diffing.CheckMaxAbs:
-		return fmt.Sprintf("max-abs: |ours - ref| <= %s", fmtNum(t.Atol)) + nan
-	case t.Check == diffing.CheckCosine:
-		return fmt.Sprintf("cosine >= %s", fmtNum(t.Threshold)) + nan
-	case t.Check == diffing.CheckNMSE:
-		return fmt.Sprintf("nmse <= %s", fmtNum(t.Threshold)) + nan
-	}
-	return fmt.Sprintf("allclose: |ours - ref| <= atol + rtol * |ref|, atol %s, rtol %s", fmtNum(t.Atol), fmtNum(t.Rtol)) + nan
 }
 
 // histogramLines draws the |diff| histogram, one decade per line.
@@ -392,14 +334,6 @@ func histogramLines(h []diffing.HistBin) []string {
 		out[i] = fmt.Sprintf("%-*s %s %d", lw, labels[i], strings.Repeat("█", n)+strings.Repeat(" ", width-n), b.Count)
 	}
 	return out
-}
-
-// idxText writes an element's index.
-func idxText(e *diffing.Element) string {
-	if e == nil {
-		return "-"
-	}
-	return diffing.FormatShape(e.Index)
 }
 
 // fmtNum writes a statistic with 4 significant digits.
