@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -174,5 +175,28 @@ func TestMarkdownEscapes(t *testing.T) {
 	}
 	if got, want := mdCell("a_b *c* <d> | e"), `a\_b \*c\* &lt;d&gt; \| e`; got != want {
 		t.Errorf("mdCell = %q, want %q", got, want)
+	}
+}
+
+// TestRootHelpListsEveryCommand checks that the root help's command list,
+// its examples and the missing-command message name every command.
+func TestRootHelpListsEveryCommand(t *testing.T) {
+	root := newRootCmd(&app{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }})
+	root.InitDefaultCompletionCmd()
+	var stderr bytes.Buffer
+	run(nil, &bytes.Buffer{}, &stderr)
+	for _, c := range root.Commands() {
+		if !c.IsAvailableCommand() {
+			continue
+		}
+		if !strings.Contains(rootDoc, "\n  "+c.Name()+" ") {
+			t.Errorf("rootDoc does not list %q", c.Name())
+		}
+		if !regexp.MustCompile(`\brefcmp ` + c.Name() + `\b`).MatchString(rootExample) {
+			t.Errorf("rootExample has no example of %q", c.Name())
+		}
+		if !regexp.MustCompile(`[( ]` + c.Name() + `[,)]`).MatchString(stderr.String()) {
+			t.Errorf("the missing-command message does not name %q: %s", c.Name(), stderr.String())
+		}
 	}
 }

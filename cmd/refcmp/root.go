@@ -45,18 +45,34 @@ func (a *app) run(args []string) int {
 
 const rootDoc = `refcmp compares a neural-network port with its reference.
 
-  refcmp weights EXPECTED LOADED
-      diffs the weights a port loads against the reference checkpoint,
-      from headers alone: missing, unexpected, shape and dtype mismatches,
-      with hints (transposed, renamed prefix, fused, tied).
+Commands:
+  weights EXPECTED LOADED   the weights a port loads against the reference's, from headers alone
+  tensors REF OURS          compare tensor dumps numerically: where they first diverge, and why
+  golden record|check       record known-good output's summaries; check new output against them
+  inspect FILE              list a file's tensors, their statistics or the first NaN/Inf
+  version                   print refcmp's version
+  completion SHELL          write a shell completion script (bash, zsh, fish, powershell)
 
 ` + exitCodesHelp
 
 const rootExample = `  # Which reference weights did my port fail to load?
   refcmp weights model.safetensors loaded.txt
 
-  # The same check as a CI step summary
-  refcmp weights --format markdown model.safetensors.index.json loaded.txt >> "$GITHUB_STEP_SUMMARY"`
+  # Where does the port's forward pass first go wrong?
+  refcmp tensors ref_activations.safetensors port_activations.safetensors
+
+  # Record known-good activations; in CI, check new ones against them
+  refcmp golden record ref_activations.safetensors -o activations.golden.json
+  refcmp golden check port_activations.safetensors activations.golden.json
+
+  # Where does the first NaN appear?
+  refcmp inspect --check-finite port_activations.safetensors
+
+  # Which build is this?
+  refcmp version
+
+  # Tab completion for bash
+  source <(refcmp completion bash)`
 
 // newRootCmd builds the command tree. Each subcommand is registered in the
 // one AddCommand call below.
@@ -79,7 +95,7 @@ func newRootCmd(a *app) *cobra.Command {
 			return usagef("unknown command %q", args[0])
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return usagef("missing command (weights, version, completion, help)")
+			return usagef("missing command (weights, tensors, golden, inspect, version, completion, help)")
 		},
 	}
 	root.SetOut(a.stdout)
