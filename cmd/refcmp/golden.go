@@ -221,6 +221,9 @@ Per-tensor rules (--tol, repeatable, later rules win field by field):
     --tol 'GLOB=exact'         the SHA-256 must match
 GLOB matches the recorded name ('*' does not cross '/').
 
+--format junit writes JUnit XML for CI (one testcase per tensor), and
+--issues-log FILE appends, on failure, an [OPEN] entry to a Markdown log.
+
 ` + exitCodesHelp
 
 func newGoldenCheckCmd(a *app) *cobra.Command {

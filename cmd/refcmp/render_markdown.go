@@ -71,7 +71,8 @@ func writeMarkdownSection(b *strings.Builder, s tableSection, all bool) {
 	}
 }
 
-// writeMarkdownHints lists the hints, each with its fix as code.
+// writeMarkdownHints lists the hints, each with its fix as code after a
+// dash ("... — fix: `--map ...`").
 // allFixes, the report's fixes together, follows when several hints have
 // one.
 func writeMarkdownHints(b *strings.Builder, hints []diffing.Hint, allFixes string) {
@@ -83,7 +84,7 @@ func writeMarkdownHints(b *strings.Builder, hints []diffing.Hint, allFixes strin
 	for _, h := range hints {
 		fmt.Fprintf(b, "- **%s**: %s", mdCell(h.Kind), mdCell(h.Message))
 		if h.Fix != "" {
-			fmt.Fprintf(b, " Fix: %s", mdCode(h.Fix))
+			fmt.Fprintf(b, " — fix: %s", mdCode(h.Fix))
 			fixes++
 		}
 		b.WriteString("\n")

@@ -79,6 +79,8 @@ worst element, the first mismatch, diagnosis hints and a log-scale
 histogram of |diff|), --format json (the stable contract in README.md)
 or --format markdown (for a pull-request comment or CI step summary).
 A progress bar goes to stderr when it is a terminal and the work is long.
+--format junit writes JUnit XML for CI (one testcase per pair), and
+--issues-log FILE appends, on failure, an [OPEN] entry to a Markdown log.
 
 ` + exitCodesHelp
 
