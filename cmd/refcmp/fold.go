@@ -17,6 +17,19 @@ type tableSection struct {
 	Rows   [][]string
 }
 
+// appendNames appends a one-column table of names, folded
+// (layers.{0..31}.x), unless there are none.
+func appendNames(out []tableSection, title string, names []string) []tableSection {
+	if len(names) == 0 {
+		return out
+	}
+	var rows [][]string
+	for _, p := range diffing.FoldPatterns(names) {
+		rows = append(rows, []string{p})
+	}
+	return append(out, tableSection{Title: title, Count: len(names), Header: []string{"name"}, Code: []bool{true}, Rows: rows})
+}
+
 // foldRows folds the rows of a table whose first cells are names. Rows
 // fold together when their names differ only in numeric components (see
 // diffing.Fold) and their other cells are equal, apart from numeric

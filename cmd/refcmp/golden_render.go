@@ -114,20 +114,8 @@ func goldenVerdictCell(t diffing.GoldenTensorCheck) string {
 
 // onlySections lists new and missing tensors, folded.
 func (v goldenView) onlySections() []tableSection {
-	var out []tableSection
-	add := func(title string, names []string) {
-		if len(names) == 0 {
-			return
-		}
-		var rows [][]string
-		for _, p := range diffing.FoldPatterns(names) {
-			rows = append(rows, []string{p})
-		}
-		out = append(out, tableSection{Title: title, Count: len(names), Header: []string{"name"}, Code: []bool{true}, Rows: rows})
-	}
-	add("New (in INPUT, not recorded)", v.Report.New)
-	add("Missing (recorded, not in INPUT)", v.Report.Missing)
-	return out
+	out := appendNames(nil, "New (in INPUT, not recorded)", v.Report.New)
+	return appendNames(out, "Missing (recorded, not in INPUT)", v.Report.Missing)
 }
 
 // details are the blocks of the changed tensors (the first maxDetails
@@ -243,7 +231,7 @@ func renderGoldenMarkdown(w io.Writer, v goldenView) error {
 	if ds, more := v.details(); len(ds) > 0 {
 		b.WriteString("\n#### Changed tensors\n")
 		for _, d := range ds {
-			writeGoldenMarkdownDetail(&b, d)
+			writeMarkdownDetail(&b, d)
 		}
 		if more > 0 {
 			fmt.Fprintf(&b, "\n… and %s (run with --all, or see --format json)\n", plural(more, "more changed tensor", "more changed tensors"))
@@ -251,19 +239,4 @@ func renderGoldenMarkdown(w io.Writer, v goldenView) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// writeGoldenMarkdownDetail writes one changed tensor as a collapsible
-// block (writeMarkdownDetail wants a statistics table, which structure
-// mode has not).
-func writeGoldenMarkdownDetail(b *strings.Builder, d detail) {
-	if len(d.Stats) > 0 {
-		writeMarkdownDetail(b, d)
-		return
-	}
-	fmt.Fprintf(b, "\n<details><summary>%s</summary>\n\n", htmlEscape(d.Title))
-	for _, f := range d.Facts {
-		fmt.Fprintf(b, "- %s\n", mdCell(f))
-	}
-	b.WriteString("\n</details>\n")
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/safetensors"
@@ -252,14 +251,6 @@ func rawInputOptions(dtype, shape string) (tensorfile.Options, error) {
 	return opts, nil
 }
 
-// Where an execution order came from (inspectReport.Order, Golden.Order).
-const (
-	execOrderMetadata  = "metadata"
-	execOrderInsertion = "insertion"
-	execOrderNatural   = "natural"
-	execOrderSingle    = "single"
-)
-
 // execOrder returns c's tensors in execution order, as `refcmp tensors`
 // orders them: the refcmp.order metadata (names it does not list come
 // last, in natural order), else the container's insertion order (.npz,
@@ -267,51 +258,18 @@ const (
 // with a note when refcmp.order leaves tensors out.
 func execOrder(c *tensorfile.Container) (ts []diffing.Tensor, order string, notes []string) {
 	ts = slices.Clone(c.Tensors)
-	natural := func(a, b diffing.Tensor) int {
-		switch {
-		case diffing.NaturalLess(a.Name, b.Name):
-			return -1
-		case diffing.NaturalLess(b.Name, a.Name):
-			return 1
-		}
-		return strings.Compare(a.Name, b.Name)
-	}
+	name := func(t diffing.Tensor) string { return t.Name }
 	switch {
 	case c.Single || len(ts) <= 1:
-		return ts, execOrderSingle, nil
+		return ts, orderSingle, nil
 	case c.Order != nil:
-		pos := map[string]int{}
-		for i, n := range c.Order {
-			if _, dup := pos[n]; !dup {
-				pos[n] = i
-			}
-		}
-		missing := 0
-		for _, t := range ts {
-			if _, ok := pos[t.Name]; !ok {
-				missing++
-			}
-		}
-		slices.SortStableFunc(ts, func(a, b diffing.Tensor) int {
-			pa, oka := pos[a.Name]
-			pb, okb := pos[b.Name]
-			switch {
-			case oka && okb:
-				return pa - pb
-			case oka:
-				return -1
-			case okb:
-				return 1
-			}
-			return natural(a, b)
-		})
-		if missing > 0 {
+		if missing := sortByNames(ts, name, c.Order); missing > 0 {
 			notes = append(notes, fmt.Sprintf("refcmp.order does not name %s; listed last, in natural order", plural(missing, "tensor", "tensors")))
 		}
-		return ts, execOrderMetadata, notes
+		return ts, orderMetadata, notes
 	case c.Ordered:
-		return ts, execOrderInsertion, nil
+		return ts, orderInsertion, nil
 	}
-	slices.SortStableFunc(ts, natural)
-	return ts, execOrderNatural, nil
+	slices.SortStableFunc(ts, func(a, b diffing.Tensor) int { return naturalCompare(a.Name, b.Name) })
+	return ts, orderNatural, nil
 }

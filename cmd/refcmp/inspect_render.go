@@ -46,7 +46,7 @@ func (v inspectView) sourceLine() string {
 	c := r.Counts
 	s := fmt.Sprintf("%s: %s, %s, %s params, %s", r.Source, r.Format, plural(c.Tensors, "tensor", "tensors"),
 		humanCount(c.Params), humanBytes(c.Bytes))
-	if r.Order != execOrderSingle {
+	if r.Order != orderSingle {
 		s += ", " + r.Order + " order"
 	}
 	return s

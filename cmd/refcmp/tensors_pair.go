@@ -160,7 +160,8 @@ func pairTensors(ref, ours *tensorSide, rules diffing.NameRules) (*pairPlan, err
 	return p, nil
 }
 
-// Where the execution order came from (sequenceReport.Order).
+// Where an execution order came from (sequenceReport.Order,
+// inspectReport.Order, Golden.Order).
 const (
 	orderSingle    = "single"    // one pair
 	orderFile      = "file"      // --order FILE
@@ -174,50 +175,20 @@ func (p *pairPlan) order(ref, ours *tensorSide, fileOrder []string, orderPath st
 	if p.orderSource == orderSingle {
 		return nil
 	}
-	natural := func(a, b tensorPair) int {
-		switch {
-		case diffing.NaturalLess(a.name, b.name):
-			return -1
-		case diffing.NaturalLess(b.name, a.name):
-			return 1
-		}
-		return strings.Compare(a.name, b.name)
-	}
 	byList := func(names []string, what string, oursNames bool) {
-		refName := map[string]string{} // OURS name -> REF name of its pair
-		if oursNames {
+		if oursNames { // name each pair by its REF name
+			refName := map[string]string{} // OURS name -> REF name of its pair
 			for _, q := range p.pairs {
 				refName[ours.tensors[q.ours].Name] = q.name
 			}
-		}
-		pos := map[string]int{}
-		for i, n := range names {
-			if r, ok := refName[n]; ok {
-				n = r
-			}
-			if _, dup := pos[n]; !dup {
-				pos[n] = i
+			names = slices.Clone(names)
+			for i, n := range names {
+				if r, ok := refName[n]; ok {
+					names[i] = r
+				}
 			}
 		}
-		missing := 0
-		slices.SortStableFunc(p.pairs, func(a, b tensorPair) int {
-			pa, oka := pos[a.name]
-			pb, okb := pos[b.name]
-			switch {
-			case oka && okb:
-				return pa - pb
-			case oka:
-				return -1
-			case okb:
-				return 1
-			}
-			return natural(a, b)
-		})
-		for _, q := range p.pairs {
-			if _, ok := pos[q.name]; !ok {
-				missing++
-			}
-		}
+		missing := sortByNames(p.pairs, func(q tensorPair) string { return q.name }, names)
 		if missing > 0 {
 			p.notes = append(p.notes, fmt.Sprintf("%s does not name %s; %s last, in natural order",
 				what, plural(missing, "compared tensor", "compared tensors"), map[bool]string{true: "it comes", false: "they come"}[missing == 1]))
@@ -241,9 +212,52 @@ func (p *pairPlan) order(ref, ours *tensorSide, fileOrder []string, orderPath st
 		slices.SortStableFunc(p.pairs, func(a, b tensorPair) int { return a.ours - b.ours })
 	default:
 		p.orderSource = orderNatural
-		slices.SortStableFunc(p.pairs, natural)
+		slices.SortStableFunc(p.pairs, func(a, b tensorPair) int { return naturalCompare(a.name, b.name) })
 	}
 	return nil
+}
+
+// naturalCompare orders names naturally (layers.2 before layers.10),
+// then bytewise.
+func naturalCompare(a, b string) int {
+	switch {
+	case diffing.NaturalLess(a, b):
+		return -1
+	case diffing.NaturalLess(b, a):
+		return 1
+	}
+	return strings.Compare(a, b)
+}
+
+// sortByNames sorts xs stably by where their names first stand in names;
+// those names leaves out come last, in natural order. It returns how
+// many it leaves out.
+func sortByNames[T any](xs []T, name func(T) string, names []string) (missing int) {
+	pos := map[string]int{}
+	for i, n := range names {
+		if _, dup := pos[n]; !dup {
+			pos[n] = i
+		}
+	}
+	for _, x := range xs {
+		if _, ok := pos[name(x)]; !ok {
+			missing++
+		}
+	}
+	slices.SortStableFunc(xs, func(a, b T) int {
+		pa, oka := pos[name(a)]
+		pb, okb := pos[name(b)]
+		switch {
+		case oka && okb:
+			return pa - pb
+		case oka:
+			return -1
+		case okb:
+			return 1
+		}
+		return naturalCompare(name(a), name(b))
+	})
+	return missing
 }
 
 // readOrderFile reads --order FILE: a JSON list of names, or one name per

@@ -197,16 +197,14 @@ func renderTensorsMarkdown(w io.Writer, v tensorsView) error {
 	return err
 }
 
-// writeMarkdownDetail writes one failing pair as a collapsible block.
+// writeMarkdownDetail writes one failing pair (or changed tensor) as a
+// collapsible block.
 func writeMarkdownDetail(b *strings.Builder, d detail) {
 	fmt.Fprintf(b, "\n<details><summary>%s</summary>\n\n", htmlEscape(d.Title))
-	header := d.Stats[0]
-	var rows [][]string
-	for _, r := range d.Stats[1:] {
-		rows = append(rows, r)
+	if len(d.Stats) > 0 {
+		_ = writeMarkdownTable(b, d.Stats[0], d.Stats[1:])
+		b.WriteString("\n")
 	}
-	_ = writeMarkdownTable(b, header, rows)
-	b.WriteString("\n")
 	for _, f := range d.Facts {
 		fmt.Fprintf(b, "- %s\n", mdCell(f))
 	}

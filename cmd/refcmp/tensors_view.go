@@ -216,22 +216,11 @@ func verdictCell(t diffing.Result) string {
 // onlySections lists the names found on one side only, folded.
 func (v tensorsView) onlySections() []tableSection {
 	r := v.Report
-	var out []tableSection
-	add := func(title string, names []string) {
-		if len(names) == 0 {
-			return
-		}
-		var rows [][]string
-		for _, p := range diffing.FoldPatterns(names) {
-			rows = append(rows, []string{p})
-		}
-		out = append(out, tableSection{Title: title, Count: len(names), Header: []string{"name"}, Code: []bool{true}, Rows: rows})
-	}
-	add("Only in REF", r.RefOnly)
-	add("Only in OURS", r.OursOnly)
+	out := appendNames(nil, "Only in REF", r.RefOnly)
+	out = appendNames(out, "Only in OURS", r.OursOnly)
 	if v.All {
-		add("Ignored in REF (--ignore)", r.Ignored.Ref)
-		add("Ignored in OURS (--ignore)", r.Ignored.Ours)
+		out = appendNames(out, "Ignored in REF (--ignore)", r.Ignored.Ref)
+		out = appendNames(out, "Ignored in OURS (--ignore)", r.Ignored.Ours)
 	}
 	return out
 }
