@@ -550,7 +550,7 @@ func (c GoldenChange) Text() string {
 		case nil:
 			return "(not read)"
 		case Float:
-			return fmtValue(float64(x))
+			return FormatValue(float64(x))
 		case []int64:
 			return FormatShape(x)
 		case int64:
@@ -574,7 +574,7 @@ func (c GoldenChange) Text() string {
 	}
 	s := fmt.Sprintf("%s %s -> %s", what, val(c.Recorded), val(c.Current))
 	if c.AbsDiff != nil && c.Allowed != nil {
-		s += fmt.Sprintf(" (|diff| %s > allowed %s)", fmtStat(float64(*c.AbsDiff)), fmtStat(float64(*c.Allowed)))
+		s += fmt.Sprintf(" (|diff| %s > allowed %s)", FormatStat(float64(*c.AbsDiff)), FormatStat(float64(*c.Allowed)))
 	}
 	return s
 }

@@ -52,7 +52,7 @@ func (r Result) Verdict() string {
 	if r.Pass {
 		what := "matches exactly"
 		if m := float64(r.MaxAbsDiff); !math.IsNaN(m) && m > 0 {
-			what = fmt.Sprintf("matches within tolerance (max|diff| %s)", fmtStat(m))
+			what = fmt.Sprintf("matches within tolerance (max|diff| %s)", FormatStat(m))
 		} else if r.Numel == 0 {
 			what = "matches (no elements)"
 		}
@@ -74,16 +74,16 @@ func (r Result) FailReason() string {
 	case r.Introduced > 0:
 		return fmt.Sprintf("%d NaN/Inf introduced (first at %s)", r.Introduced, elemIndex(r.FirstIntroduced))
 	case !t.Exact && t.Check == CheckCosine:
-		return fmt.Sprintf("cosine %s < %s", fmtCosine(float64(r.Cosine)), fmtStat(t.Threshold))
+		return fmt.Sprintf("cosine %s < %s", FormatCosine(float64(r.Cosine)), FormatStat(t.Threshold))
 	case !t.Exact && t.Check == CheckNMSE:
-		return fmt.Sprintf("nmse %s > %s", fmtStat(float64(r.NMSE)), fmtStat(t.Threshold))
+		return fmt.Sprintf("nmse %s > %s", FormatStat(float64(r.NMSE)), FormatStat(t.Threshold))
 	}
 	what := "beyond tolerance"
 	if t.Exact {
 		what = "differ bitwise"
 	}
 	return fmt.Sprintf("%d of %d elements %s (%s), max|diff| %s", r.Mismatched, r.Numel, what,
-		fmtPercent(float64(r.MismatchFraction)), fmtStat(float64(r.MaxAbsDiff)))
+		FormatPercent(float64(r.MismatchFraction)), FormatStat(float64(r.MaxAbsDiff)))
 }
 
 // Facts are the lines of Summary between the verdict and the hints.
@@ -105,20 +105,20 @@ func (r Result) Facts() []string {
 	if r.Tolerance.Exact {
 		what = "differ bitwise"
 	}
-	out = append(out, fmt.Sprintf("mismatched: %d of %d elements %s (%s)", r.Mismatched, r.Numel, what, fmtPercent(float64(r.MismatchFraction))))
+	out = append(out, fmt.Sprintf("mismatched: %d of %d elements %s (%s)", r.Mismatched, r.Numel, what, FormatPercent(float64(r.MismatchFraction))))
 	if w := r.Worst; w != nil {
-		out = append(out, fmt.Sprintf("worst: |diff| %s at %s: ref %s, ours %s", fmtStat(float64(r.MaxAbsDiff)), elemIndex(w), fmtValue(float64(w.Ref)), fmtValue(float64(w.Ours))))
+		out = append(out, fmt.Sprintf("worst: |diff| %s at %s: ref %s, ours %s", FormatStat(float64(r.MaxAbsDiff)), elemIndex(w), FormatValue(float64(w.Ref)), FormatValue(float64(w.Ours))))
 	}
 	if f := r.FirstMismatch; f != nil {
-		out = append(out, fmt.Sprintf("first mismatch at %s: ref %s, ours %s", elemIndex(f), fmtValue(float64(f.Ref)), fmtValue(float64(f.Ours))))
+		out = append(out, fmt.Sprintf("first mismatch at %s: ref %s, ours %s", elemIndex(f), FormatValue(float64(f.Ref)), FormatValue(float64(f.Ours))))
 	}
 	if f := r.FirstIntroduced; r.Introduced > 0 && f != nil {
 		out = append(out, fmt.Sprintf("introduced: %d NaN/Inf in ours where ref is finite, first at %s: ref %s, ours %s",
-			r.Introduced, elemIndex(f), fmtValue(float64(f.Ref)), fmtValue(float64(f.Ours))))
+			r.Introduced, elemIndex(f), FormatValue(float64(f.Ref)), FormatValue(float64(f.Ours))))
 	}
 	out = append(out, fmt.Sprintf("max|diff| %s, mean|diff| %s, max rel diff %s, rmse %s, nmse %s, cosine %s",
-		fmtStat(float64(r.MaxAbsDiff)), fmtStat(float64(r.MeanAbsDiff)), fmtStat(float64(r.MaxRelDiff)),
-		fmtStat(float64(r.RMSE)), fmtStat(float64(r.NMSE)), fmtCosine(float64(r.Cosine))))
+		FormatStat(float64(r.MaxAbsDiff)), FormatStat(float64(r.MeanAbsDiff)), FormatStat(float64(r.MaxRelDiff)),
+		FormatStat(float64(r.RMSE)), FormatStat(float64(r.NMSE)), FormatCosine(float64(r.Cosine))))
 	return out
 }
 
@@ -133,20 +133,20 @@ func (t Tolerance) Text() string {
 	case t.Exact:
 		return "exact (bitwise equal)" + nan
 	case t.Check == CheckMaxAbs:
-		return fmt.Sprintf("max-abs: |ours - ref| <= %s", fmtStat(t.Atol)) + nan
+		return fmt.Sprintf("max-abs: |ours - ref| <= %s", FormatStat(t.Atol)) + nan
 	case t.Check == CheckCosine:
-		return fmt.Sprintf("cosine >= %s", fmtStat(t.Threshold)) + nan
+		return fmt.Sprintf("cosine >= %s", FormatStat(t.Threshold)) + nan
 	case t.Check == CheckNMSE:
-		return fmt.Sprintf("nmse <= %s", fmtStat(t.Threshold)) + nan
+		return fmt.Sprintf("nmse <= %s", FormatStat(t.Threshold)) + nan
 	}
-	return fmt.Sprintf("allclose: |ours - ref| <= atol + rtol * |ref|, atol %s, rtol %s", fmtStat(t.Atol), fmtStat(t.Rtol)) + nan
+	return fmt.Sprintf("allclose: |ours - ref| <= atol + rtol * |ref|, atol %s, rtol %s", FormatStat(t.Atol), FormatStat(t.Rtol)) + nan
 }
 
 // Text writes one side's statistics:
 // "min -1.5, max 2.25, mean 0.1234, std 0.5, NaN 0, Inf 0".
 func (s SideStats) Text() string {
 	return fmt.Sprintf("min %s, max %s, mean %s, std %s, NaN %d, Inf %d",
-		fmtStat(float64(s.Min)), fmtStat(float64(s.Max)), fmtStat(float64(s.Mean)), fmtStat(float64(s.Std)), s.NaN, s.Inf)
+		FormatStat(float64(s.Min)), FormatStat(float64(s.Max)), FormatStat(float64(s.Mean)), FormatStat(float64(s.Std)), s.NaN, s.Inf)
 }
 
 func (r Result) shapeText() string {
@@ -171,8 +171,9 @@ func elemIndex(e *Element) string {
 	return FormatShape(e.Index)
 }
 
-// fmtStat writes a statistic with 4 significant digits.
-func fmtStat(v float64) string {
+// FormatStat writes a statistic as refcmp prints it: 4 significant
+// digits, and NaN, +Inf, -Inf, 0 spelled out.
+func FormatStat(v float64) string {
 	switch {
 	case math.IsNaN(v):
 		return "NaN"
@@ -186,17 +187,18 @@ func fmtStat(v float64) string {
 	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
-// fmtValue writes an element's value with 7 significant digits, enough
-// to tell close float32 values apart.
-func fmtValue(v float64) string {
+// FormatValue writes an element's value with 7 significant digits,
+// enough to tell close float32 values apart.
+func FormatValue(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) || v == 0 {
-		return fmtStat(v)
+		return FormatStat(v)
 	}
 	return strconv.FormatFloat(v, 'g', 7, 64)
 }
 
-// fmtCosine writes a cosine similarity: 1, or six decimals.
-func fmtCosine(v float64) string {
+// FormatCosine writes a cosine similarity: 1 when exactly 1, else six
+// decimals (so 1.000000 means within 5e-7 of 1).
+func FormatCosine(v float64) string {
 	switch {
 	case math.IsNaN(v):
 		return "NaN"
@@ -206,8 +208,8 @@ func fmtCosine(v float64) string {
 	return strconv.FormatFloat(v, 'f', 6, 64)
 }
 
-// fmtPercent writes a fraction as a percentage: 0, 0.0977%, 37.5%, 100%.
-func fmtPercent(f float64) string {
+// FormatPercent writes a fraction as a percentage: 0, 0.0977%, 37.5%, 100%.
+func FormatPercent(f float64) string {
 	switch {
 	case math.IsNaN(f):
 		return "-"

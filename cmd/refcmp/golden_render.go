@@ -161,10 +161,10 @@ func goldenRuleText(mode diffing.GoldenMode, tol *diffing.Tolerance) string {
 	case tol.Exact:
 		return "exact (a --tol rule): shape, dtype and SHA-256 of the data"
 	case tol.Check == diffing.CheckMaxAbs:
-		return fmt.Sprintf("stats: NaN/Inf counts exactly; min, max, mean, std and sampled values within |current - recorded| <= %s", fmtNum(tol.Atol))
+		return fmt.Sprintf("stats: NaN/Inf counts exactly; min, max, mean, std and sampled values within |current - recorded| <= %s", diffing.FormatStat(tol.Atol))
 	}
 	return fmt.Sprintf("stats: NaN/Inf counts exactly; min, max, mean, std and sampled values within |current - recorded| <= atol + rtol * |recorded|, atol %s, rtol %s",
-		fmtNum(tol.Atol), fmtNum(tol.Rtol))
+		diffing.FormatStat(tol.Atol), diffing.FormatStat(tol.Rtol))
 }
 
 // renderGoldenText writes a golden check as text.

@@ -33,7 +33,7 @@ func (v inspectView) verdict() (pass bool, text string, ok bool) {
 	}
 	text = fmt.Sprintf("NaN or Inf in %d of %s", f.Tensors, plural(n, "tensor", "tensors"))
 	if e := f.First; e != nil {
-		text += fmt.Sprintf("; first in execution order: %s (step %d) at %s: %s", e.Name, e.Step, diffing.FormatShape(e.Index), fmtVal(e.Value))
+		text += fmt.Sprintf("; first in execution order: %s (step %d) at %s: %s", e.Name, e.Step, diffing.FormatShape(e.Index), diffing.FormatValue(float64(e.Value)))
 	}
 	return false, text, true
 }
@@ -76,7 +76,7 @@ func (v inspectView) table() tableSection {
 		row = append(row, t.Name, dtypeCell(t.DType), diffing.FormatShape(t.Shape), optInt(t.Params), optInt(t.Bytes))
 		if v.Stats {
 			if st := t.Stats; st != nil {
-				row = append(row, fmtNum(float64(st.Min)), fmtNum(float64(st.Max)), fmtNum(float64(st.Mean)), fmtNum(float64(st.Std)),
+				row = append(row, diffing.FormatStat(float64(st.Min)), diffing.FormatStat(float64(st.Max)), diffing.FormatStat(float64(st.Mean)), diffing.FormatStat(float64(st.Std)),
 					strconv.FormatInt(st.NaN, 10), strconv.FormatInt(st.Inf, 10))
 			} else {
 				row = append(row, "-", "-", "-", "-", "-", "-")
@@ -106,7 +106,7 @@ func (v inspectView) nonFinite() (tableSection, bool) {
 		}
 		at, val := "-", "-"
 		if e := t.FirstNonFinite; e != nil {
-			at, val = diffing.FormatShape(e.Index), fmtVal(e.Value)
+			at, val = diffing.FormatShape(e.Index), diffing.FormatValue(float64(e.Value))
 		}
 		s.Rows = append(s.Rows, []string{strconv.Itoa(i), t.Name, diffing.FormatShape(t.Shape),
 			strconv.FormatInt(t.Stats.NaN, 10), strconv.FormatInt(t.Stats.Inf, 10), at, val})

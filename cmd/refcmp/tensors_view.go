@@ -33,7 +33,7 @@ func (v tensorsView) verdict() (pass bool, text string) {
 		if t.Pass {
 			fmt.Fprintf(&b, "%s matches %s", r.Ours.label(), r.Ref.label())
 			if m := float64(t.MaxAbsDiff); !math.IsNaN(m) && m > 0 {
-				fmt.Fprintf(&b, " within tolerance (max|diff| %s)", fmtNum(m))
+				fmt.Fprintf(&b, " within tolerance (max|diff| %s)", diffing.FormatStat(m))
 			} else if t.Numel > 0 {
 				b.WriteString(" exactly")
 			}
@@ -65,7 +65,7 @@ func (v tensorsView) verdict() (pass bool, text string) {
 			b.WriteString("es")
 		}
 		if m := maxAbsDiff(r.Tensors); !math.IsNaN(m) {
-			fmt.Fprintf(&b, " (max|diff| %s)", fmtNum(m))
+			fmt.Fprintf(&b, " (max|diff| %s)", diffing.FormatStat(m))
 		}
 	}
 	var extra []string
@@ -171,7 +171,7 @@ func (v tensorsView) table() tableSection {
 			step := fmt.Sprintf("%d-%d", i, j-1)
 			md := ""
 			if !math.IsNaN(maxd) {
-				md = "<= " + fmtNum(maxd)
+				md = "<= " + diffing.FormatStat(maxd)
 			}
 			s.Rows = append(s.Rows, []string{step, fmt.Sprintf("(%d passing)", j-i), "", "", md, "", "0", "", "pass"})
 		}
@@ -193,10 +193,10 @@ func tensorRow(step int, t diffing.Result) []string {
 		row[4], row[5], row[6], row[7] = "-", "-", "-", "-"
 		return row
 	}
-	row[4] = fmtNum(float64(t.MaxAbsDiff))
-	row[5] = fmtNum(float64(t.MeanAbsDiff))
-	row[6] = fmtPct(float64(t.MismatchFraction))
-	row[7] = fmtCos(float64(t.Cosine))
+	row[4] = diffing.FormatStat(float64(t.MaxAbsDiff))
+	row[5] = diffing.FormatStat(float64(t.MeanAbsDiff))
+	row[6] = diffing.FormatPercent(float64(t.MismatchFraction))
+	row[7] = diffing.FormatCosine(float64(t.Cosine))
 	return row
 }
 
@@ -292,7 +292,7 @@ func tensorDetail(step int, t diffing.Result, single bool) detail {
 }
 
 func statsRow(side string, s diffing.SideStats) []string {
-	return []string{side, fmtNum(float64(s.Min)), fmtNum(float64(s.Max)), fmtNum(float64(s.Mean)), fmtNum(float64(s.Std)),
+	return []string{side, diffing.FormatStat(float64(s.Min)), diffing.FormatStat(float64(s.Max)), diffing.FormatStat(float64(s.Mean)), diffing.FormatStat(float64(s.Std)),
 		strconv.FormatInt(s.NaN, 10), strconv.FormatInt(s.Inf, 10)}
 }
 
@@ -310,7 +310,7 @@ func histogramLines(h []diffing.HistBin) []string {
 		if float64(b.Lo) == 0 && float64(b.Hi) == 0 {
 			labels[i] = "0"
 		} else {
-			labels[i] = fmt.Sprintf("[%s, %s)", fmtNum(float64(b.Lo)), fmtNum(float64(b.Hi)))
+			labels[i] = fmt.Sprintf("[%s, %s)", diffing.FormatStat(float64(b.Lo)), diffing.FormatStat(float64(b.Hi)))
 		}
 		lw = max(lw, len(labels[i]))
 	}
@@ -323,52 +323,4 @@ func histogramLines(h []diffing.HistBin) []string {
 		out[i] = fmt.Sprintf("%-*s %s %d", lw, labels[i], strings.Repeat("█", n)+strings.Repeat(" ", width-n), b.Count)
 	}
 	return out
-}
-
-// fmtNum writes a statistic with 4 significant digits.
-func fmtNum(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 1):
-		return "+Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	case v == 0:
-		return "0"
-	}
-	return strconv.FormatFloat(v, 'g', 4, 64)
-}
-
-// fmtVal writes an element's value with enough digits to tell close
-// values apart (7 significant digits).
-func fmtVal(f diffing.Float) string {
-	v := float64(f)
-	if math.IsNaN(v) || math.IsInf(v, 0) || v == 0 {
-		return fmtNum(v)
-	}
-	return strconv.FormatFloat(v, 'g', 7, 64)
-}
-
-// fmtCos writes a cosine similarity: 1 when exactly 1, else six
-// decimals (so 1.000000 means within 5e-7 of 1).
-func fmtCos(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case v == 1:
-		return "1"
-	}
-	return strconv.FormatFloat(v, 'f', 6, 64)
-}
-
-// fmtPct writes a fraction as a percentage: 0, 0.0977%, 37.5%, 100%.
-func fmtPct(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "-"
-	case f == 0:
-		return "0"
-	}
-	return strconv.FormatFloat(f*100, 'g', 3, 64) + "%"
 }
