@@ -76,8 +76,7 @@ func (v inspectView) table() tableSection {
 		row = append(row, t.Name, dtypeCell(t.DType), diffing.FormatShape(t.Shape), optInt(t.Params), optInt(t.Bytes))
 		if v.Stats {
 			if st := t.Stats; st != nil {
-				row = append(row, diffing.FormatStat(float64(st.Min)), diffing.FormatStat(float64(st.Max)), diffing.FormatStat(float64(st.Mean)), diffing.FormatStat(float64(st.Std)),
-					strconv.FormatInt(st.NaN, 10), strconv.FormatInt(st.Inf, 10))
+				row = append(row, statsRow("", *st)[1:]...)
 			} else {
 				row = append(row, "-", "-", "-", "-", "-", "-")
 			}

@@ -1,19 +1,19 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/refcmp/refcmp/internal/testenv"
 	"github.com/rogpeppe/go-internal/testscript"
 )
+
+var update = flag.Bool("update", false, "rewrite golden files and cmp'd script files from the current output")
 
 // TestMain lets the test binary act as the real refcmp inside scripts:
 // "exec refcmp ..." runs main, the same entry point users run.
@@ -108,38 +108,4 @@ func TestScript(t *testing.T) {
 			"pack":          cmdPack,
 		},
 	})
-}
-
-// cmdIndexnames is the script command
-//
-//	indexnames [-v REGEXP] INDEX OUT
-//
-// It writes the names in INDEX's weight_map (a model.safetensors.index.json),
-// sorted, one per line, leaving out those REGEXP matches: a manifest of a
-// port that loads all of them but some. It reads the JSON itself, so the
-// test does not depend on refcmp's own index reader.
-func cmdIndexnames(ts *testscript.TestScript, neg bool, args []string) {
-	if neg {
-		ts.Fatalf("unsupported: ! indexnames")
-	}
-	var drop *regexp.Regexp
-	if len(args) > 2 && args[0] == "-v" {
-		drop = regexp.MustCompile(args[1])
-		args = args[2:]
-	}
-	if len(args) != 2 {
-		ts.Fatalf("usage: indexnames [-v REGEXP] INDEX OUT")
-	}
-	var index struct {
-		WeightMap map[string]string `json:"weight_map"`
-	}
-	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &index))
-	names := make([]string, 0, len(index.WeightMap))
-	for n := range index.WeightMap {
-		if drop == nil || !drop.MatchString(n) {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(strings.Join(names, "\n")+"\n"), 0o666))
 }

@@ -291,6 +291,7 @@ func tensorDetail(step int, t diffing.Result, single bool) detail {
 	return d
 }
 
+// statsRow is a side's statistics as table cells, after a label.
 func statsRow(side string, s diffing.SideStats) []string {
 	return []string{side, diffing.FormatStat(float64(s.Min)), diffing.FormatStat(float64(s.Max)), diffing.FormatStat(float64(s.Mean)), diffing.FormatStat(float64(s.Std)),
 		strconv.FormatInt(s.NaN, 10), strconv.FormatInt(s.Inf, 10)}

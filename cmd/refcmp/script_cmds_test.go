@@ -10,17 +10,262 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/safetensors"
 	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/rogpeppe/go-internal/testscript"
 )
+
+// cmdIndexnames is the script command
+//
+//	indexnames [-v REGEXP] INDEX OUT
+//
+// It writes the names in INDEX's weight_map (a model.safetensors.index.json),
+// sorted, one per line, leaving out those REGEXP matches: a manifest of a
+// port that loads all of them but some. It reads the JSON itself, so the
+// test does not depend on refcmp's own index reader.
+func cmdIndexnames(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! indexnames")
+	}
+	var drop *regexp.Regexp
+	if len(args) > 2 && args[0] == "-v" {
+		drop = regexp.MustCompile(args[1])
+		args = args[2:]
+	}
+	if len(args) != 2 {
+		ts.Fatalf("usage: indexnames [-v REGEXP] INDEX OUT")
+	}
+	var index struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &index))
+	names := make([]string, 0, len(index.WeightMap))
+	for n := range index.WeightMap {
+		if drop == nil || !drop.MatchString(n) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(strings.Join(names, "\n")+"\n"), 0o666))
+}
+
+// tensorSpec is one tensor for writeSafetensors.
+type tensorSpec struct {
+	Name  string
+	DType safetensors.DType
+	Shape []int64
+}
+
+// cmdMksafetensors is the script command
+//
+//	mksafetensors [-fill zero|index] [-meta KEY=VALUE]... OUT SPEC...
+//	mksafetensors -raw HEADERFILE [-hdrlen N] [-data N] OUT
+//
+// The first form writes a valid safetensors file. A SPEC is one tensor,
+// 'NAME DTYPE SHAPE' (e.g. 'model.embed.weight F32 [8, 4]', '[]' for a
+// scalar, DTYPE in any spelling safetensors.ParseDType accepts), or @FILE,
+// a file with one such line per tensor (blank lines and # comments
+// skipped). NAME may hold brace groups, which expand like a shell's:
+// 'layers.{0..3}.{q,k,v}_proj.weight F32 [4, 4]' is twelve tensors.
+// -fill index stores element i as the value i (bools alternate, F8 types
+// stay zero); the default is all zeros.
+//
+// The second form writes a possibly malformed file: the 8-byte length
+// (-hdrlen, default the header's real length), HEADERFILE's bytes without
+// a trailing newline, then -data N zero bytes.
+func cmdMksafetensors(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! mksafetensors")
+	}
+	fs := flag.NewFlagSet("mksafetensors", flag.ContinueOnError)
+	fill := fs.String("fill", "zero", "zero or index")
+	raw := fs.String("raw", "", "header file for a raw (possibly malformed) file")
+	hdrlen := fs.Int64("hdrlen", -1, "header length to write (raw form)")
+	data := fs.Int64("data", 0, "zero bytes after the header (raw form)")
+	meta := map[string]string{}
+	fs.Func("meta", "KEY=VALUE for __metadata__", func(s string) error {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok {
+			return fmt.Errorf("want KEY=VALUE")
+		}
+		meta[k] = v
+		return nil
+	})
+	if err := fs.Parse(args); err != nil {
+		ts.Fatalf("mksafetensors: %v", err)
+	}
+	if fs.NArg() < 1 {
+		ts.Fatalf("usage: mksafetensors [flags] OUT SPEC...")
+	}
+	out := ts.MkAbs(fs.Arg(0))
+	var buf bytes.Buffer
+	if *raw != "" {
+		header := strings.TrimRight(ts.ReadFile(*raw), "\n")
+		n := *hdrlen
+		if n < 0 {
+			n = int64(len(header))
+		}
+		binary.Write(&buf, binary.LittleEndian, uint64(n))
+		buf.WriteString(header)
+		buf.Write(make([]byte, *data))
+	} else {
+		var specs []tensorSpec
+		for _, a := range fs.Args()[1:] {
+			lines := []string{a}
+			if file, ok := strings.CutPrefix(a, "@"); ok {
+				lines = strings.Split(ts.ReadFile(file), "\n")
+			}
+			for _, l := range lines {
+				s, err := parseTensorSpecs(l)
+				ts.Check(err)
+				specs = append(specs, s...)
+			}
+		}
+		ts.Check(writeSafetensors(&buf, specs, meta, *fill))
+	}
+	ts.Check(os.WriteFile(out, buf.Bytes(), 0o666))
+}
+
+// parseTensorSpecs parses one spec line, expanding braces in the name.
+// A blank or comment line gives no specs.
+func parseTensorSpecs(line string) ([]tensorSpec, error) {
+	line = strings.TrimSpace(line)
+	if line == "" || strings.HasPrefix(line, "#") {
+		return nil, nil
+	}
+	f := strings.Fields(line)
+	if len(f) < 3 {
+		return nil, fmt.Errorf("tensor spec %q: want NAME DTYPE SHAPE", line)
+	}
+	dt, err := safetensors.ParseDType(f[1])
+	if err != nil {
+		return nil, fmt.Errorf("tensor spec %q: %v", line, err)
+	}
+	shapeText := strings.Join(f[2:], "")
+	if !strings.HasPrefix(shapeText, "[") || !strings.HasSuffix(shapeText, "]") {
+		return nil, fmt.Errorf("tensor spec %q: shape must look like [2,3]", line)
+	}
+	shape := []int64{}
+	if inner := shapeText[1 : len(shapeText)-1]; inner != "" {
+		for _, d := range strings.Split(inner, ",") {
+			n, err := strconv.ParseInt(d, 10, 64)
+			if err != nil || n < 0 {
+				return nil, fmt.Errorf("tensor spec %q: bad dimension %q", line, d)
+			}
+			shape = append(shape, n)
+		}
+	}
+	var specs []tensorSpec
+	for _, name := range expandBraces(f[0]) {
+		specs = append(specs, tensorSpec{Name: name, DType: dt, Shape: shape})
+	}
+	return specs, nil
+}
+
+// expandBraces expands the first {a,b,c} or {N..M} group of s and recurses
+// on the results: "l.{0..1}.{q,k}" gives l.0.q, l.0.k, l.1.q, l.1.k.
+func expandBraces(s string) []string {
+	i := strings.IndexByte(s, '{')
+	j := strings.IndexByte(s, '}')
+	if i < 0 || j < i {
+		return []string{s}
+	}
+	pre, body, post := s[:i], s[i+1:j], s[j+1:]
+	var alts []string
+	if lo, hi, ok := strings.Cut(body, ".."); ok {
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := strconv.Atoi(hi)
+		if err1 == nil && err2 == nil {
+			for k := a; k <= b; k++ {
+				alts = append(alts, strconv.Itoa(k))
+			}
+		}
+	}
+	if alts == nil {
+		alts = strings.Split(body, ",")
+	}
+	var out []string
+	for _, a := range alts {
+		out = append(out, expandBraces(pre+a+post)...)
+	}
+	return out
+}
+
+// writeSafetensors writes a valid safetensors file: tensors in the given
+// order, data contiguous, header padded with spaces to a multiple of 8.
+// fill "index" stores element i as the value i (see indexValue), "zero"
+// all zeros.
+func writeSafetensors(w io.Writer, specs []tensorSpec, meta map[string]string, fill string) error {
+	ts := make([]denseTensor, len(specs))
+	for i, s := range specs {
+		ts[i] = denseTensor{Name: s.Name, DType: s.DType, Shape: s.Shape, Vals: make([]float64, numel(s.Shape))}
+		switch fill {
+		case "zero":
+		case "index":
+			for j := range ts[i].Vals {
+				ts[i].Vals[j] = indexValue(s.DType, int64(j))
+			}
+		default:
+			return fmt.Errorf("-fill %q: want zero or index", fill)
+		}
+	}
+	_, err := w.Write(safetensorsBytes(ts, meta))
+	return err
+}
+
+func numel(shape []int64) int64 {
+	n := int64(1)
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// indexValue is what -fill index stores as element i of a d tensor: i
+// itself, wrapped to an integer type's width, alternating 0 and 1 for
+// bools, with a float type's mantissa truncated (F16 is +Inf from
+// 65520); F8 types stay zero, as encodeValues leaves them.
+func indexValue(d safetensors.DType, i int64) float64 {
+	switch d {
+	case safetensors.Bool:
+		return float64(i % 2)
+	case safetensors.U8:
+		return float64(uint8(i))
+	case safetensors.I8:
+		return float64(int8(i))
+	case safetensors.U16:
+		return float64(uint16(i))
+	case safetensors.I16:
+		return float64(int16(i))
+	case safetensors.U32:
+		return float64(uint32(i))
+	case safetensors.I32:
+		return float64(int32(i))
+	case safetensors.F16:
+		if i >= 65520 {
+			return math.Inf(1)
+		}
+		if n := bits.Len64(uint64(i)); n > 11 { // 11 significant bits
+			return float64(i >> (n - 11) << (n - 11))
+		}
+	case safetensors.BF16:
+		return float64(math.Float32frombits(math.Float32bits(float32(i)) &^ 0xffff))
+	case safetensors.F32:
+		return float64(float32(i))
+	}
+	return float64(i)
+}
 
 // denseTensor is a tensor held as float64 values in C order, for the
 // script commands.
@@ -217,50 +462,21 @@ func readDense(arg string) (denseTensor, error) {
 		return denseTensor{}, fmt.Errorf("%s holds %d tensors; name one as PATH:NAME", arg, len(s.tensors))
 	}
 	t := s.tensors[0]
-	n := t.Numel()
-	raw := make([]byte, n*int64(t.DType.Size()))
-	if _, err := t.Data.ReadAt(raw, 0); err != nil && !(errors.Is(err, io.EOF) && len(raw) == 0) {
-		return denseTensor{}, fmt.Errorf("%s: %v", arg, err)
-	}
-	vals, err := decodeValues(t.DType, raw)
+	vals, err := diffing.Float64s(t)
 	if err != nil {
 		return denseTensor{}, fmt.Errorf("%s: %v", arg, err)
 	}
 	return denseTensor{Name: t.Name, DType: t.DType, Shape: slices.Clone(t.Shape), Vals: vals}, nil
 }
 
+// decodeValues reads values stored as d, with the engine's decoder.
 func decodeValues(d safetensors.DType, b []byte) ([]float64, error) {
-	sz := d.Size()
-	out := make([]float64, len(b)/sz)
-	le := binary.LittleEndian
-	for i := range out {
-		p := b[i*sz:]
-		switch d {
-		case safetensors.F64:
-			out[i] = math.Float64frombits(le.Uint64(p))
-		case safetensors.F32:
-			out[i] = float64(math.Float32frombits(le.Uint32(p)))
-		case safetensors.BF16:
-			out[i] = float64(math.Float32frombits(uint32(le.Uint16(p)) << 16))
-		case safetensors.F16:
-			out[i] = f16ToFloat(le.Uint16(p))
-		case safetensors.I64:
-			out[i] = float64(int64(le.Uint64(p)))
-		case safetensors.I32:
-			out[i] = float64(int32(le.Uint32(p)))
-		case safetensors.I16:
-			out[i] = float64(int16(le.Uint16(p)))
-		case safetensors.I8:
-			out[i] = float64(int8(p[0]))
-		case safetensors.U8, safetensors.Bool:
-			out[i] = float64(p[0])
-		default:
-			return nil, fmt.Errorf("dtype %s not supported by the script commands", d)
-		}
-	}
-	return out, nil
+	n := int64(len(b) / d.Size())
+	return diffing.Float64s(diffing.Tensor{DType: d, Shape: []int64{n}, Data: bytes.NewReader(b)})
 }
 
+// encodeValues stores vals as d, little-endian; float types round to
+// nearest even, F8 types stay zero.
 func encodeValues(d safetensors.DType, vals []float64) []byte {
 	sz := d.Size()
 	b := make([]byte, len(vals)*sz)
@@ -284,6 +500,12 @@ func encodeValues(d safetensors.DType, vals []float64) []byte {
 			le.PutUint16(p, uint16(int16(v)))
 		case safetensors.I8:
 			p[0] = byte(int8(v))
+		case safetensors.U64:
+			le.PutUint64(p, uint64(v))
+		case safetensors.U32:
+			le.PutUint32(p, uint32(v))
+		case safetensors.U16:
+			le.PutUint16(p, uint16(v))
 		case safetensors.U8:
 			p[0] = byte(v)
 		case safetensors.Bool:
@@ -332,25 +554,6 @@ func f16Bits(v float64) uint16 {
 		return sign | 0x7c00
 	}
 	return sign | uint16(e+15)<<10 | uint16(m)
-}
-
-func f16ToFloat(h uint16) float64 {
-	sign := 1.0
-	if h&0x8000 != 0 {
-		sign = -1
-	}
-	e := int(h>>10) & 0x1f
-	m := float64(h & 0x3ff)
-	switch e {
-	case 0:
-		return sign * m * 0x1p-24
-	case 31:
-		if m == 0 {
-			return sign * math.Inf(1)
-		}
-		return math.NaN()
-	}
-	return sign * (1 + m/1024) * math.Pow(2, float64(e-15))
 }
 
 // applyOp applies one transform operation.
@@ -719,9 +922,9 @@ func safetensorsBytes(ts []denseTensor, meta map[string]string) []byte {
 	return out.Bytes()
 }
 
-// TestTensorsScriptHelpers checks the script commands' encoders, which
+// TestScriptHelpers checks the script commands' encoders, which
 // the scripts trust to make their inputs.
-func TestTensorsScriptHelpers(t *testing.T) {
+func TestScriptHelpers(t *testing.T) {
 	for _, c := range []struct {
 		v    float64
 		bits uint16
@@ -730,8 +933,9 @@ func TestTensorsScriptHelpers(t *testing.T) {
 			t.Errorf("f16Bits(%v) = %#04x, want %#04x", c.v, got, c.bits)
 		}
 		if c.bits != 0x7c00 {
-			if back := f16ToFloat(c.bits); math.Abs(back-c.v) > math.Abs(c.v)*1e-3 {
-				t.Errorf("f16ToFloat(%#04x) = %v, want about %v", c.bits, back, c.v)
+			back, err := decodeValues(safetensors.F16, []byte{byte(c.bits), byte(c.bits >> 8)})
+			if err != nil || math.Abs(back[0]-c.v) > math.Abs(c.v)*1e-3 {
+				t.Errorf("F16 %#04x decodes to %v (%v), want about %v", c.bits, back, err, c.v)
 			}
 		}
 	}
