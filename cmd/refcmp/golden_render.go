@@ -194,16 +194,7 @@ func renderGoldenText(w io.Writer, v goldenView, st textStyle) error {
 		}
 	}
 	ds, more := v.details()
-	for _, d := range ds {
-		if err := writeTextDetail(w, d, st); err != nil {
-			return err
-		}
-	}
-	if more > 0 {
-		_, err := fmt.Fprintf(w, "\n… and %s (details with --all; every number with --format json)\n", plural(more, "more changed tensor", "more changed tensors"))
-		return err
-	}
-	return nil
+	return writeTextDetails(w, ds, more, "more changed tensor", "more changed tensors", st)
 }
 
 // renderGoldenMarkdown writes a golden check as Markdown.
@@ -228,15 +219,8 @@ func renderGoldenMarkdown(w io.Writer, v goldenView) error {
 	for _, s := range v.onlySections() {
 		writeMarkdownSection(&b, s, v.All)
 	}
-	if ds, more := v.details(); len(ds) > 0 {
-		b.WriteString("\n#### Changed tensors\n")
-		for _, d := range ds {
-			writeMarkdownDetail(&b, d)
-		}
-		if more > 0 {
-			fmt.Fprintf(&b, "\n… and %s (run with --all, or see --format json)\n", plural(more, "more changed tensor", "more changed tensors"))
-		}
-	}
+	ds, more := v.details()
+	writeMarkdownDetails(&b, "Changed tensors", ds, more, "more changed tensor", "more changed tensors")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

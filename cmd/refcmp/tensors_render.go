@@ -65,13 +65,19 @@ func renderTensorsText(w io.Writer, v tensorsView, st textStyle) error {
 		return err
 	}
 	ds, more := v.details()
+	return writeTextDetails(w, ds, more, "more failing pair", "more failing pairs", st)
+}
+
+// writeTextDetails writes detail blocks and says how many more --all
+// would show.
+func writeTextDetails(w io.Writer, ds []detail, more int, one, many string, st textStyle) error {
 	for _, d := range ds {
 		if err := writeTextDetail(w, d, st); err != nil {
 			return err
 		}
 	}
 	if more > 0 {
-		_, err := fmt.Fprintf(w, "\n… and %s (details with --all; every number with --format json)\n", plural(more, "more failing pair", "more failing pairs"))
+		_, err := fmt.Fprintf(w, "\n… and %s (details with --all; every number with --format json)\n", plural(more, one, many))
 		return err
 	}
 	return nil
@@ -184,17 +190,25 @@ func renderTensorsMarkdown(w io.Writer, v tensorsView) error {
 		writeMarkdownSection(&b, s, v.All)
 	}
 	writeMarkdownHints(&b, v.Report.NameHints, "")
-	if ds, more := v.details(); len(ds) > 0 {
-		b.WriteString("\n#### Failing pairs\n")
-		for _, d := range ds {
-			writeMarkdownDetail(&b, d)
-		}
-		if more > 0 {
-			fmt.Fprintf(&b, "\n… and %s (run with --all, or see --format json)\n", plural(more, "more failing pair", "more failing pairs"))
-		}
-	}
+	ds, more := v.details()
+	writeMarkdownDetails(&b, "Failing pairs", ds, more, "more failing pair", "more failing pairs")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeMarkdownDetails writes detail blocks under a heading, and says
+// how many more --all would show.
+func writeMarkdownDetails(b *strings.Builder, heading string, ds []detail, more int, one, many string) {
+	if len(ds) == 0 {
+		return
+	}
+	b.WriteString("\n#### " + heading + "\n")
+	for _, d := range ds {
+		writeMarkdownDetail(b, d)
+	}
+	if more > 0 {
+		fmt.Fprintf(b, "\n… and %s (run with --all, or see --format json)\n", plural(more, one, many))
+	}
 }
 
 // writeMarkdownDetail writes one failing pair (or changed tensor) as a
