@@ -221,18 +221,23 @@ func CompareWith(ref, ours Tensor, tol Tolerance, opt Options) (Result, error) {
 }
 
 // checkTensor validates a tensor's dtype, shape and data length and
-// returns its element count.
+// returns its element count. side ("ref", "ours" or "") goes into the
+// errors after the tensor's name.
 func checkTensor(side string, t Tensor) (int64, error) {
+	where := fmt.Sprintf("tensor %q", t.Name)
+	if side != "" {
+		where += ": " + side
+	}
 	if decoderFor(t.DType) == nil {
-		return 0, fmt.Errorf("tensor %q: %s: unsupported dtype %q", t.Name, side, t.DType.String())
+		return 0, fmt.Errorf("%s: unsupported dtype %q", where, t.DType.String())
 	}
 	n := int64(1)
 	for _, d := range t.Shape {
 		if d < 0 {
-			return 0, fmt.Errorf("tensor %q: %s: negative dimension in shape %v", t.Name, side, t.Shape)
+			return 0, fmt.Errorf("%s: negative dimension in shape %v", where, t.Shape)
 		}
 		if d != 0 && n > math.MaxInt64/int64(t.DType.Size())/d {
-			return 0, fmt.Errorf("tensor %q: %s: shape %v is too large", t.Name, side, t.Shape)
+			return 0, fmt.Errorf("%s: shape %v is too large", where, t.Shape)
 		}
 		n *= d
 	}
@@ -240,16 +245,14 @@ func checkTensor(side string, t Tensor) (int64, error) {
 		if n == 0 {
 			return 0, nil
 		}
-		return 0, fmt.Errorf("tensor %q: %s: no data", t.Name, side)
+		return 0, fmt.Errorf("%s: no data", where)
 	}
 	need := n * int64(t.DType.Size())
 	if s, ok := t.Data.(interface{ Size() int64 }); ok && s.Size() < need {
-		return 0, fmt.Errorf("tensor %q: %s: shape %v %s needs %d bytes, data has %d",
-			t.Name, side, t.Shape, t.DType, need, s.Size())
+		return 0, fmt.Errorf("%s: shape %v %s needs %d bytes, data has %d", where, t.Shape, t.DType, need, s.Size())
 	}
 	if s, ok := t.Data.(ByteSource); ok && int64(len(s.Bytes())) < need {
-		return 0, fmt.Errorf("tensor %q: %s: shape %v %s needs %d bytes, data has %d",
-			t.Name, side, t.Shape, t.DType, need, len(s.Bytes()))
+		return 0, fmt.Errorf("%s: shape %v %s needs %d bytes, data has %d", where, t.Shape, t.DType, need, len(s.Bytes()))
 	}
 	return n, nil
 }

@@ -96,7 +96,7 @@ func Summarize(t Tensor, opt SummaryOptions) (TensorSummary, error) {
 	if s.Shape == nil {
 		s.Shape = []int64{}
 	}
-	n, err := checkData(t)
+	n, err := checkTensor("", t)
 	if err != nil {
 		return s, err
 	}
@@ -304,36 +304,4 @@ func summarizeBlock(m *moments, v []float64) int {
 	}
 	m.mergeBlock(cnt, sum, mn, mx, m2)
 	return first
-}
-
-// checkData validates t's dtype, shape and data length and returns its
-// element count.
-func checkData(t Tensor) (int64, error) {
-	if decoderFor(t.DType) == nil {
-		return 0, fmt.Errorf("tensor %q: unsupported dtype %q", t.Name, t.DType.String())
-	}
-	n := int64(1)
-	for _, d := range t.Shape {
-		if d < 0 {
-			return 0, fmt.Errorf("tensor %q: negative dimension in shape %v", t.Name, t.Shape)
-		}
-		if d != 0 && n > math.MaxInt64/int64(t.DType.Size())/d {
-			return 0, fmt.Errorf("tensor %q: shape %v is too large", t.Name, t.Shape)
-		}
-		n *= d
-	}
-	need := n * int64(t.DType.Size())
-	if t.Data == nil {
-		if n == 0 {
-			return 0, nil
-		}
-		return 0, fmt.Errorf("tensor %q: no data", t.Name)
-	}
-	if b, ok := t.Data.(ByteSource); ok && int64(len(b.Bytes())) < need {
-		return 0, fmt.Errorf("tensor %q: shape %v %s needs %d bytes, data has %d", t.Name, t.Shape, t.DType, need, len(b.Bytes()))
-	}
-	if s, ok := t.Data.(interface{ Size() int64 }); ok && s.Size() < need {
-		return 0, fmt.Errorf("tensor %q: shape %v %s needs %d bytes, data has %d", t.Name, t.Shape, t.DType, need, s.Size())
-	}
-	return n, nil
 }

@@ -422,12 +422,7 @@ func remapHints(ref, ours Tensor, res *Result, atol, rtol float64) ([]TensorHint
 				return false
 			}
 			perm := slices.Clone(p)
-			sc, ok, err := try(func(oi, ri []int64) bool {
-				for i, a := range perm {
-					ri[a] = oi[i]
-				}
-				return true
-			})
+			sc, ok, err := try(permRemap(perm))
 			if err != nil {
 				ferr = err
 				return false
@@ -505,6 +500,17 @@ func permHint(p []int, sc sampleCheck, evidence func(sampleCheck, string) string
 		Evidence: evidence(sc, "ref.permute"+fmtPerm(p))}
 }
 
+// permRemap maps an index of ours to ref's when ours' axis i is ref's
+// axis perm[i].
+func permRemap(perm []int) func(oi, ri []int64) bool {
+	return func(oi, ri []int64) bool {
+		for i, a := range perm {
+			ri[a] = oi[i]
+		}
+		return true
+	}
+}
+
 // shapeHints explains a shape mismatch from the shapes and, where the
 // element counts allow, sampled data: a transpose or axis permutation, a
 // reshape of the same data, or a crop/pad along one axis.
@@ -540,12 +546,7 @@ func shapeHints(ref, ours Tensor, res *Result) ([]TensorHint, error) {
 					return false
 				}
 				perm := slices.Clone(p)
-				sc, err := checkRemap(rr, or, os, rs, atol, rtol, eqNaN, false, func(oi, ri []int64) bool {
-					for i, a := range perm {
-						ri[a] = oi[i]
-					}
-					return true
-				})
+				sc, err := checkRemap(rr, or, os, rs, atol, rtol, eqNaN, false, permRemap(perm))
 				if err != nil {
 					ferr = err
 					return false

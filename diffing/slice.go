@@ -152,7 +152,7 @@ func CompareSlice[T Number](ref Tensor, ours []T, shape []int64, tol Tolerance) 
 				ref.Name, len(ours), FormatShape(ref.Shape), n)
 		}
 		shape = ref.Shape
-	} else if n := numelOf(shape); n != int64(len(ours)) {
+	} else if n := numel(shape); n != int64(len(ours)) {
 		return Result{}, fmt.Errorf("tensor %q: ours has %d elements, its shape %s needs %d", ref.Name, len(ours), FormatShape(shape), n)
 	}
 	ot := SliceTensor(ref.Name, ours, shape)
@@ -171,7 +171,7 @@ func CompareTensor(ref, ours Tensor, tol Tolerance) (Result, error) {
 // Float64s reads a whole tensor into a slice of float64 (every dtype
 // converts exactly, integers up to 2^53), in C order.
 func Float64s(t Tensor) ([]float64, error) {
-	n, err := checkData(t)
+	n, err := checkTensor("", t)
 	if err != nil {
 		return nil, err
 	}
@@ -189,12 +189,4 @@ func Float64s(t Tensor) ([]float64, error) {
 	out := make([]float64, n)
 	decoderFor(t.DType)(out, raw)
 	return out, nil
-}
-
-func numelOf(shape []int64) int64 {
-	n := int64(1)
-	for _, d := range shape {
-		n *= d
-	}
-	return n
 }

@@ -99,7 +99,7 @@ func (r Result) Facts() []string {
 	)
 	if r.ShapeMismatch {
 		return append(out, fmt.Sprintf("shapes differ: ref %s, ours %s (%d vs %d elements); no element-wise comparison",
-			FormatShape(r.Shape), FormatShape(r.OursShape), r.Numel, numelOf(r.OursShape)))
+			FormatShape(r.Shape), FormatShape(r.OursShape), r.Numel, numel(r.OursShape)))
 	}
 	what := "beyond tolerance"
 	if r.Tolerance.Exact {
