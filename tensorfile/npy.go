@@ -220,27 +220,13 @@ func npyTensor(name string, r io.ReaderAt, size int64, cfg config) (diffing.Tens
 }
 
 func openNpy(path string, cfg config) (*Container, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	t, err := npyTensor(filepath.Base(path), f, fi.Size(), cfg)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &Container{
-		Source:  path,
-		Format:  FormatNpy,
-		Tensors: []diffing.Tensor{t},
-		Single:  true,
-		closers: []io.Closer{f},
-	}, nil
+	return openWith(path, func(f *os.File, size int64) (*Container, error) {
+		t, err := npyTensor(filepath.Base(path), f, size, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return &Container{Source: path, Format: FormatNpy, Tensors: []diffing.Tensor{t}, Single: true}, nil
+	})
 }
 
 // quoteShort quotes s for an error message, cut to a readable length.

@@ -32,32 +32,16 @@ func zipKind(name string, f io.ReaderAt, size int64) (string, error) {
 
 // openZip opens a .npz or a PyTorch zip checkpoint.
 func openZip(name string, cfg config) (*Container, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	zr, err := zip.NewReader(f, fi.Size())
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: broken zip archive: %w", name, err)
-	}
-	var c *Container
-	if prefix, ok := torchPrefix(zr); ok {
-		c, err = readTorchZip(name, f, fi.Size(), zr, prefix, cfg)
-	} else {
-		c, err = readNpz(name, f, fi.Size(), zr, cfg)
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	c.closers = append(c.closers, f)
-	return c, nil
+	return openWith(name, func(f *os.File, size int64) (*Container, error) {
+		zr, err := zip.NewReader(f, size)
+		if err != nil {
+			return nil, fmt.Errorf("%s: broken zip archive: %w", name, err)
+		}
+		if prefix, ok := torchPrefix(zr); ok {
+			return readTorchZip(name, f, size, zr, prefix, cfg)
+		}
+		return readNpz(name, f, size, zr, cfg)
+	})
 }
 
 func readNpz(name string, f io.ReaderAt, fsize int64, zr *zip.Reader, cfg config) (*Container, error) {

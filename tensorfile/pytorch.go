@@ -680,25 +680,12 @@ func readTorchZip(name string, f io.ReaderAt, fsize int64, zr *zip.Reader, prefi
 
 // openPyTorchLegacy reads a legacy (non-zip) torch.save file.
 func openPyTorchLegacy(name string, cfg config) (*Container, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	c, err := readTorchLegacy(name, f, cfg)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	c.closers = append(c.closers, f)
-	return c, nil
+	return openWith(name, func(f *os.File, size int64) (*Container, error) {
+		return readTorchLegacy(name, f, size, cfg)
+	})
 }
 
-func readTorchLegacy(name string, f *os.File, cfg config) (*Container, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	size := fi.Size()
+func readTorchLegacy(name string, f *os.File, size int64, cfg config) (*Container, error) {
 	br := bufio.NewReaderSize(io.NewSectionReader(f, 0, size), 64<<10)
 	tr := newTorchReader(name, true)
 	pos := int64(0)

@@ -135,20 +135,16 @@ func openRaw(path string, size int64, cfg config) (*Container, error) {
 	default:
 		return nil, fmt.Errorf("%s: %s: byteorder %q is not \"little\" or \"big\"", path, scPath, sc.ByteOrder)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	data, err := cfg.tensorData(f, size, dt, big, shape, strides, 0)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", where, err)
-	}
-	return &Container{
-		Source:  path,
-		Format:  FormatRaw,
-		Tensors: []diffing.Tensor{{Name: filepath.Base(path), DType: dt, Shape: shape, Data: data}},
-		Single:  true,
-		closers: []io.Closer{f},
-	}, nil
+	return openWith(path, func(f *os.File, _ int64) (*Container, error) {
+		data, err := cfg.tensorData(f, size, dt, big, shape, strides, 0)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		return &Container{
+			Source:  path,
+			Format:  FormatRaw,
+			Tensors: []diffing.Tensor{{Name: filepath.Base(path), DType: dt, Shape: shape, Data: data}},
+			Single:  true,
+		}, nil
+	})
 }

@@ -232,6 +232,28 @@ func List(path string) (l diffing.Listing, err error) {
 	return ReadManifest(path)
 }
 
+// openWith opens path and hands the file and its size to read. The
+// container read returns keeps the file open until it is closed; when
+// read fails, the file is closed.
+func openWith(path string, read func(f *os.File, size int64) (*Container, error)) (*Container, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	c, err := read(f, fi.Size())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	c.closers = append(c.closers, f)
+	return c, nil
+}
+
 // looksLikeManifestFile reports whether path starts like a manifest.
 func looksLikeManifestFile(path string) bool {
 	f, err := os.Open(path)
