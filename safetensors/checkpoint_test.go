@@ -208,7 +208,7 @@ func TestOpenIndex(t *testing.T) {
 						b = []byte("abc")
 					}
 				}
-				writeFile(t, dir, name, b)
+				testenv.WriteFile(t, dir, name, b)
 			}
 			for _, arg := range []string{dir, filepath.Join(dir, index)} {
 				c, err := Open(arg)
@@ -236,9 +236,9 @@ func TestOpenIndex(t *testing.T) {
 
 func TestOpenDir(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "m-10.safetensors", shardFile("c"))
-	writeFile(t, dir, "m-9.safetensors", shardFile("b", "a"))
-	writeFile(t, dir, "notes.txt", []byte("x"))
+	testenv.WriteFile(t, dir, "m-10.safetensors", shardFile("c"))
+	testenv.WriteFile(t, dir, "m-9.safetensors", shardFile("b", "a"))
+	testenv.WriteFile(t, dir, "notes.txt", []byte("x"))
 	c, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -257,8 +257,8 @@ func TestOpenDir(t *testing.T) {
 
 func TestOpenMergedMetadata(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "a.safetensors", build(`{"__metadata__":{"format":"pt","x":"1"}}`, 0))
-	writeFile(t, dir, "b.safetensors", build(`{"__metadata__":{"format":"pt","x":"2","y":"3"}}`, 0))
+	testenv.WriteFile(t, dir, "a.safetensors", build(`{"__metadata__":{"format":"pt","x":"1"}}`, 0))
+	testenv.WriteFile(t, dir, "b.safetensors", build(`{"__metadata__":{"format":"pt","x":"2","y":"3"}}`, 0))
 	c, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +275,7 @@ func TestReader(t *testing.T) {
 	dir := t.TempDir()
 	b := build(`{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U16","shape":[1],"data_offsets":[2,4]}}`, 0)
 	b = append(b, 1, 2, 3, 4)
-	path := writeFile(t, dir, "m.safetensors", b)
+	path := testenv.WriteFile(t, dir, "m.safetensors", b)
 	c, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -294,7 +294,7 @@ func TestReader(t *testing.T) {
 		t.Error(err)
 	}
 
-	idx := writeFile(t, dir, "x.index.json", []byte(`{"weight_map":{"a":"absent.safetensors"}}`))
+	idx := testenv.WriteFile(t, dir, "x.index.json", []byte(`{"weight_map":{"a":"absent.safetensors"}}`))
 	c, err = Open(idx)
 	if err != nil {
 		t.Fatal(err)
@@ -341,7 +341,7 @@ func TestParseIndexMetadata(t *testing.T) {
 //
 //	go test -run '^$' -fuzz FuzzParseIndex -fuzztime 20s -fuzzminimizetime 2s ./safetensors
 func FuzzParseIndex(f *testing.F) {
-	if root, ok := realDataDir(); ok {
+	if root, ok := testenv.FindRealData(); ok {
 		files, _ := filepath.Glob(filepath.Join(root, "index_json/*.json"))
 		files = append(files, filepath.Join(root, "safetensors/SafeTensors.jl/sharded/model.safetensors.index.json"))
 		for _, p := range files {

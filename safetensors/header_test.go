@@ -24,19 +24,6 @@ func build(header string, data int) []byte {
 	return append(b, make([]byte, data)...)
 }
 
-// writeFile writes b to dir/name and returns the path.
-func writeFile(t testing.TB, dir, name string, b []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // dtypeCounts renders a file's dtype histogram as "F32:2 I64:1".
 func dtypeCounts(ts []Tensor) string {
 	n := map[string]int{}
@@ -299,7 +286,7 @@ func TestReadHeaderMalformed(t *testing.T) {
 	dir := t.TempDir()
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := writeFile(t, dir, fmt.Sprintf("m%d.safetensors", i), tt.file)
+			path := testenv.WriteFile(t, dir, fmt.Sprintf("m%d.safetensors", i), tt.file)
 			f, err := ReadHeader(path)
 			if err == nil {
 				t.Fatalf("no error; got %+v", f)
@@ -334,7 +321,7 @@ func TestReadHeaderValid(t *testing.T) {
 	dir := t.TempDir()
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := ReadHeader(writeFile(t, dir, fmt.Sprintf("v%d.safetensors", i), tt.file))
+			f, err := ReadHeader(testenv.WriteFile(t, dir, fmt.Sprintf("v%d.safetensors", i), tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -400,7 +387,7 @@ func TestIsSafetensors(t *testing.T) {
 //
 //	go test -run '^$' -fuzz FuzzReadHeader -fuzztime 20s -fuzzminimizetime 2s ./safetensors
 func FuzzReadHeader(f *testing.F) {
-	if root, ok := realDataDir(); ok {
+	if root, ok := testenv.FindRealData(); ok {
 		filepath.WalkDir(filepath.Join(root, "safetensors"), func(p string, d os.DirEntry, err error) error {
 			if err == nil && strings.HasSuffix(p, ".safetensors") {
 				if b, err := os.ReadFile(p); err == nil && len(b) <= 64<<10 {
@@ -447,15 +434,4 @@ func FuzzReadHeader(f *testing.F) {
 			t.Fatalf("accepted data ending at %d in a %d-byte file", at, file.Size)
 		}
 	})
-}
-
-// realDataDir is testenv.RealData for fuzz seeding, without skipping.
-func realDataDir() (string, bool) {
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		return "", false
-	}
-	dir := filepath.Join(filepath.Dir(root), "shared", "realdata")
-	_, err = os.Stat(dir)
-	return dir, err == nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/refcmp/refcmp/internal/testenv"
 	"github.com/refcmp/refcmp/safetensors"
 )
 
@@ -47,7 +48,7 @@ func TestSafetensorsOrder(t *testing.T) {
 		`["layers.10", "layers.2"]`: {"layers.10", "layers.2"},
 		"b, a\nc":                   {"b", "a", "c"},
 	} {
-		p := writeFile(t, dir, "o.safetensors", stBytes(map[string]string{OrderKey: meta}, []string{"a", "b"}, [][]float32{{1}, {2, 3}}))
+		p := testenv.WriteFile(t, dir, "o.safetensors", stBytes(map[string]string{OrderKey: meta}, []string{"a", "b"}, [][]float32{{1}, {2, 3}}))
 		c := openT(t, p)
 		if !slices.Equal(c.Order, want) || c.Ordered || c.Format != FormatSafetensors {
 			t.Errorf("order %q: got %q", meta, c.Order)
@@ -57,11 +58,11 @@ func TestSafetensorsOrder(t *testing.T) {
 			t.Errorf("tensors %v", names(c))
 		}
 	}
-	p := writeFile(t, dir, "bad.safetensors", stBytes(map[string]string{OrderKey: `["a", 1]`}, []string{"a"}, [][]float32{{1}}))
+	p := testenv.WriteFile(t, dir, "bad.safetensors", stBytes(map[string]string{OrderKey: `["a", 1]`}, []string{"a"}, [][]float32{{1}}))
 	if _, err := Open(p, Options{}); err == nil || !strings.Contains(err.Error(), OrderKey) {
 		t.Errorf("bad order: %v", err)
 	}
-	p = writeFile(t, dir, "none.safetensors", stBytes(nil, []string{"a"}, [][]float32{{1}}))
+	p = testenv.WriteFile(t, dir, "none.safetensors", stBytes(nil, []string{"a"}, [][]float32{{1}}))
 	if c := openT(t, p); c.Order != nil {
 		t.Errorf("no order: %q", c.Order)
 	}
@@ -69,17 +70,17 @@ func TestSafetensorsOrder(t *testing.T) {
 
 func TestDirectory(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, dir, "a.npy", npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", leF32(1, 2)))
-	writeFile(t, dir, "c.bin", leF32(5, 6, 7, 8))
-	writeFile(t, dir, "c.json", []byte(`{"dtype": "f32", "shape": [2, 2]}`))
-	writeFile(t, dir, "README.txt", []byte("not a tensor"))
-	writeFile(t, dir, "sub/w.safetensors", stBytes(nil, []string{"k"}, [][]float32{{9}}))
+	testenv.WriteFile(t, dir, "a.npy", npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", leF32(1, 2)))
+	testenv.WriteFile(t, dir, "c.bin", leF32(5, 6, 7, 8))
+	testenv.WriteFile(t, dir, "c.json", []byte(`{"dtype": "f32", "shape": [2, 2]}`))
+	testenv.WriteFile(t, dir, "README.txt", []byte("not a tensor"))
+	testenv.WriteFile(t, dir, "sub/w.safetensors", stBytes(nil, []string{"k"}, [][]float32{{9}}))
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	w, _ := zw.Create("x.npy")
 	w.Write(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", leF32(3)))
 	zw.Close()
-	writeFile(t, dir, "sub/b.npz", buf.Bytes())
+	testenv.WriteFile(t, dir, "sub/b.npz", buf.Bytes())
 
 	c := openT(t, dir)
 	want := []string{"a.npy", "c.bin", "sub/b.npz/x", "sub/w.safetensors/k"}
@@ -104,12 +105,12 @@ func TestDirectory(t *testing.T) {
 
 	// A directory holding only safetensors files is one checkpoint.
 	st := t.TempDir()
-	writeFile(t, st, "model-1.safetensors", stBytes(nil, []string{"p"}, [][]float32{{1}}))
-	writeFile(t, st, "model-2.safetensors", stBytes(nil, []string{"q"}, [][]float32{{2}}))
-	writeFile(t, st, "config.json", []byte(`{}`))
+	testenv.WriteFile(t, st, "model-1.safetensors", stBytes(nil, []string{"p"}, [][]float32{{1}}))
+	testenv.WriteFile(t, st, "model-2.safetensors", stBytes(nil, []string{"q"}, [][]float32{{2}}))
+	testenv.WriteFile(t, st, "config.json", []byte(`{}`))
 	// Hugging Face's side files do not make it a directory of dumps.
-	writeFile(t, st, "pytorch_model.bin", []byte("the same weights"))
-	writeFile(t, st, "training_args.bin", []byte("a pickle"))
+	testenv.WriteFile(t, st, "pytorch_model.bin", []byte("the same weights"))
+	testenv.WriteFile(t, st, "training_args.bin", []byte("a pickle"))
 	c = openT(t, st)
 	if c.Format != FormatSafetensors || !slices.Equal(names(c), []string{"p", "q"}) {
 		t.Errorf("safetensors dir: %s %v", c.Format, names(c))
@@ -117,7 +118,7 @@ func TestDirectory(t *testing.T) {
 
 	// Errors name the file.
 	bad := t.TempDir()
-	p := writeFile(t, bad, "x.pt", []byte("abc"))
+	p := testenv.WriteFile(t, bad, "x.pt", []byte("abc"))
 	if _, err := Open(bad, Options{}); err == nil || !strings.Contains(err.Error(), p) {
 		t.Errorf("bad dir: %v", err)
 	}
@@ -128,23 +129,23 @@ func TestDirectory(t *testing.T) {
 
 func TestListManifestFallback(t *testing.T) {
 	dir := t.TempDir()
-	p := writeFile(t, dir, "loaded.txt", []byte("model.embed.weight torch.Size([10, 4]) torch.float32\nlm_head.weight [4, 10]\n"))
+	p := testenv.WriteFile(t, dir, "loaded.txt", []byte("model.embed.weight torch.Size([10, 4]) torch.float32\nlm_head.weight [4, 10]\n"))
 	l, err := List(p)
 	if err != nil || len(l.Weights) != 2 || l.Weights[0].DType != safetensors.F32 || !slices.Equal(l.Weights[1].Shape, []int64{4, 10}) {
 		t.Errorf("manifest: %+v %v", l, err)
 	}
 	// A broken checkpoint is not read as a manifest.
-	p = writeFile(t, dir, "broken.pt", []byte("abc"))
+	p = testenv.WriteFile(t, dir, "broken.pt", []byte("abc"))
 	if _, err := List(p); err == nil || !strings.Contains(err.Error(), "not a PyTorch checkpoint") {
 		t.Errorf("broken.pt: %v", err)
 	}
 	// Nor is a raw file without a sidecar.
-	p = writeFile(t, dir, "x.bin", leF32(1, 2, 3))
+	p = testenv.WriteFile(t, dir, "x.bin", leF32(1, 2, 3))
 	if _, err := List(p); err == nil || !strings.Contains(err.Error(), "sidecar") {
 		t.Errorf("raw: %v", err)
 	}
 	// A safetensors file lists from its header.
-	p = writeFile(t, dir, "m.safetensors", stBytes(nil, []string{"a", "b"}, [][]float32{{1}, {2, 3}}))
+	p = testenv.WriteFile(t, dir, "m.safetensors", stBytes(nil, []string{"a", "b"}, [][]float32{{1}, {2, 3}}))
 	l, err = List(p)
 	if err != nil || len(l.Weights) != 2 || l.Weights[1].Name != "b" || !slices.Equal(l.Weights[1].Shape, []int64{2}) || l.Weights[1].DType != safetensors.F32 {
 		t.Errorf("safetensors: %v %v", l.Weights, err)

@@ -20,12 +20,12 @@ import (
 // realSeeds returns the real files under the given realdata folder whose
 // names end in one of exts, or nothing when the corpus is absent.
 func realSeeds(tb testing.TB, dir string, exts ...string) [][]byte {
-	root, err := testenv.ModuleRoot()
-	if err != nil {
+	realdata, ok := testenv.FindRealData()
+	if !ok {
 		return nil
 	}
 	var out [][]byte
-	base := filepath.Join(filepath.Dir(root), "shared", "realdata", dir)
+	base := filepath.Join(realdata, dir)
 	filepath.WalkDir(base, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil

@@ -5,14 +5,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"codeberg.org/sbinet/npyio/npy"
 
+	"github.com/refcmp/refcmp/internal/testenv"
 	"github.com/refcmp/refcmp/safetensors"
 )
 
@@ -30,18 +29,6 @@ func npyBytes(dict string, data []byte) []byte {
 	b.WriteString(h)
 	b.Write(data)
 	return b.Bytes()
-}
-
-func writeFile(t testing.TB, dir, name string, b []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 func beF64(vs ...float64) []byte {
@@ -63,27 +50,27 @@ func leF32(vs ...float32) []byte {
 func TestNpyLayouts(t *testing.T) {
 	dir := t.TempDir()
 	// 2x3 Fortran order, big-endian: memory holds columns.
-	p := writeFile(t, dir, "f.npy", npyBytes("{'descr': '>f8', 'fortran_order': True, 'shape': (2, 3)}", beF64(0, 3, 1, 4, 2, 5)))
+	p := testenv.WriteFile(t, dir, "f.npy", npyBytes("{'descr': '>f8', 'fortran_order': True, 'shape': (2, 3)}", beF64(0, 3, 1, 4, 2, 5)))
 	tn := single(t, p)
 	if got := f64s(readAll(t, tn)); !slices.Equal(got, []float64{0, 1, 2, 3, 4, 5}) || tn.DType != safetensors.F64 {
 		t.Errorf("F-order big-endian: %s %v", tn.DType, got)
 	}
 	// f2 is F16, bytes unchanged; a header with a trailing comma.
-	p = writeFile(t, dir, "h.npy", npyBytes("{'descr': '<f2', 'fortran_order': False, 'shape': (3,), }", []byte{0, 0x3c, 0, 0x40, 0, 0xc0}))
+	p = testenv.WriteFile(t, dir, "h.npy", npyBytes("{'descr': '<f2', 'fortran_order': False, 'shape': (3,), }", []byte{0, 0x3c, 0, 0x40, 0, 0xc0}))
 	if tn := single(t, p); tn.DType != safetensors.F16 || !bytes.Equal(readAll(t, tn), []byte{0, 0x3c, 0, 0x40, 0, 0xc0}) {
 		t.Errorf("f2: %s", tn.DType)
 	}
 	// Big-endian f2 is swapped.
-	p = writeFile(t, dir, "hb.npy", npyBytes("{'descr': '>f2', 'fortran_order': False, 'shape': (2,), }", []byte{0x3c, 0, 0x40, 0}))
+	p = testenv.WriteFile(t, dir, "hb.npy", npyBytes("{'descr': '>f2', 'fortran_order': False, 'shape': (2,), }", []byte{0x3c, 0, 0x40, 0}))
 	if b := readAll(t, single(t, p)); !bytes.Equal(b, []byte{0, 0x3c, 0, 0x40}) {
 		t.Errorf("big-endian f2: % x", b)
 	}
 	// Empty and scalar arrays; Python-2 long dimensions.
-	p = writeFile(t, dir, "e.npy", npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (0L, 3L), }", nil))
+	p = testenv.WriteFile(t, dir, "e.npy", npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (0L, 3L), }", nil))
 	if tn := single(t, p); !slices.Equal(tn.Shape, []int64{0, 3}) || len(readAll(t, tn)) != 0 {
 		t.Errorf("empty: %v", tn.Shape)
 	}
-	p = writeFile(t, dir, "s.npy", npyBytes(`{"descr": "<i2", "fortran_order": False, "shape": ()}`, []byte{7, 0}))
+	p = testenv.WriteFile(t, dir, "s.npy", npyBytes(`{"descr": "<i2", "fortran_order": False, "shape": ()}`, []byte{7, 0}))
 	if tn := single(t, p); tn.Shape == nil || len(tn.Shape) != 0 || tn.DType != safetensors.I16 || !bytes.Equal(readAll(t, tn), []byte{7, 0}) {
 		t.Errorf("scalar: %v %s", tn.Shape, tn.DType)
 	}
@@ -92,7 +79,7 @@ func TestNpyLayouts(t *testing.T) {
 	h := v2[10:]
 	v2 = append([]byte("\x93NUMPY\x02\x00"), binary.LittleEndian.AppendUint32(nil, uint32(len(h)-2))...)
 	v2 = append(v2, h...)
-	p = writeFile(t, dir, "v2.npy", v2)
+	p = testenv.WriteFile(t, dir, "v2.npy", v2)
 	if b := readAll(t, single(t, p)); !bytes.Equal(b, []byte{1, 2}) {
 		t.Errorf("v2: % x", b)
 	}
@@ -120,7 +107,7 @@ func TestNpyErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := writeFile(t, dir, strings.ReplaceAll(c.name, " ", "_")+".npy", c.file)
+			p := testenv.WriteFile(t, dir, strings.ReplaceAll(c.name, " ", "_")+".npy", c.file)
 			_, err := Open(p, Options{})
 			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), p+": ") {
 				t.Errorf("err = %v, want %q after the path", err, c.want)
@@ -133,7 +120,7 @@ func TestNpyErrors(t *testing.T) {
 }
 
 func TestNpyFortranLimit(t *testing.T) {
-	p := writeFile(t, t.TempDir(), "f.npy", npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (4, 4), }", make([]byte, 64)))
+	p := testenv.WriteFile(t, t.TempDir(), "f.npy", npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (4, 4), }", make([]byte, 64)))
 	_, err := Open(p, Options{MaxMaterialize: 32})
 	if err == nil || !strings.Contains(err.Error(), "over the limit of 32") {
 		t.Errorf("err = %v", err)
@@ -159,7 +146,7 @@ func TestNpz(t *testing.T) {
 	add("alpha.npy", zip.Store, npyBytes("{'descr': '>f8', 'fortran_order': True, 'shape': (2, 2), }", beF64(1, 3, 2, 4)))
 	add("sub/deep.npy", zip.Deflate, npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", leF32(1, 3, 2, 4)))
 	zw.Close()
-	p := writeFile(t, dir, "a.npz", buf.Bytes())
+	p := testenv.WriteFile(t, dir, "a.npz", buf.Bytes())
 	c := openT(t, p)
 	var names []string
 	for _, tn := range c.Tensors {

@@ -102,15 +102,15 @@ func shardedIndex(t *testing.T, src string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		writeFile(t, dir, f, raw)
+		testenv.WriteFile(t, dir, f, raw)
 		for _, tn := range c.Tensors {
 			shard[tn.Name] = f
 			wm = append(wm, fmt.Sprintf("%q: %q", tn.Name, f))
 			want = append(want, tn.Name)
 		}
 	}
-	index := writeFile(t, dir, "pytorch_model.bin.index.json", []byte(`{"metadata": {"total_size": 1}, "weight_map": {`+strings.Join(wm, ", ")+`}}`))
-	writeFile(t, dir, "config.json", []byte(`{}`))
+	index := testenv.WriteFile(t, dir, "pytorch_model.bin.index.json", []byte(`{"metadata": {"total_size": 1}, "weight_map": {`+strings.Join(wm, ", ")+`}}`))
+	testenv.WriteFile(t, dir, "config.json", []byte(`{}`))
 	for _, p := range []string{index, dir} {
 		c := openT(t, p)
 		if c.Format != FormatPyTorchIndex || !c.Ordered || !slices.Equal(names(c), want) {
@@ -129,7 +129,7 @@ func shardedIndex(t *testing.T, src string) {
 	}
 	bad := func(body, want string) {
 		t.Helper()
-		p := writeFile(t, dir, "bad.bin.index.json", []byte(body))
+		p := testenv.WriteFile(t, dir, "bad.bin.index.json", []byte(body))
 		if _, err := Open(p, Options{}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err %v, want %q", body, err, want)
 		}
@@ -139,7 +139,7 @@ func shardedIndex(t *testing.T, src string) {
 	bad(`{"weight_map": {"t": "pytorch_model-00001-of-00002.bin", "u": "gone.bin"}}`, "shard files absent: gone.bin")
 	bad(`{"weight_map": {"t": "../x.bin"}}`, "not a file name beside the index")
 	// All shards absent: List gives the names without shapes.
-	p := writeFile(t, t.TempDir(), "pytorch_model.bin.index.json", []byte(`{"weight_map": {"b": "x.bin", "a": "y.bin"}}`))
+	p := testenv.WriteFile(t, t.TempDir(), "pytorch_model.bin.index.json", []byte(`{"weight_map": {"b": "x.bin", "a": "y.bin"}}`))
 	l, err := List(p)
 	if err != nil || len(l.Weights) != 2 || l.Weights[0].Name != "b" || l.Weights[0].Shape != nil || len(l.Notes) != 1 {
 		t.Errorf("absent shards: %+v %v", l, err)
@@ -189,7 +189,7 @@ func zipVariants(t *testing.T, dir string) {
 	want := allData(t, openT(t, src))
 	same := func(name string, b []byte) {
 		t.Helper()
-		p := writeFile(t, dir, name, b)
+		p := testenv.WriteFile(t, dir, name, b)
 		got := allData(t, openT(t, p))
 		if len(got) != len(want) {
 			t.Fatalf("%s: %d tensors, want %d", name, len(got), len(want))
@@ -215,7 +215,7 @@ func zipVariants(t *testing.T, dir string) {
 
 	bad := func(name, want string, b []byte) {
 		t.Helper()
-		p := writeFile(t, dir, name, b)
+		p := testenv.WriteFile(t, dir, name, b)
 		_, err := Open(p, Options{})
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), p+": ") {
 			t.Errorf("%s: err %v, want %q", name, err, want)

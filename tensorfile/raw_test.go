@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/refcmp/refcmp/internal/testenv"
 	"github.com/refcmp/refcmp/safetensors"
 )
 
@@ -15,7 +16,7 @@ func TestRaw(t *testing.T) {
 	data := leF32(0, 1, 2, 3, 4, 5)
 
 	// Defaults: F32, 1-D.
-	p := writeFile(t, dir, "plain.bin", data)
+	p := testenv.WriteFile(t, dir, "plain.bin", data)
 	c := openT(t, p)
 	if c.Format != FormatRaw || !c.Single || c.Tensors[0].Name != "plain.bin" || !slices.Equal(c.Tensors[0].Shape, []int64{6}) || c.Tensors[0].DType != safetensors.F32 {
 		t.Fatalf("defaults: %+v", c)
@@ -32,12 +33,12 @@ func TestRaw(t *testing.T) {
 	}
 
 	// Sidecars: x.json, or x.bin.json which wins.
-	p = writeFile(t, dir, "x.bin", data)
-	writeFile(t, dir, "x.json", []byte(`{"dtype": "float32", "shape": [3, 2]}`))
+	p = testenv.WriteFile(t, dir, "x.bin", data)
+	testenv.WriteFile(t, dir, "x.json", []byte(`{"dtype": "float32", "shape": [3, 2]}`))
 	if c := openT(t, p); !slices.Equal(c.Tensors[0].Shape, []int64{3, 2}) {
 		t.Errorf("x.json: %v", c.Tensors[0].Shape)
 	}
-	writeFile(t, dir, "x.bin.json", []byte(`{"dtype": "I32", "shape": [1, 6], "comment": "ignored"}`))
+	testenv.WriteFile(t, dir, "x.bin.json", []byte(`{"dtype": "I32", "shape": [1, 6], "comment": "ignored"}`))
 	if c := openT(t, p); !slices.Equal(c.Tensors[0].Shape, []int64{1, 6}) || c.Tensors[0].DType != safetensors.I32 {
 		t.Errorf("x.bin.json: %v %s", c.Tensors[0].Shape, c.Tensors[0].DType)
 	}
@@ -51,15 +52,15 @@ func TestRaw(t *testing.T) {
 	}
 
 	// Fortran order and big-endian from the sidecar.
-	p = writeFile(t, dir, "f.bin", beF64(0, 3, 1, 4, 2, 5))
-	writeFile(t, dir, "f.json", []byte(`{"dtype": "f64", "shape": [2, 3], "order": "F", "byteorder": "big"}`))
+	p = testenv.WriteFile(t, dir, "f.bin", beF64(0, 3, 1, 4, 2, 5))
+	testenv.WriteFile(t, dir, "f.json", []byte(`{"dtype": "f64", "shape": [2, 3], "order": "F", "byteorder": "big"}`))
 	if got := f64s(readAll(t, openT(t, p).Tensors[0])); !slices.Equal(got, []float64{0, 1, 2, 3, 4, 5}) {
 		t.Errorf("F order big-endian: %v", got)
 	}
 
 	// Scalars.
-	p = writeFile(t, dir, "s.bin", leF32(7))
-	writeFile(t, dir, "s.json", []byte(`{"dtype": "f32", "shape": []}`))
+	p = testenv.WriteFile(t, dir, "s.bin", leF32(7))
+	testenv.WriteFile(t, dir, "s.json", []byte(`{"dtype": "f32", "shape": []}`))
 	if c := openT(t, p); c.Tensors[0].Shape == nil || len(c.Tensors[0].Shape) != 0 {
 		t.Errorf("scalar: %v", c.Tensors[0].Shape)
 	}
@@ -77,12 +78,12 @@ func openT2(t *testing.T, path string, o Options) *Container {
 
 func TestRawErrors(t *testing.T) {
 	dir := t.TempDir()
-	p := writeFile(t, dir, "x.bin", make([]byte, 60))
+	p := testenv.WriteFile(t, dir, "x.bin", make([]byte, 60))
 	_, err := Open(p, Options{Shape: []int64{4, 4}})
 	if err == nil || err.Error() != p+": shape [4 4] F32 needs 64 bytes, file has 60" {
 		t.Errorf("size: %v", err)
 	}
-	_, err = Open(writeFile(t, dir, "odd.bin", make([]byte, 7)), Options{})
+	_, err = Open(testenv.WriteFile(t, dir, "odd.bin", make([]byte, 7)), Options{})
 	if err == nil || !strings.Contains(err.Error(), "7 bytes, not a multiple of the F32 element size 4") {
 		t.Errorf("odd: %v", err)
 	}
@@ -99,14 +100,14 @@ func TestRawErrors(t *testing.T) {
 		`{"shape": [15], "byteorder": "mid"}`: `byteorder "mid"`,
 		`{"shape": [-15]}`:                    "negative dimension",
 	} {
-		sc := writeFile(t, dir, "x.json", []byte(side))
+		sc := testenv.WriteFile(t, dir, "x.json", []byte(side))
 		_, err := Open(p, Options{})
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), sc) {
 			t.Errorf("sidecar %s: err %v, want %q and the sidecar's path", side, err, want)
 		}
 	}
 	// An unrecognised file with no raw extension is not guessed at.
-	q := writeFile(t, dir, "notes.txt", []byte("hello"))
+	q := testenv.WriteFile(t, dir, "notes.txt", []byte("hello"))
 	if _, err := Open(q, Options{}); err == nil || !strings.Contains(err.Error(), "not a recognised tensor file") {
 		t.Errorf("txt: %v", err)
 	}
@@ -173,7 +174,7 @@ func TestConcurrentReads(t *testing.T) {
 	for i := range vals {
 		vals[i] = float64(i)
 	}
-	p := writeFile(t, t.TempDir(), "f.npy", npyBytes("{'descr': '>f8', 'fortran_order': True, 'shape': (32, 64), }", beF64(vals...)))
+	p := testenv.WriteFile(t, t.TempDir(), "f.npy", npyBytes("{'descr': '>f8', 'fortran_order': True, 'shape': (32, 64), }", beF64(vals...)))
 	tn := single(t, p)
 	want := readAll(t, tn)
 	done := make(chan []byte)

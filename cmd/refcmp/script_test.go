@@ -55,10 +55,7 @@ func TestScript(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	realdata := filepath.Join(filepath.Dir(root), "shared", "realdata")
-	if fi, err := os.Stat(realdata); err != nil || !fi.IsDir() {
-		realdata = ""
-	}
+	realdata, _ := testenv.FindRealData()
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join(root, "testdata", "script"),
 		RequireExplicitExec: true,

@@ -14,18 +14,27 @@ import (
 // in which case it fails.
 func RealData(t testing.TB) string {
 	t.Helper()
-	root, err := moduleRoot()
-	if err == nil {
-		dir := filepath.Join(filepath.Dir(root), "shared", "realdata")
-		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
-			return dir
-		}
+	if dir, ok := FindRealData(); ok {
+		return dir
 	}
 	if os.Getenv("REFCMP_REALDATA") == "required" {
 		t.Fatalf("../shared/realdata not found and REFCMP_REALDATA=required")
 	}
 	t.Skip("../shared/realdata not found (set REFCMP_REALDATA=required to fail instead)")
 	return ""
+}
+
+// FindRealData is RealData without a testing.TB.
+func FindRealData() (string, bool) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", false
+	}
+	dir := filepath.Join(filepath.Dir(root), "shared", "realdata")
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return "", false
+	}
+	return dir, true
 }
 
 // Python returns a python3 interpreter that can import every module in
@@ -59,9 +68,7 @@ func FindPython(mods ...string) (string, bool) {
 }
 
 // ModuleRoot returns the directory holding go.mod.
-func ModuleRoot() (string, error) { return moduleRoot() }
-
-func moduleRoot() (string, error) {
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -76,4 +83,18 @@ func moduleRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// WriteFile writes b to dir/name, making the directories it needs, and
+// returns the path.
+func WriteFile(t testing.TB, dir, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
