@@ -261,8 +261,15 @@ func blockFinite(ks kernels, in *blockIn, kp *kparams, maxAbs, maxRel float64, b
 	if t := kr + ko; t-t != 0 {
 		return false
 	}
+	// The kernels flag |d| > rt·|r|. Against maxRel itself the rounded
+	// product could hide an element whose |d|/|r| rounds above maxRel;
+	// one ulp below it, none can (for |r| above 1e-292).
+	rt := maxRel
+	if rt > 0 {
+		rt = math.Nextafter(rt, 0)
+	}
 	var k kernelOut
-	ks.run(in, kr, ko, kp, maxAbs, maxRel, &k)
+	ks.run(in, kr, ko, kp, maxAbs, rt, &k)
 	// A NaN or infinity anywhere makes a sum NaN or infinite (so does an
 	// overflowing sum; the slow path handles that too).
 	if t := k.rs + k.os + k.rs2 + k.os2 + k.sdd + k.dot; t-t != 0 && !known {
@@ -297,8 +304,8 @@ func blockFinite(ks kernels, in *blockIn, kp *kparams, maxAbs, maxRel float64, b
 	if k.relFlag {
 		for i, x := range r {
 			ad, ax := math.Abs(o[i]-x), math.Abs(x)
-			if ad > b.maxRel*ax {
-				b.maxRel = relDiff(ad, ax)
+			if ad > rt*ax {
+				b.maxRel = max(b.maxRel, relDiff(ad, ax))
 			}
 		}
 	}

@@ -609,3 +609,46 @@ func TestResultJSONFields(t *testing.T) {
 		t.Errorf("round trip:\n%s\n%s", b, b2)
 	}
 }
+
+// TestMaxRelDiffExact checks that MaxRelDiff is exactly the largest
+// |d|/|ref| of any element, with the portable and the assembly kernels,
+// on data built so that many elements' ratios lie within a few ulps of
+// the running maximum: there a test of |d| > max·|ref|, whose product
+// rounds, once missed the true maximum by one ulp.
+func TestMaxRelDiffExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 600 {
+		dt := []safetensors.DType{safetensors.F32, safetensors.F64}[trial%2]
+		n := 1 + rng.IntN(3000)
+		r, o := make([]float64, n), make([]float64, n)
+		m := 0.5 + rng.Float64()
+		for i := range r {
+			x := rng.NormFloat64()
+			ad := m * math.Abs(x)
+			for range rng.IntN(3) {
+				ad = math.Nextafter(ad, 0)
+			}
+			for range rng.IntN(3) {
+				ad = math.Nextafter(ad, math.Inf(1))
+			}
+			r[i], o[i] = x, x+ad
+			if dt == safetensors.F32 {
+				r[i], o[i] = float64(float32(x)), float64(float32(x+ad))
+			}
+		}
+		want := 0.0
+		for i := range r {
+			want = max(want, relDiff(math.Abs(o[i]-r[i]), math.Abs(r[i])))
+		}
+		shape := []int64{int64(n)}
+		for _, pureGo := range []bool{false, true} {
+			res, err := CompareWith(tensor(t, "r", dt, shape, r), tensor(t, "o", dt, shape, o), DefaultTolerance(dt, dt), Options{NoHints: true, pureGo: pureGo})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := float64(res.MaxRelDiff); got != want {
+				t.Fatalf("trial %d (%s, %d elements, pureGo %v): MaxRelDiff %v, want %v", trial, dt, n, pureGo, got, want)
+			}
+		}
+	}
+}
