@@ -315,7 +315,9 @@ func diagnose(ref, ours Tensor, res *Result, p *partial, workers int) error {
 }
 
 // confinedHint reports mismatches confined to a slice of one axis: the
-// axis whose bounding-box range is narrowest relative to its length.
+// axis whose bounding-box range is narrowest relative to its length,
+// when that range covers at most half of the axis (mismatches spread
+// over most of an axis say nothing about where the bug is).
 func confinedHint(shape []int64, pr *partial) (TensorHint, bool) {
 	if pr.mis < 2 || len(shape) == 0 || pr.lo == nil {
 		return TensorHint{}, false
@@ -325,7 +327,7 @@ func confinedHint(shape []int64, pr *partial) (TensorHint, bool) {
 	for a, d := range shape {
 		w := pr.hi[a] - pr.lo[a] + 1
 		vol *= float64(w)
-		if d > 1 && w < d {
+		if d > 1 && 2*w <= d { // at most half the axis: a real confinement
 			if f := float64(w) / float64(d); f < bestFrac {
 				best, bestFrac = a, f
 			}

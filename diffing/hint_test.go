@@ -218,6 +218,29 @@ func TestHintConfined(t *testing.T) {
 	})
 	res = failingPair(t, f32, shape, v, shape, ours)
 	wantTensorHint(t, res, TensorHintConfined, "index 9 of axis 2 (size 16)")
+
+	// Half of an axis is still a confinement; mismatches spread over
+	// nearly all of it (once: indices 12228..67064443 of 67108864) are not.
+	v = randVals(22, 1000)
+	perturb := func(lo, hi int) []float64 {
+		return mapVals(v, func(i int, x float64) float64 {
+			if i >= lo && i <= hi && i%7 == lo%7 {
+				return x + 1
+			}
+			return x
+		})
+	}
+	res = failingPair(t, f32, []int64{1000}, v, []int64{1000}, perturb(250, 749))
+	wantTensorHint(t, res, TensorHintConfined, "indices 250..747 of axis 0 (size 1000)")
+	res = failingPair(t, f32, []int64{1000}, v, []int64{1000}, perturb(3, 996))
+	noTensorHint(t, res, TensorHintConfined)
+	res = failingPair(t, f32, shape, randVals(14, 768), shape, mapVals(randVals(14, 768), func(i int, x float64) float64 {
+		if i/64 >= 1 && i%5 == 0 { // axis 0 indices 1..11 of 12, every other axis whole
+			return x + 1
+		}
+		return x
+	}))
+	noTensorHint(t, res, TensorHintConfined)
 }
 
 func TestHintZerosConstant(t *testing.T) {
