@@ -171,11 +171,7 @@ func goldenRuleText(mode diffing.GoldenMode, tol *diffing.Tolerance) string {
 func renderGoldenText(w io.Writer, v goldenView, st textStyle) error {
 	var b strings.Builder
 	pass, text := v.verdict()
-	if pass {
-		fmt.Fprintf(&b, "%s %s\n", st.good("PASS:"), text)
-	} else {
-		fmt.Fprintf(&b, "%s %s\n", st.bad("FAIL:"), text)
-	}
+	fmt.Fprintf(&b, "%s %s\n", st.verdict(pass), text)
 	fmt.Fprintf(&b, "%s\n", v.sourcesLine())
 	for _, n := range v.Report.Notes {
 		fmt.Fprintf(&b, "note: %s\n", n)
@@ -202,11 +198,7 @@ func renderGoldenMarkdown(w io.Writer, v goldenView) error {
 	var b strings.Builder
 	r := v.Report
 	pass, text := v.verdict()
-	mark := "❌ FAIL"
-	if pass {
-		mark = "✅ PASS"
-	}
-	fmt.Fprintf(&b, "### refcmp golden check: %s\n\n", mark)
+	fmt.Fprintf(&b, "### refcmp golden check: %s\n\n", mdVerdict(pass))
 	fmt.Fprintf(&b, "**%s**\n\n", mdCell(text))
 	fmt.Fprintf(&b, "- golden: %s (recorded from %s, %s)\n", mdCode(r.Golden.Path), mdCode(r.Golden.Source), plural(r.Golden.Tensors, "tensor", "tensors"))
 	fmt.Fprintf(&b, "- input: %s (%s, %s)\n", mdCode(r.Input.Source), r.Input.Format, plural(r.Input.Tensors, "tensor", "tensors"))

@@ -141,11 +141,7 @@ func humanBytes(n int64) string {
 func renderInspectText(w io.Writer, v inspectView, st textStyle) error {
 	var b strings.Builder
 	if pass, text, ok := v.verdict(); ok {
-		if pass {
-			fmt.Fprintf(&b, "%s %s\n", st.good("PASS:"), text)
-		} else {
-			fmt.Fprintf(&b, "%s %s\n", st.bad("FAIL:"), text)
-		}
+		fmt.Fprintf(&b, "%s %s\n", st.verdict(pass), text)
 	}
 	fmt.Fprintf(&b, "%s\n", v.sourceLine())
 	for _, n := range v.Report.Notes {
@@ -170,11 +166,7 @@ func renderInspectMarkdown(w io.Writer, v inspectView) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### refcmp inspect: %s\n\n", mdCode(v.Report.Source))
 	if pass, text, ok := v.verdict(); ok {
-		mark := "❌ FAIL"
-		if pass {
-			mark = "✅ PASS"
-		}
-		fmt.Fprintf(&b, "%s: **%s**\n\n", mark, mdCell(text))
+		fmt.Fprintf(&b, "%s: **%s**\n\n", mdVerdict(pass), mdCell(text))
 	}
 	r := v.Report
 	fmt.Fprintf(&b, "- %s\n", mdCell(strings.TrimPrefix(v.sourceLine(), r.Source+": ")))

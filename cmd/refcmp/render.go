@@ -140,6 +140,22 @@ func (s textStyle) hint(text string) string { return s.paint(ansiYellow, text) }
 func (s textStyle) head(text string) string { return s.paint(ansiBold, text) }
 func (s textStyle) name(text string) string { return s.paint(ansiCyan, text) }
 
+// verdict is the verdict word that opens a text report: PASS: or FAIL:.
+func (s textStyle) verdict(pass bool) string {
+	if pass {
+		return s.good("PASS:")
+	}
+	return s.bad("FAIL:")
+}
+
+// mdVerdict is the verdict mark of a Markdown report.
+func mdVerdict(pass bool) string {
+	if pass {
+		return "✅ PASS"
+	}
+	return "❌ FAIL"
+}
+
 // writeJSON writes v as the JSON contract wants it: 2-space indent, no
 // HTML escaping, one trailing newline. Field order is the struct's and
 // map keys are sorted, so the same report gives the same bytes.

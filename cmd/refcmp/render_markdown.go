@@ -20,11 +20,7 @@ func renderWeightsMarkdown(w io.Writer, v weightsView) error {
 	var b strings.Builder
 	pass, counts, sides := v.verdict()
 	r := v.Report
-	mark := "❌ FAIL"
-	if pass {
-		mark = "✅ PASS"
-	}
-	fmt.Fprintf(&b, "### refcmp weights: %s\n\n", mark)
+	fmt.Fprintf(&b, "### refcmp weights: %s\n\n", mdVerdict(pass))
 	fmt.Fprintf(&b, "**%s** (%s)\n\n", mdCell(counts), mdCell(sides))
 	fmt.Fprintf(&b, "- expected: %s\n- loaded: %s\n", mdCode(r.Expected.Source), mdCode(r.Loaded.Source))
 	if e := v.extras(); e != "" {

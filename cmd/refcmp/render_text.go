@@ -16,11 +16,7 @@ import (
 func renderWeightsText(w io.Writer, v weightsView, st textStyle) error {
 	var b strings.Builder
 	pass, counts, sides := v.verdict()
-	if pass {
-		fmt.Fprintf(&b, "%s %s (%s)\n", st.good("PASS:"), counts, sides)
-	} else {
-		fmt.Fprintf(&b, "%s %s (%s)\n", st.bad("FAIL:"), counts, sides)
-	}
+	fmt.Fprintf(&b, "%s %s (%s)\n", st.verdict(pass), counts, sides)
 	if e := v.extras(); e != "" {
 		fmt.Fprintf(&b, "%s\n", e)
 	}

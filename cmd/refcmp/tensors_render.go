@@ -22,11 +22,7 @@ func renderTensorsJSON(w io.Writer, r tensorsReport) error {
 func renderTensorsText(w io.Writer, v tensorsView, st textStyle) error {
 	var b strings.Builder
 	pass, text := v.verdict()
-	if pass {
-		fmt.Fprintf(&b, "%s %s\n", st.good("PASS:"), text)
-	} else {
-		fmt.Fprintf(&b, "%s %s\n", st.bad("FAIL:"), text)
-	}
+	fmt.Fprintf(&b, "%s %s\n", st.verdict(pass), text)
 	fmt.Fprintf(&b, "%s\n", v.sourcesLine())
 	if seq, spark, ok := v.sequenceLine(); ok {
 		fmt.Fprintf(&b, "%s\n  %s  (log10 max|diff| per step)\n", seq, spark)
@@ -165,11 +161,7 @@ func renderTensorsMarkdown(w io.Writer, v tensorsView) error {
 	var b strings.Builder
 	r := v.Report
 	pass, text := v.verdict()
-	mark := "❌ FAIL"
-	if pass {
-		mark = "✅ PASS"
-	}
-	fmt.Fprintf(&b, "### refcmp tensors: %s\n\n", mark)
+	fmt.Fprintf(&b, "### refcmp tensors: %s\n\n", mdVerdict(pass))
 	fmt.Fprintf(&b, "**%s**\n\n", mdCell(text))
 	fmt.Fprintf(&b, "- ref: %s (%s, %s)\n", mdCode(r.Ref.label()), r.Ref.Format, plural(r.Ref.Tensors, "tensor", "tensors"))
 	fmt.Fprintf(&b, "- ours: %s (%s, %s)\n", mdCode(r.Ours.label()), r.Ours.Format, plural(r.Ours.Tensors, "tensor", "tensors"))
