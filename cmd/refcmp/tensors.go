@@ -212,7 +212,7 @@ func runTensors(a *app, o *tensorsOptions) error {
 	view := tensorsView{Report: rep, All: o.out.all}
 	switch o.out.format {
 	case formatJSON:
-		err = renderTensorsJSON(a.stdout, rep)
+		err = writeJSON(a.stdout, rep)
 	case formatMarkdown:
 		err = renderTensorsMarkdown(a.stdout, view)
 	case formatJUnit:

@@ -7,14 +7,10 @@ import (
 )
 
 // Renderers of `refcmp tensors`, one per format, as for weights
-// (render_text.go, render_json.go, render_markdown.go): the text is for
-// people, the JSON is the stable contract, the Markdown is for a
-// pull-request comment or a CI step summary.
-
-// renderTensorsJSON writes the report as it is.
-func renderTensorsJSON(w io.Writer, r tensorsReport) error {
-	return writeJSON(w, r)
-}
+// (render_text.go, render_markdown.go; the JSON is the report itself,
+// written by writeJSON): the text is for people, the JSON is the stable
+// contract, the Markdown is for a pull-request comment or a CI step
+// summary.
 
 // renderTensorsText writes the report as text: verdict and counts, the
 // sources, the sequence profile, the table, names on one side only, and a

@@ -123,7 +123,7 @@ func runWeights(a *app, o *weightsOptions) error {
 	}
 	switch o.out.format {
 	case formatJSON:
-		err = renderWeightsJSON(a.stdout, rep)
+		err = writeJSON(a.stdout, rep)
 	case formatMarkdown:
 		err = renderWeightsMarkdown(a.stdout, view)
 	case formatJUnit:
