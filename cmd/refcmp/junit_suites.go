@@ -192,7 +192,7 @@ func tensorsSuite(o *tensorsOptions, v tensorsView) ciSuite {
 		}
 		if !t.Pass {
 			c.Status, c.Type = caseFail, tensorFailType(t)
-			c.Message = failReason(t)
+			c.Message = t.FailReason()
 			if !single {
 				c.Message = fmt.Sprintf("step %d: %s", i, c.Message)
 			}
@@ -227,7 +227,7 @@ func tensorsSuite(o *tensorsOptions, v tensorsView) ciSuite {
 		}
 		for _, t := range r.Tensors {
 			if t.Name == *r.FirstFailure {
-				s.FirstFailure += ": " + failReason(t)
+				s.FirstFailure += ": " + t.FailReason()
 				break
 			}
 		}

@@ -38,7 +38,7 @@ func (v tensorsView) verdict() (pass bool, text string) {
 				b.WriteString(" exactly")
 			}
 		} else {
-			fmt.Fprintf(&b, "%s differs from %s: %s", r.Ours.label(), r.Ref.label(), failReason(t))
+			fmt.Fprintf(&b, "%s differs from %s: %s", r.Ours.label(), r.Ref.label(), t.FailReason())
 		}
 	case c.Failed > 0:
 		verb := "differ"
@@ -96,10 +96,6 @@ func (s tensorsSource) label() string {
 func (s tensorsSource) describe() string {
 	return fmt.Sprintf("%s (%s, %s)", s.label(), s.Format, plural(s.Tensors, "tensor", "tensors"))
 }
-
-// failReason says in a few words why a pair fails: the Go API's
-// Result.FailReason, so the two cannot drift.
-func failReason(t diffing.Result) string { return t.FailReason() }
 
 // sourcesLine is the line under the verdict.
 func (v tensorsView) sourcesLine() string {
