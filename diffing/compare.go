@@ -388,7 +388,7 @@ func (p *partial) fill(res *Result, shape []int64) {
 		default:
 			res.NMSE = Float(mse / v)
 		}
-		res.Cosine = Float(cosine(p.dot.sum(), p.rr.sum(), p.oo.sum()))
+		res.Cosine = Float(cosine(p.dot.sum(), p.rr.sum(), p.oo.sum(), p.maxAbs == 0))
 	}
 	if p.worst >= 0 && p.maxAbs > 0 {
 		res.Worst = &Element{Index: unravel(p.worst, shape), Offset: p.worst, Ref: Float(p.worstR), Ours: Float(p.worstO)}
@@ -420,12 +420,17 @@ func verdict(res *Result, nfMis int64) bool {
 	return res.Mismatched == 0
 }
 
-func cosine(dot, rr, oo float64) float64 {
+// cosine is dot / (‖ref‖‖ours‖). When every finite pair is equal it is
+// exactly 1 (unless one side is all zeros), whatever the rounding of the
+// three sums, which the kernels accumulate separately.
+func cosine(dot, rr, oo float64, equal bool) float64 {
 	switch {
 	case rr == 0 && oo == 0:
 		return 1
 	case rr == 0 || oo == 0:
 		return 0
+	case equal:
+		return 1
 	}
 	c := dot / (math.Sqrt(rr) * math.Sqrt(oo))
 	return max(-1, min(1, c))

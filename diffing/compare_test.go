@@ -652,3 +652,25 @@ func TestMaxRelDiffExact(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareIdenticalIsExact: a tensor compared with itself reports
+// exactly cosine 1 and zero differences, on the assembly and portable
+// kernels alike and across chunk boundaries (an earlier version reported
+// cosine 0.9999999999999998).
+func TestCompareIdenticalIsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 7, 1000, 65536*3 + 5} {
+		for _, dt := range []safetensors.DType{safetensors.F32, safetensors.F64, safetensors.BF16, safetensors.F16} {
+			vals := make([]float64, n)
+			for i := range vals {
+				vals[i] = rng.NormFloat64() * 3
+			}
+			x := tensor(t, "x", dt, []int64{int64(n)}, vals)
+			res := mustCompare(t, x, x, DefaultTolerance(dt, dt))
+			if res.Cosine != 1 || res.MaxAbsDiff != 0 || res.RMSE != 0 || res.NMSE != 0 || res.Mismatched != 0 || !res.Pass {
+				t.Errorf("%v n=%d: cosine %v max|diff| %v rmse %v nmse %v mismatched %d pass %v; want exactly 1, 0, 0, 0, 0, true",
+					dt, n, float64(res.Cosine), res.MaxAbsDiff, res.RMSE, res.NMSE, res.Mismatched, res.Pass)
+			}
+		}
+	}
+}
