@@ -51,26 +51,11 @@ func weightsSuite(o *weightsOptions, expected diffing.Listing, v weightsView) ci
 	}
 
 	ignored := setOf(r.Ignored.Expected)
-	missing := map[string]diffing.WeightRow{}
-	for _, m := range r.Missing {
-		missing[m.Name] = m
-	}
-	tied := map[string]diffing.TiedRow{}
-	for _, t := range r.Tied {
-		tied[t.Name] = t
-	}
-	shapes := map[string]diffing.ShapeMismatch{}
-	for _, m := range r.ShapeMismatch {
-		shapes[m.Name] = m
-	}
-	dtypes := map[string]diffing.DTypeMismatch{}
-	for _, m := range r.DTypeMismatch {
-		dtypes[m.Name] = m
-	}
-	collisions := map[string]diffing.Collision{}
-	for _, c := range r.Collisions {
-		collisions[c.Name] = c
-	}
+	missing := byName(r.Missing, func(m diffing.WeightRow) string { return m.Name })
+	tied := byName(r.Tied, func(t diffing.TiedRow) string { return t.Name })
+	shapes := byName(r.ShapeMismatch, func(m diffing.ShapeMismatch) string { return m.Name })
+	dtypes := byName(r.DTypeMismatch, func(m diffing.DTypeMismatch) string { return m.Name })
+	collisions := byName(r.Collisions, func(c diffing.Collision) string { return c.Name })
 
 	seen := map[string]bool{}
 	for _, w := range expected.Weights {
@@ -303,4 +288,13 @@ func unique(ss []string) []string {
 		}
 	}
 	return out
+}
+
+// byName indexes rows by their expected name.
+func byName[T any](rows []T, name func(T) string) map[string]T {
+	m := make(map[string]T, len(rows))
+	for _, r := range rows {
+		m[name(r)] = r
+	}
+	return m
 }
