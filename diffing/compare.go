@@ -8,15 +8,15 @@ import (
 	"runtime"
 	"slices"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // Element is one element of a pair: its position and both values.
 type Element struct {
-	Index  []int64 `json:"index"`  // multi-dimensional index ([] for a scalar)
-	Offset int64   `json:"offset"` // flat position in C order
-	Ref    Float   `json:"ref"`
-	Ours   Float   `json:"ours"`
+	Index  []int64      `json:"index"`  // multi-dimensional index ([] for a scalar)
+	Offset int64        `json:"offset"` // flat position in C order
+	Ref    tensor.Float `json:"ref"`
+	Ours   tensor.Float `json:"ours"`
 }
 
 // Result is the numeric comparison of one pair of tensors: plain data for
@@ -37,29 +37,29 @@ type Element struct {
 // 0, +Inf when only the variance is). Cosine = Σ ref·ours / (‖ref‖‖ours‖),
 // 1 when both norms are 0 and 0 when one is.
 type Result struct {
-	Name          string            `json:"name"`
-	OursName      string            `json:"ours_name"`
-	Shape         []int64           `json:"shape"`
-	OursShape     []int64           `json:"ours_shape,omitempty"` // set when the shapes differ
-	ShapeMismatch bool              `json:"shape_mismatch,omitempty"`
-	RefDType      safetensors.DType `json:"ref_dtype"`
-	OursDType     safetensors.DType `json:"ours_dtype"`
-	Numel         int64             `json:"numel"`
+	Name          string       `json:"name"`
+	OursName      string       `json:"ours_name"`
+	Shape         []int64      `json:"shape"`
+	OursShape     []int64      `json:"ours_shape,omitempty"` // set when the shapes differ
+	ShapeMismatch bool         `json:"shape_mismatch,omitempty"`
+	RefDType      tensor.DType `json:"ref_dtype"`
+	OursDType     tensor.DType `json:"ours_dtype"`
+	Numel         int64        `json:"numel"`
 
 	Ref  SideStats `json:"ref"`
 	Ours SideStats `json:"ours"`
 
-	FinitePairs      int64    `json:"finite_pairs"`
-	MaxAbsDiff       Float    `json:"max_abs_diff"`
-	MeanAbsDiff      Float    `json:"mean_abs_diff"`
-	MaxRelDiff       Float    `json:"max_rel_diff"`
-	RMSE             Float    `json:"rmse"`
-	NMSE             Float    `json:"nmse"`
-	Cosine           Float    `json:"cosine"`
-	Mismatched       int64    `json:"mismatched"`
-	MismatchFraction Float    `json:"mismatch_fraction"`
-	Worst            *Element `json:"worst"`          // largest |d| among finite pairs; nil when max |d| is 0
-	FirstMismatch    *Element `json:"first_mismatch"` // nil when nothing mismatches
+	FinitePairs      int64        `json:"finite_pairs"`
+	MaxAbsDiff       tensor.Float `json:"max_abs_diff"`
+	MeanAbsDiff      tensor.Float `json:"mean_abs_diff"`
+	MaxRelDiff       tensor.Float `json:"max_rel_diff"`
+	RMSE             tensor.Float `json:"rmse"`
+	NMSE             tensor.Float `json:"nmse"`
+	Cosine           tensor.Float `json:"cosine"`
+	Mismatched       int64        `json:"mismatched"`
+	MismatchFraction tensor.Float `json:"mismatch_fraction"`
+	Worst            *Element     `json:"worst"`          // largest |d| among finite pairs; nil when max |d| is 0
+	FirstMismatch    *Element     `json:"first_mismatch"` // nil when nothing mismatches
 
 	// Introduced counts elements where ours is NaN or ±Inf and ref is
 	// finite; any makes the pair fail, whatever the check.
@@ -100,31 +100,6 @@ type ByteSource interface {
 	Bytes() []byte
 }
 
-// MemData is tensor data held in memory. It implements io.ReaderAt and
-// ByteSource.
-type MemData []byte
-
-// ReadAt implements io.ReaderAt.
-func (m MemData) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 {
-		return 0, errors.New("diffing.MemData.ReadAt: negative offset")
-	}
-	if off >= int64(len(m)) {
-		return 0, io.EOF
-	}
-	n := copy(p, m[off:])
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
-
-// Bytes implements ByteSource.
-func (m MemData) Bytes() []byte { return m }
-
-// Size is the length of the data.
-func (m MemData) Size() int64 { return int64(len(m)) }
-
 const (
 	// chunkElems is the number of elements each worker reads and reduces
 	// at a time. It is a constant so that results do not depend on the
@@ -139,12 +114,12 @@ const (
 // parallel over GOMAXPROCS workers. Differences, including different
 // shapes, are results; errors are for unusable input (unknown dtype, short
 // data, read failures) and carry the tensor name.
-func Compare(ref, ours Tensor, tol Tolerance) (Result, error) {
+func Compare(ref, ours tensor.Tensor, tol Tolerance) (Result, error) {
 	return CompareWith(ref, ours, tol, Options{})
 }
 
 // CompareWith is Compare with options.
-func CompareWith(ref, ours Tensor, tol Tolerance, opt Options) (Result, error) {
+func CompareWith(ref, ours tensor.Tensor, tol Tolerance, opt Options) (Result, error) {
 	res := Result{
 		Name:      ref.Name,
 		OursName:  ours.Name,
@@ -194,7 +169,7 @@ func CompareWith(ref, ours Tensor, tol Tolerance, opt Options) (Result, error) {
 		}
 		res.Ref = rp.ref.stats()
 		res.Ours = op.ref.stats()
-		nan := Float(math.NaN())
+		nan := tensor.Float(math.NaN())
 		res.MaxAbsDiff, res.MeanAbsDiff, res.MaxRelDiff = nan, nan, nan
 		res.RMSE, res.NMSE, res.Cosine, res.MismatchFraction = nan, nan, nan, nan
 		if !opt.NoHints {
@@ -223,7 +198,7 @@ func CompareWith(ref, ours Tensor, tol Tolerance, opt Options) (Result, error) {
 // checkTensor validates a tensor's dtype, shape and data length and
 // returns its element count. side ("ref", "ours" or "") goes into the
 // errors after the tensor's name.
-func checkTensor(side string, t Tensor) (int64, error) {
+func checkTensor(side string, t tensor.Tensor) (int64, error) {
 	where := fmt.Sprintf("tensor %q", t.Name)
 	if side != "" {
 		where += ": " + side
@@ -367,37 +342,37 @@ func (p *partial) fill(res *Result, shape []int64) {
 	res.Mismatched = p.mis
 	res.Introduced = p.intro
 	if res.Numel > 0 {
-		res.MismatchFraction = Float(float64(p.mis) / float64(res.Numel))
+		res.MismatchFraction = tensor.Float(float64(p.mis) / float64(res.Numel))
 	}
-	nan := Float(math.NaN())
+	nan := tensor.Float(math.NaN())
 	if p.pairs == 0 {
 		res.MaxAbsDiff, res.MeanAbsDiff, res.MaxRelDiff = nan, nan, nan
 		res.RMSE, res.NMSE, res.Cosine = nan, nan, nan
 	} else {
 		n := float64(p.pairs)
-		res.MaxAbsDiff = Float(p.maxAbs)
-		res.MeanAbsDiff = Float(p.sad.sum() / n)
-		res.MaxRelDiff = Float(p.maxRel)
+		res.MaxAbsDiff = tensor.Float(p.maxAbs)
+		res.MeanAbsDiff = tensor.Float(p.sad.sum() / n)
+		res.MaxRelDiff = tensor.Float(p.maxRel)
 		mse := p.sdd.sum() / n
-		res.RMSE = Float(math.Sqrt(mse))
+		res.RMSE = tensor.Float(math.Sqrt(mse))
 		switch v := p.ref.variance(); {
 		case mse == 0:
 			res.NMSE = 0
 		case v == 0:
-			res.NMSE = Float(math.Inf(1))
+			res.NMSE = tensor.Float(math.Inf(1))
 		default:
-			res.NMSE = Float(mse / v)
+			res.NMSE = tensor.Float(mse / v)
 		}
-		res.Cosine = Float(cosine(p.dot.sum(), p.rr.sum(), p.oo.sum(), p.maxAbs == 0))
+		res.Cosine = tensor.Float(cosine(p.dot.sum(), p.rr.sum(), p.oo.sum(), p.maxAbs == 0))
 	}
 	if p.worst >= 0 && p.maxAbs > 0 {
-		res.Worst = &Element{Index: unravel(p.worst, shape), Offset: p.worst, Ref: Float(p.worstR), Ours: Float(p.worstO)}
+		res.Worst = &Element{Index: unravel(p.worst, shape), Offset: p.worst, Ref: tensor.Float(p.worstR), Ours: tensor.Float(p.worstO)}
 	}
 	if p.first >= 0 {
-		res.FirstMismatch = &Element{Index: unravel(p.first, shape), Offset: p.first, Ref: Float(p.firstR), Ours: Float(p.firstO)}
+		res.FirstMismatch = &Element{Index: unravel(p.first, shape), Offset: p.first, Ref: tensor.Float(p.firstR), Ours: tensor.Float(p.firstO)}
 	}
 	if p.firstIntro >= 0 {
-		res.FirstIntroduced = &Element{Index: unravel(p.firstIntro, shape), Offset: p.firstIntro, Ref: Float(p.introR), Ours: Float(p.introO)}
+		res.FirstIntroduced = &Element{Index: unravel(p.firstIntro, shape), Offset: p.firstIntro, Ref: tensor.Float(p.introR), Ours: tensor.Float(p.introO)}
 	}
 	res.Pass = verdict(res, p.nfMis)
 }
@@ -468,7 +443,7 @@ func (s *scratch) flags(n int) []bool {
 // scan reduces n elements of ref and ours (same element count) in
 // chunks, in parallel, merging the chunk partials in order.
 // With shape set, it also tracks the bounding box of the mismatches.
-func scan(ref, ours Tensor, n int64, shape []int64, tol *Tolerance, workers int, progress func(int64), pureGo bool) (partial, error) {
+func scan(ref, ours tensor.Tensor, n int64, shape []int64, tol *Tolerance, workers int, progress func(int64), pureGo bool) (partial, error) {
 	total := newPartial()
 	if n == 0 {
 		return total, nil
@@ -574,7 +549,7 @@ func scan(ref, ours Tensor, n int64, shape []int64, tol *Tolerance, workers int,
 
 // readChunk reads size bytes at off of t's data: from mem in place when
 // the data is in memory (mem is ByteSource.Bytes, or nil), else into *buf.
-func readChunk(t Tensor, side string, n int64, mem []byte, buf *[]byte, off, size int64) ([]byte, error) {
+func readChunk(t tensor.Tensor, side string, n int64, mem []byte, buf *[]byte, off, size int64) ([]byte, error) {
 	if mem == nil {
 		if s, ok := t.Data.(ByteSource); ok {
 			mem = s.Bytes()

@@ -3,9 +3,8 @@
 package diffing
 
 import (
+	"github.com/refcmp/refcmp/tensor"
 	"golang.org/x/sys/cpu"
-
-	"github.com/refcmp/refcmp/safetensors"
 )
 
 // asmKernel returns the AVX2 kernel reading rdt and odt blocks directly,
@@ -13,19 +12,19 @@ import (
 // caller then decodes to float64 and uses the F64 kernel or kernelGo).
 // Kernels are named by number, not held in function values, so that
 // their pointer arguments stay on the stack (go:noescape).
-func asmKernel(rdt, odt safetensors.DType) asmID {
+func asmKernel(rdt, odt tensor.DType) asmID {
 	if !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
 		return 0
 	}
-	kind := func(dt safetensors.DType) int {
+	kind := func(dt tensor.DType) int {
 		switch dt {
-		case safetensors.F64:
+		case tensor.F64:
 			return 0
-		case safetensors.F32:
+		case tensor.F32:
 			return 1
-		case safetensors.BF16:
+		case tensor.BF16:
 			return 2
-		case safetensors.F16:
+		case tensor.F16:
 			return 3
 		}
 		return -1

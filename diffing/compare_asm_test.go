@@ -6,15 +6,15 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // TestKernelsAgree checks the assembly kernels (where the CPU has them)
 // against the portable kernel on every dtype pair they cover: counts and
 // extremes exactly, sums within 1e-12 relative.
 func TestKernelsAgree(t *testing.T) {
-	dts := []safetensors.DType{safetensors.F64, safetensors.F32, safetensors.BF16, safetensors.F16, safetensors.F8E4M3, safetensors.I32}
-	if asmKernel(safetensors.F32, safetensors.F32) == 0 {
+	dts := []tensor.DType{tensor.F64, tensor.F32, tensor.BF16, tensor.F16, tensor.F8E4M3, tensor.I32}
+	if asmKernel(tensor.F32, tensor.F32) == 0 {
 		t.Log("no assembly kernels on this CPU: checking the portable kernel against itself")
 	}
 	r := rand.New(rand.NewPCG(11, 12))
@@ -33,8 +33,8 @@ func TestKernelsAgree(t *testing.T) {
 		}
 		for _, rdt := range dts {
 			for _, odt := range dts {
-				ref := tensor(t, "r", rdt, []int64{int64(n)}, a)
-				ours := tensor(t, "o", odt, []int64{int64(n)}, b)
+				ref := mkTensor(t, "r", rdt, []int64{int64(n)}, a)
+				ours := mkTensor(t, "o", odt, []int64{int64(n)}, b)
 				tol := DefaultTolerance(rdt, odt)
 				fast, err := CompareWith(ref, ours, tol, Options{Workers: 2})
 				if err != nil {

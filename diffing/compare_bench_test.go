@@ -7,24 +7,24 @@ import (
 	"testing"
 	"time"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // benchBytes is the size of each side's data in the benchmarks.
 const benchBytes = 64 << 20
 
-func benchPair(b *testing.B, rdt, odt safetensors.DType) (Tensor, Tensor) {
+func benchPair(b *testing.B, rdt, odt tensor.DType) (tensor.Tensor, tensor.Tensor) {
 	b.Helper()
 	n := benchBytes / rdt.Size()
 	r := rand.New(rand.NewPCG(1, 1))
 	shape := []int64{int64(n / 1024), 1024}
 	if rdt.Size() == 1 && odt.Size() == 1 {
-		a, c := make(MemData, n), make(MemData, n)
+		a, c := make(tensor.MemData, n), make(tensor.MemData, n)
 		for i := range a {
 			a[i] = byte(r.Uint32())
 			c[i] = a[i] ^ byte(r.Uint32()&r.Uint32()&r.Uint32()&1)
 		}
-		return Tensor{Name: "ref", DType: rdt, Shape: shape, Data: a}, Tensor{Name: "ours", DType: odt, Shape: shape, Data: c}
+		return tensor.Tensor{Name: "ref", DType: rdt, Shape: shape, Data: a}, tensor.Tensor{Name: "ours", DType: odt, Shape: shape, Data: c}
 	}
 	a := make([]float64, n)
 	c := make([]float64, n)
@@ -32,10 +32,10 @@ func benchPair(b *testing.B, rdt, odt safetensors.DType) (Tensor, Tensor) {
 		a[i] = r.NormFloat64()
 		c[i] = a[i] * (1 + 1e-7*r.NormFloat64())
 	}
-	return tensor(b, "ref", rdt, shape, a), tensor(b, "ours", odt, shape, c)
+	return mkTensor(b, "ref", rdt, shape, a), mkTensor(b, "ours", odt, shape, c)
 }
 
-func benchCompare(b *testing.B, rdt, odt safetensors.DType) {
+func benchCompare(b *testing.B, rdt, odt tensor.DType) {
 	ref, ours := benchPair(b, rdt, odt)
 	tol := DefaultTolerance(rdt, odt)
 	b.SetBytes(int64(ref.Numel()) * int64(rdt.Size()+odt.Size()))
@@ -66,15 +66,15 @@ func reportCPU(b *testing.B, start time.Duration, bytesPerOp int64) {
 	}
 }
 
-func BenchmarkCompareF32(b *testing.B)       { benchCompare(b, safetensors.F32, safetensors.F32) }
-func BenchmarkCompareF64(b *testing.B)       { benchCompare(b, safetensors.F64, safetensors.F64) }
-func BenchmarkCompareF16(b *testing.B)       { benchCompare(b, safetensors.F16, safetensors.F16) }
-func BenchmarkCompareBF16(b *testing.B)      { benchCompare(b, safetensors.BF16, safetensors.BF16) }
-func BenchmarkCompareF32vsBF16(b *testing.B) { benchCompare(b, safetensors.F32, safetensors.BF16) }
-func BenchmarkCompareF8E4M3(b *testing.B)    { benchCompare(b, safetensors.F8E4M3, safetensors.F8E4M3) }
-func BenchmarkCompareI32(b *testing.B)       { benchCompare(b, safetensors.I32, safetensors.I32) }
+func BenchmarkCompareF32(b *testing.B)       { benchCompare(b, tensor.F32, tensor.F32) }
+func BenchmarkCompareF64(b *testing.B)       { benchCompare(b, tensor.F64, tensor.F64) }
+func BenchmarkCompareF16(b *testing.B)       { benchCompare(b, tensor.F16, tensor.F16) }
+func BenchmarkCompareBF16(b *testing.B)      { benchCompare(b, tensor.BF16, tensor.BF16) }
+func BenchmarkCompareF32vsBF16(b *testing.B) { benchCompare(b, tensor.F32, tensor.BF16) }
+func BenchmarkCompareF8E4M3(b *testing.B)    { benchCompare(b, tensor.F8E4M3, tensor.F8E4M3) }
+func BenchmarkCompareI32(b *testing.B)       { benchCompare(b, tensor.I32, tensor.I32) }
 func BenchmarkCompareF32Exact(b *testing.B) {
-	ref, ours := benchPair(b, safetensors.F32, safetensors.F32)
+	ref, ours := benchPair(b, tensor.F32, tensor.F32)
 	b.SetBytes(2 * int64(ref.Numel()) * 4)
 	for b.Loop() {
 		if _, err := CompareWith(ref, ours, Tolerance{Exact: true}, Options{NoHints: true}); err != nil {
@@ -85,11 +85,11 @@ func BenchmarkCompareF32Exact(b *testing.B) {
 
 // BenchmarkCompareF32ReaderAt reads through ReadAt (copying), as for files.
 func BenchmarkCompareF32ReaderAt(b *testing.B) {
-	ref, ours := benchPair(b, safetensors.F32, safetensors.F32)
+	ref, ours := benchPair(b, tensor.F32, tensor.F32)
 	ref.Data, ours.Data = readerOnly{ref.Data}, readerOnly{ours.Data}
 	b.SetBytes(2 * int64(ref.Numel()) * 4)
 	for b.Loop() {
-		if _, err := CompareWith(ref, ours, DefaultTolerance(safetensors.F32, safetensors.F32), Options{NoHints: true}); err != nil {
+		if _, err := CompareWith(ref, ours, DefaultTolerance(tensor.F32, tensor.F32), Options{NoHints: true}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -98,11 +98,11 @@ func BenchmarkCompareF32ReaderAt(b *testing.B) {
 // BenchmarkCompareF32PureGo is BenchmarkCompareF32 with the portable
 // kernel, to measure what the assembly gains.
 func BenchmarkCompareF32PureGo(b *testing.B) {
-	ref, ours := benchPair(b, safetensors.F32, safetensors.F32)
+	ref, ours := benchPair(b, tensor.F32, tensor.F32)
 	b.SetBytes(2 * int64(ref.Numel()) * 4)
 	cpu := cpuTime()
 	for b.Loop() {
-		if _, err := CompareWith(ref, ours, DefaultTolerance(safetensors.F32, safetensors.F32), Options{NoHints: true, pureGo: true}); err != nil {
+		if _, err := CompareWith(ref, ours, DefaultTolerance(tensor.F32, tensor.F32), Options{NoHints: true, pureGo: true}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -127,11 +127,11 @@ func BenchmarkCompareF32Masked(b *testing.B) {
 		c[i] = a[i] * (1 + 1e-7*r.NormFloat64())
 	}
 	shape := []int64{int64(n / (s * s)), s, s}
-	ref, ours := tensor(b, "ref", safetensors.F32, shape, a), tensor(b, "ours", safetensors.F32, shape, c)
+	ref, ours := mkTensor(b, "ref", tensor.F32, shape, a), mkTensor(b, "ours", tensor.F32, shape, c)
 	b.SetBytes(2 * int64(n) * 4)
 	cpu := cpuTime()
 	for b.Loop() {
-		if _, err := CompareWith(ref, ours, DefaultTolerance(safetensors.F32, safetensors.F32), Options{NoHints: true}); err != nil {
+		if _, err := CompareWith(ref, ours, DefaultTolerance(tensor.F32, tensor.F32), Options{NoHints: true}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -141,15 +141,15 @@ func BenchmarkCompareF32Masked(b *testing.B) {
 // BenchmarkCompareF32Failing is a failing pair (one element in 10^5 out of
 // tolerance): the comparison pass plus the diagnosis pass and sampling.
 func BenchmarkCompareF32Failing(b *testing.B) {
-	ref, ours := benchPair(b, safetensors.F32, safetensors.F32)
-	data := ours.Data.(MemData)
+	ref, ours := benchPair(b, tensor.F32, tensor.F32)
+	data := ours.Data.(tensor.MemData)
 	for i := 0; i < len(data); i += 4 * 100_000 {
 		data[i+3] ^= 0x40 // flip an exponent bit
 	}
 	b.SetBytes(2 * int64(ref.Numel()) * 4)
 	cpu := cpuTime()
 	for b.Loop() {
-		res, err := Compare(ref, ours, DefaultTolerance(safetensors.F32, safetensors.F32))
+		res, err := Compare(ref, ours, DefaultTolerance(tensor.F32, tensor.F32))
 		if err != nil || res.Pass {
 			b.Fatal(err, res.Pass)
 		}

@@ -3,7 +3,7 @@ package diffing
 import (
 	"testing"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // FuzzCompare feeds arbitrary bytes, dtypes and shapes to Compare (with
@@ -13,8 +13,8 @@ func FuzzCompare(f *testing.F) {
 	f.Add([]byte{0x7f, 0xff, 1, 2}, []byte{0x7e, 0xff, 1, 3}, uint8(10), uint8(11), uint8(2), uint8(2), true)
 	f.Add([]byte{1, 2, 3, 4, 5, 6}, []byte{6, 5, 4, 3, 2, 1}, uint8(3), uint8(3), uint8(2), uint8(3), false)
 	f.Fuzz(func(t *testing.T, a, b []byte, rdt, odt, d0, d1 uint8, exact bool) {
-		ref := Tensor{Name: "r", DType: safetensors.DType(rdt % 17), Shape: []int64{int64(d0 % 9), int64(d1 % 9)}, Data: MemData(a)}
-		ours := Tensor{Name: "o", DType: safetensors.DType(odt % 17), Shape: []int64{int64(d1 % 9), int64(d0 % 9)}, Data: MemData(b)}
+		ref := tensor.Tensor{Name: "r", DType: tensor.DType(rdt % 17), Shape: []int64{int64(d0 % 9), int64(d1 % 9)}, Data: tensor.MemData(a)}
+		ours := tensor.Tensor{Name: "o", DType: tensor.DType(odt % 17), Shape: []int64{int64(d1 % 9), int64(d0 % 9)}, Data: tensor.MemData(b)}
 		if d0%3 == 0 {
 			ours.Shape = ref.Shape
 		}

@@ -6,7 +6,7 @@ import (
 	"math"
 	"unsafe"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // kparams are the element-rule constants the block kernels need.
@@ -124,8 +124,8 @@ type kernels struct {
 	f64   asmID // reads decoded float64 blocks; 0: kernelGo
 }
 
-func kernelsFor(rdt, odt safetensors.DType) kernels {
-	return kernels{fused: asmKernel(rdt, odt), f64: asmKernel(safetensors.F64, safetensors.F64)}
+func kernelsFor(rdt, odt tensor.DType) kernels {
+	return kernels{fused: asmKernel(rdt, odt), f64: asmKernel(tensor.F64, tensor.F64)}
 }
 
 // blockIn is one block of a pair: raw bytes, and float64 buffers decoded

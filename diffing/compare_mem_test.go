@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // synthF32 is a ReaderAt over n generated F32 elements (no storage):
@@ -40,9 +40,9 @@ func TestCompareMemoryBounded(t *testing.T) {
 	}
 	const n = 1 << 29 // 2 GiB of F32 per side
 	shape := []int64{1 << 14, 1 << 15}
-	ref := Tensor{Name: "big", DType: safetensors.F32, Shape: shape, Data: synthF32{n: n}}
-	ours := Tensor{Name: "big", DType: safetensors.F32, Shape: shape, Data: synthF32{n: n, delta: 1e-3}}
-	res, err := Compare(ref, ours, DefaultTolerance(safetensors.F32, safetensors.F32))
+	ref := tensor.Tensor{Name: "big", DType: tensor.F32, Shape: shape, Data: synthF32{n: n}}
+	ours := tensor.Tensor{Name: "big", DType: tensor.F32, Shape: shape, Data: synthF32{n: n, delta: 1e-3}}
+	res, err := Compare(ref, ours, DefaultTolerance(tensor.F32, tensor.F32))
 	if err != nil {
 		t.Fatal(err)
 	}

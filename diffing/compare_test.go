@@ -11,37 +11,37 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // encode writes vals as dtype dt, little-endian (rounding to nearest even
 // for the narrow float types).
-func encode(t testing.TB, dt safetensors.DType, vals []float64) []byte {
+func encode(t testing.TB, dt tensor.DType, vals []float64) []byte {
 	t.Helper()
 	sz := dt.Size()
 	b := make([]byte, len(vals)*sz)
 	for i, v := range vals {
 		p := b[i*sz:]
 		switch dt {
-		case safetensors.F64:
+		case tensor.F64:
 			binary.LittleEndian.PutUint64(p, math.Float64bits(v))
-		case safetensors.F32:
+		case tensor.F32:
 			binary.LittleEndian.PutUint32(p, math.Float32bits(float32(v)))
-		case safetensors.F16:
+		case tensor.F16:
 			binary.LittleEndian.PutUint16(p, f16Bits(v))
-		case safetensors.BF16:
+		case tensor.BF16:
 			binary.LittleEndian.PutUint16(p, bf16Bits(v))
-		case safetensors.I64:
+		case tensor.I64:
 			binary.LittleEndian.PutUint64(p, uint64(int64(v)))
-		case safetensors.U64:
+		case tensor.U64:
 			binary.LittleEndian.PutUint64(p, uint64(v))
-		case safetensors.I32, safetensors.U32:
+		case tensor.I32, tensor.U32:
 			binary.LittleEndian.PutUint32(p, uint32(int64(v)))
-		case safetensors.I16, safetensors.U16:
+		case tensor.I16, tensor.U16:
 			binary.LittleEndian.PutUint16(p, uint16(int64(v)))
-		case safetensors.I8, safetensors.U8, safetensors.Bool:
+		case tensor.I8, tensor.U8, tensor.Bool:
 			p[0] = byte(int64(v))
-		case safetensors.F8E4M3, safetensors.F8E5M2:
+		case tensor.F8E4M3, tensor.F8E5M2:
 			p[0] = f8Bits(t, dt, v)
 		default:
 			t.Fatalf("encode: dtype %v", dt)
@@ -62,7 +62,7 @@ func f16Bits(v float64) uint16 {
 	case math.IsInf(v, 0):
 		return sign | 0x7c00
 	}
-	f, _ := formatOf(safetensors.F16)
+	f, _ := formatOf(tensor.F16)
 	r := math.Abs(f.round(v))
 	switch {
 	case math.IsInf(r, 0):
@@ -80,15 +80,15 @@ func bf16Bits(v float64) uint16 {
 	if math.IsNaN(v) {
 		return 0x7fc0
 	}
-	f, _ := formatOf(safetensors.BF16)
+	f, _ := formatOf(tensor.BF16)
 	return uint16(math.Float32bits(float32(f.round(v))) >> 16)
 }
 
 // f8Bits finds the byte whose value is v rounded to the format.
-func f8Bits(t testing.TB, dt safetensors.DType, v float64) byte {
+func f8Bits(t testing.TB, dt tensor.DType, v float64) byte {
 	f, _ := formatOf(dt)
 	r := f.round(v)
-	if dt == safetensors.F8E4M3 && math.IsInf(r, 0) {
+	if dt == tensor.F8E4M3 && math.IsInf(r, 0) {
 		r = math.NaN() // no infinities in float8_e4m3fn
 	}
 	tab := byteTable(dt)
@@ -101,12 +101,12 @@ func f8Bits(t testing.TB, dt safetensors.DType, v float64) byte {
 	return 0
 }
 
-func tensor(t testing.TB, name string, dt safetensors.DType, shape []int64, vals []float64) Tensor {
+func mkTensor(t testing.TB, name string, dt tensor.DType, shape []int64, vals []float64) tensor.Tensor {
 	t.Helper()
-	return Tensor{Name: name, DType: dt, Shape: shape, Data: MemData(encode(t, dt, vals))}
+	return tensor.Tensor{Name: name, DType: dt, Shape: shape, Data: tensor.MemData(encode(t, dt, vals))}
 }
 
-func mustCompare(t testing.TB, ref, ours Tensor, tol Tolerance) Result {
+func mustCompare(t testing.TB, ref, ours tensor.Tensor, tol Tolerance) Result {
 	t.Helper()
 	res, err := Compare(ref, ours, tol)
 	if err != nil {
@@ -123,9 +123,9 @@ func near(a, b, rel float64) bool {
 }
 
 func TestCompareHandComputed(t *testing.T) {
-	f32 := safetensors.F32
-	ref := tensor(t, "x", f32, []int64{2, 2}, []float64{1, 2, 3, 4})
-	ours := tensor(t, "y", f32, []int64{2, 2}, []float64{1, 2, 3.5, 4})
+	f32 := tensor.F32
+	ref := mkTensor(t, "x", f32, []int64{2, 2}, []float64{1, 2, 3, 4})
+	ours := mkTensor(t, "y", f32, []int64{2, 2}, []float64{1, 2, 3.5, 4})
 	res := mustCompare(t, ref, ours, DefaultTolerance(f32, f32))
 
 	checks := []struct {
@@ -179,9 +179,9 @@ func sameElement(a, b Element) bool {
 
 func TestCompareNonFinite(t *testing.T) {
 	inf, nan := math.Inf(1), math.NaN()
-	f64 := safetensors.F64
-	ref := tensor(t, "x", f64, []int64{6}, []float64{1, nan, inf, -inf, 5, 2})
-	ours := tensor(t, "x", f64, []int64{6}, []float64{1, nan, inf, inf, nan, 2})
+	f64 := tensor.F64
+	ref := mkTensor(t, "x", f64, []int64{6}, []float64{1, nan, inf, -inf, 5, 2})
+	ours := mkTensor(t, "x", f64, []int64{6}, []float64{1, nan, inf, inf, nan, 2})
 	res := mustCompare(t, ref, ours, DefaultTolerance(f64, f64))
 	if res.Mismatched != 3 || res.Pass {
 		t.Errorf("mismatched = %d (pass %v), want 3 (NaN≠NaN, -Inf≠Inf, 5 vs NaN)", res.Mismatched, res.Pass)
@@ -195,7 +195,7 @@ func TestCompareNonFinite(t *testing.T) {
 	if res.Ref.NaN != 1 || res.Ref.Inf != 2 || res.Ours.NaN != 2 || res.Ours.Inf != 2 {
 		t.Errorf("counts ref %+v ours %+v", res.Ref, res.Ours)
 	}
-	if res.Ref.Min != 1 || res.Ref.Max != 5 || res.Ref.Mean != Float(8.0/3) || res.Ours.Mean != 1.5 {
+	if res.Ref.Min != 1 || res.Ref.Max != 5 || res.Ref.Mean != tensor.Float(8.0/3) || res.Ours.Mean != 1.5 {
 		t.Errorf("finite stats ref %+v ours %+v", res.Ref, res.Ours)
 	}
 	if res.FinitePairs != 2 || res.MaxAbsDiff != 0 || res.Worst != nil {
@@ -209,7 +209,7 @@ func TestCompareNonFinite(t *testing.T) {
 		t.Errorf("equal_nan: mismatched = %d, want 2", res.Mismatched)
 	}
 	// NaN in the same places with equal_nan passes, also under cosine.
-	same := tensor(t, "x", f64, []int64{3}, []float64{nan, inf, 1})
+	same := mkTensor(t, "x", f64, []int64{3}, []float64{nan, inf, 1})
 	for _, check := range AllChecks() {
 		tol := Tolerance{Check: check, Atol: 1e-7, Rtol: 1e-7, EqualNaN: true, Threshold: 0.5}
 		if check == CheckNMSE {
@@ -224,15 +224,15 @@ func TestCompareNonFinite(t *testing.T) {
 		}
 	}
 	// An introduced infinity fails even the cosine check.
-	a := tensor(t, "x", f64, []int64{3}, []float64{1, 2, 3})
-	b := tensor(t, "x", f64, []int64{3}, []float64{1, 2, inf})
+	a := mkTensor(t, "x", f64, []int64{3}, []float64{1, 2, 3})
+	b := mkTensor(t, "x", f64, []int64{3}, []float64{1, 2, inf})
 	if res := mustCompare(t, a, b, Tolerance{Check: CheckCosine, Threshold: -1}); res.Pass || res.Introduced != 1 {
 		t.Errorf("introduced Inf under cosine: pass %v introduced %d", res.Pass, res.Introduced)
 	}
 }
 
 func TestCompareEdgeValues(t *testing.T) {
-	f32 := safetensors.F32
+	f32 := tensor.F32
 	one := 1.0
 	next := float64(math.Nextafter32(1, 2))
 	sub := float64(math.Float32frombits(1)) // smallest subnormal
@@ -257,8 +257,8 @@ func TestCompareEdgeValues(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res := mustCompare(t, tensor(t, "x", f32, []int64{int64(len(c.ref))}, c.ref),
-				tensor(t, "x", f32, []int64{int64(len(c.ours))}, c.ours), c.tol)
+			res := mustCompare(t, mkTensor(t, "x", f32, []int64{int64(len(c.ref))}, c.ref),
+				mkTensor(t, "x", f32, []int64{int64(len(c.ours))}, c.ours), c.tol)
 			if res.Mismatched != c.mis || res.Pass != (c.mis == 0) {
 				t.Errorf("mismatched = %d pass = %v, want %d", res.Mismatched, res.Pass, c.mis)
 			}
@@ -272,22 +272,22 @@ func TestCompareMixedDTypes(t *testing.T) {
 	for i := range vals {
 		vals[i] = r.NormFloat64()
 	}
-	ref := tensor(t, "h", safetensors.F32, []int64{50, 100}, vals)
-	for _, dt := range []safetensors.DType{safetensors.BF16, safetensors.F16, safetensors.F8E4M3, safetensors.F8E5M2} {
-		ours := tensor(t, "h", dt, []int64{50, 100}, vals)
-		res := mustCompare(t, ref, ours, DefaultTolerance(safetensors.F32, dt))
+	ref := mkTensor(t, "h", tensor.F32, []int64{50, 100}, vals)
+	for _, dt := range []tensor.DType{tensor.BF16, tensor.F16, tensor.F8E4M3, tensor.F8E5M2} {
+		ours := mkTensor(t, "h", dt, []int64{50, 100}, vals)
+		res := mustCompare(t, ref, ours, DefaultTolerance(tensor.F32, dt))
 		if !res.Pass {
 			t.Errorf("F32 vs %v rounded: fails under the default tolerance %+v: %d mismatched, max |d| %v",
 				dt, res.Tolerance, res.Mismatched, res.MaxAbsDiff)
 		}
 		// Tighter than the dtype's rounding: fails.
-		if res := mustCompare(t, ref, ours, DefaultTolerance(safetensors.F32, safetensors.F32)); res.Pass {
+		if res := mustCompare(t, ref, ours, DefaultTolerance(tensor.F32, tensor.F32)); res.Pass {
 			t.Errorf("F32 vs %v passes F32 tolerance", dt)
 		}
 	}
 	// Exact across dtypes compares values: 1.0 in F32 and F16 are equal.
-	a := tensor(t, "x", safetensors.F32, []int64{3}, []float64{1, 0.5, -2})
-	b := tensor(t, "x", safetensors.F16, []int64{3}, []float64{1, 0.5, -2})
+	a := mkTensor(t, "x", tensor.F32, []int64{3}, []float64{1, 0.5, -2})
+	b := mkTensor(t, "x", tensor.F16, []int64{3}, []float64{1, 0.5, -2})
 	if res := mustCompare(t, a, b, Tolerance{Exact: true}); !res.Pass {
 		t.Errorf("exact F32 vs F16 of equal values fails")
 	}
@@ -295,20 +295,20 @@ func TestCompareMixedDTypes(t *testing.T) {
 
 func TestCompareIntegers(t *testing.T) {
 	big := float64(1 << 53)
-	a := Tensor{Name: "i", DType: safetensors.I64, Shape: []int64{2}, Data: MemData(binary.LittleEndian.AppendUint64(
+	a := tensor.Tensor{Name: "i", DType: tensor.I64, Shape: []int64{2}, Data: tensor.MemData(binary.LittleEndian.AppendUint64(
 		binary.LittleEndian.AppendUint64(nil, 1<<53), 7))}
-	b := Tensor{Name: "i", DType: safetensors.I64, Shape: []int64{2}, Data: MemData(binary.LittleEndian.AppendUint64(
+	b := tensor.Tensor{Name: "i", DType: tensor.I64, Shape: []int64{2}, Data: tensor.MemData(binary.LittleEndian.AppendUint64(
 		binary.LittleEndian.AppendUint64(nil, 1<<53+1), 7))}
-	res := mustCompare(t, a, b, DefaultTolerance(safetensors.I64, safetensors.I64))
+	res := mustCompare(t, a, b, DefaultTolerance(tensor.I64, tensor.I64))
 	if res.Pass || res.Mismatched != 1 || res.FirstMismatch.Offset != 0 {
 		t.Errorf("I64 2^53 vs 2^53+1: pass %v mismatched %d", res.Pass, res.Mismatched)
 	}
 	_ = big
-	for _, dt := range []safetensors.DType{safetensors.I8, safetensors.U8, safetensors.I16, safetensors.U16,
-		safetensors.I32, safetensors.U32, safetensors.U64, safetensors.Bool} {
+	for _, dt := range []tensor.DType{tensor.I8, tensor.U8, tensor.I16, tensor.U16,
+		tensor.I32, tensor.U32, tensor.U64, tensor.Bool} {
 		vals := []float64{0, 1, 1, 0, 1}
-		x := tensor(t, "i", dt, []int64{5}, vals)
-		y := tensor(t, "i", dt, []int64{5}, []float64{0, 1, 0, 0, 1})
+		x := mkTensor(t, "i", dt, []int64{5}, vals)
+		y := mkTensor(t, "i", dt, []int64{5}, []float64{0, 1, 0, 0, 1})
 		res := mustCompare(t, x, y, DefaultTolerance(dt, dt))
 		if res.Mismatched != 1 || res.FirstMismatch.Offset != 2 || res.Ref.Mean != 0.6 {
 			t.Errorf("%v: mismatched %d first %+v mean %v", dt, res.Mismatched, res.FirstMismatch, res.Ref.Mean)
@@ -317,9 +317,9 @@ func TestCompareIntegers(t *testing.T) {
 }
 
 func TestCompareChecks(t *testing.T) {
-	f64 := safetensors.F64
-	ref := tensor(t, "x", f64, []int64{4}, []float64{1, 2, 3, 4})
-	ours := tensor(t, "x", f64, []int64{4}, []float64{1.1, 2, 3, 4})
+	f64 := tensor.F64
+	ref := mkTensor(t, "x", f64, []int64{4}, []float64{1, 2, 3, 4})
+	ours := mkTensor(t, "x", f64, []int64{4}, []float64{1.1, 2, 3, 4})
 	// cosine ≈ 0.99985, nmse = (0.01/4)/1.25 = 0.002.
 	cases := []struct {
 		tol  Tolerance
@@ -343,8 +343,8 @@ func TestCompareChecks(t *testing.T) {
 }
 
 func TestCompareEmptyAndScalar(t *testing.T) {
-	f32 := safetensors.F32
-	e := Tensor{Name: "e", DType: f32, Shape: []int64{0, 3}, Data: MemData(nil)}
+	f32 := tensor.F32
+	e := tensor.Tensor{Name: "e", DType: f32, Shape: []int64{0, 3}, Data: tensor.MemData(nil)}
 	res := mustCompare(t, e, e, DefaultTolerance(f32, f32))
 	if !res.Pass || res.Numel != 0 || !math.IsNaN(float64(res.Ref.Mean)) {
 		t.Errorf("empty: %+v", res)
@@ -352,29 +352,29 @@ func TestCompareEmptyAndScalar(t *testing.T) {
 	if _, err := json.Marshal(res); err != nil {
 		t.Errorf("empty: marshal: %v", err)
 	}
-	s := tensor(t, "s", f32, []int64{}, []float64{3})
-	o := tensor(t, "s", f32, []int64{}, []float64{4})
+	s := mkTensor(t, "s", f32, []int64{}, []float64{3})
+	o := mkTensor(t, "s", f32, []int64{}, []float64{4})
 	res = mustCompare(t, s, o, DefaultTolerance(f32, f32))
-	if res.Pass || res.Worst == nil || len(res.Worst.Index) != 0 || res.NMSE != Float(math.Inf(1)) {
+	if res.Pass || res.Worst == nil || len(res.Worst.Index) != 0 || res.NMSE != tensor.Float(math.Inf(1)) {
 		t.Errorf("scalar: %+v", res)
 	}
 }
 
 func TestCompareErrors(t *testing.T) {
-	f32 := safetensors.F32
-	good := tensor(t, "x", f32, []int64{4, 4}, make([]float64, 16))
-	short := Tensor{Name: "x", DType: f32, Shape: []int64{4, 4}, Data: MemData(make([]byte, 60))}
+	f32 := tensor.F32
+	good := mkTensor(t, "x", f32, []int64{4, 4}, make([]float64, 16))
+	short := tensor.Tensor{Name: "x", DType: f32, Shape: []int64{4, 4}, Data: tensor.MemData(make([]byte, 60))}
 	_, err := Compare(good, short, DefaultTolerance(f32, f32))
 	if err == nil || !strings.Contains(err.Error(), `tensor "x": ours: shape [4 4] F32 needs 64 bytes, data has 60`) {
 		t.Errorf("short data: %v", err)
 	}
 	// A reader without Size: the short read is found while reading.
-	_, err = Compare(good, Tensor{Name: "x", DType: f32, Shape: []int64{4, 4}, Data: readerOnly{MemData(make([]byte, 60))}}, Tolerance{})
+	_, err = Compare(good, tensor.Tensor{Name: "x", DType: f32, Shape: []int64{4, 4}, Data: readerOnly{tensor.MemData(make([]byte, 60))}}, Tolerance{})
 	if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("short reader: %v", err)
 	}
 	boom := errors.New("disk on fire")
-	_, err = Compare(good, Tensor{Name: "x", DType: f32, Shape: []int64{4, 4}, Data: failing{boom}}, Tolerance{})
+	_, err = Compare(good, tensor.Tensor{Name: "x", DType: f32, Shape: []int64{4, 4}, Data: failing{boom}}, Tolerance{})
 	if !errors.Is(err, boom) {
 		t.Errorf("read error: %v", err)
 	}
@@ -383,13 +383,13 @@ func TestCompareErrors(t *testing.T) {
 			t.Errorf("tolerance %+v accepted", bad)
 		}
 	}
-	if _, err := Compare(Tensor{Name: "u", Shape: []int64{1}, Data: MemData{0}}, good, Tolerance{}); err == nil {
+	if _, err := Compare(tensor.Tensor{Name: "u", Shape: []int64{1}, Data: tensor.MemData{0}}, good, Tolerance{}); err == nil {
 		t.Errorf("unknown dtype accepted")
 	}
-	if _, err := Compare(Tensor{Name: "n", DType: f32, Shape: []int64{-1}, Data: MemData{}}, good, Tolerance{}); err == nil {
+	if _, err := Compare(tensor.Tensor{Name: "n", DType: f32, Shape: []int64{-1}, Data: tensor.MemData{}}, good, Tolerance{}); err == nil {
 		t.Errorf("negative dim accepted")
 	}
-	if _, err := Compare(Tensor{Name: "n", DType: f32, Shape: []int64{1 << 40, 1 << 40}, Data: MemData{}}, good, Tolerance{}); err == nil {
+	if _, err := Compare(tensor.Tensor{Name: "n", DType: f32, Shape: []int64{1 << 40, 1 << 40}, Data: tensor.MemData{}}, good, Tolerance{}); err == nil {
 		t.Errorf("overflowing shape accepted")
 	}
 }
@@ -404,7 +404,7 @@ func (f failing) ReadAt(p []byte, off int64) (int, error) { return 0, f.err }
 
 // randomPair makes a large pair (several chunks) with NaN, Inf, zeros and
 // an offset mean, so that every path of the kernels runs.
-func randomPair(t testing.TB, n int, dt safetensors.DType) (Tensor, Tensor) {
+func randomPair(t testing.TB, n int, dt tensor.DType) (tensor.Tensor, tensor.Tensor) {
 	r := rand.New(rand.NewPCG(7, 9))
 	a := make([]float64, n)
 	b := make([]float64, n)
@@ -421,12 +421,12 @@ func randomPair(t testing.TB, n int, dt safetensors.DType) (Tensor, Tensor) {
 		}
 	}
 	shape := []int64{int64(n / 100), 100}
-	return tensor(t, "ref", dt, shape, a), tensor(t, "ours", dt, shape, b)
+	return mkTensor(t, "ref", dt, shape, a), mkTensor(t, "ours", dt, shape, b)
 }
 
 func TestCompareDeterministic(t *testing.T) {
-	ref, ours := randomPair(t, 1_000_000, safetensors.F32)
-	tol := DefaultTolerance(safetensors.F32, safetensors.F32)
+	ref, ours := randomPair(t, 1_000_000, tensor.F32)
+	tol := DefaultTolerance(tensor.F32, tensor.F32)
 	var want []byte
 	for _, w := range []int{1, 2, 3, 4, 7, 16} {
 		res, err := CompareWith(ref, ours, tol, Options{Workers: w, NoHints: true})
@@ -444,9 +444,9 @@ func TestCompareDeterministic(t *testing.T) {
 	}
 	// And through GOMAXPROCS, with a plain io.ReaderAt (copying path).
 	old := runtime.GOMAXPROCS(1)
-	res1, err1 := CompareWith(Tensor{Name: ref.Name, DType: ref.DType, Shape: ref.Shape, Data: readerOnly{ref.Data}}, ours, tol, Options{NoHints: true})
+	res1, err1 := CompareWith(tensor.Tensor{Name: ref.Name, DType: ref.DType, Shape: ref.Shape, Data: readerOnly{ref.Data}}, ours, tol, Options{NoHints: true})
 	runtime.GOMAXPROCS(4)
-	res4, err4 := CompareWith(ref, Tensor{Name: ours.Name, DType: ours.DType, Shape: ours.Shape, Data: readerOnly{ours.Data}}, tol, Options{NoHints: true})
+	res4, err4 := CompareWith(ref, tensor.Tensor{Name: ours.Name, DType: ours.DType, Shape: ours.Shape, Data: readerOnly{ours.Data}}, tol, Options{NoHints: true})
 	runtime.GOMAXPROCS(old)
 	if err1 != nil || err4 != nil {
 		t.Fatal(err1, err4)
@@ -461,15 +461,15 @@ func TestCompareDeterministic(t *testing.T) {
 // TestCompareAccuracy checks the statistics against a straightforward
 // float64 reference computed with compensated sums over the same values.
 func TestCompareAccuracy(t *testing.T) {
-	ref, ours := randomPair(t, 300_000, safetensors.F64)
+	ref, ours := randomPair(t, 300_000, tensor.F64)
 	res, err := Compare(ref, ours, Tolerance{Atol: 1e-2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := make([]float64, 300_000)
 	b := make([]float64, 300_000)
-	decodeF64(a, ref.Data.(MemData))
-	decodeF64(b, ours.Data.(MemData))
+	decodeF64(a, ref.Data.(tensor.MemData))
+	decodeF64(b, ours.Data.(tensor.MemData))
 	var sa, sb, sad, sdd ksum
 	var na, nb, np float64
 	var mis, intro int64
@@ -532,11 +532,11 @@ func TestCompareAccuracy(t *testing.T) {
 func TestFloatJSON(t *testing.T) {
 	for _, v := range []float64{0, math.Copysign(0, -1), 1.5, -2e-300, 1e300, math.SmallestNonzeroFloat64,
 		math.NaN(), math.Inf(1), math.Inf(-1)} {
-		b, err := json.Marshal(Float(v))
+		b, err := json.Marshal(tensor.Float(v))
 		if err != nil {
 			t.Fatal(err)
 		}
-		var back Float
+		var back tensor.Float
 		if err := json.Unmarshal(b, &back); err != nil {
 			t.Fatalf("%s: %v", b, err)
 		}
@@ -556,20 +556,20 @@ func TestFloatJSON(t *testing.T) {
 		default:
 			f = 0.1
 		}
-		if b, _ := json.Marshal(Float(f)); string(b) != want {
+		if b, _ := json.Marshal(tensor.Float(f)); string(b) != want {
 			t.Errorf("%s marshals as %s, want %s", in, b, want)
 		}
 	}
-	var f Float
+	var f tensor.Float
 	if err := json.Unmarshal([]byte(`"bogus"`), &f); err == nil {
 		t.Errorf(`"bogus" accepted`)
 	}
 }
 
 func TestResultJSONFields(t *testing.T) {
-	f32 := safetensors.F32
-	res := mustCompare(t, tensor(t, "x", f32, []int64{2}, []float64{1, math.NaN()}),
-		tensor(t, "x", f32, []int64{2}, []float64{2, math.NaN()}), Tolerance{})
+	f32 := tensor.F32
+	res := mustCompare(t, mkTensor(t, "x", f32, []int64{2}, []float64{1, math.NaN()}),
+		mkTensor(t, "x", f32, []int64{2}, []float64{2, math.NaN()}), Tolerance{})
 	b, err := json.Marshal(res)
 	if err != nil {
 		t.Fatal(err)
@@ -618,7 +618,7 @@ func TestResultJSONFields(t *testing.T) {
 func TestMaxRelDiffExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for trial := range 600 {
-		dt := []safetensors.DType{safetensors.F32, safetensors.F64}[trial%2]
+		dt := []tensor.DType{tensor.F32, tensor.F64}[trial%2]
 		n := 1 + rng.IntN(3000)
 		r, o := make([]float64, n), make([]float64, n)
 		m := 0.5 + rng.Float64()
@@ -632,7 +632,7 @@ func TestMaxRelDiffExact(t *testing.T) {
 				ad = math.Nextafter(ad, math.Inf(1))
 			}
 			r[i], o[i] = x, x+ad
-			if dt == safetensors.F32 {
+			if dt == tensor.F32 {
 				r[i], o[i] = float64(float32(x)), float64(float32(x+ad))
 			}
 		}
@@ -642,7 +642,7 @@ func TestMaxRelDiffExact(t *testing.T) {
 		}
 		shape := []int64{int64(n)}
 		for _, pureGo := range []bool{false, true} {
-			res, err := CompareWith(tensor(t, "r", dt, shape, r), tensor(t, "o", dt, shape, o), DefaultTolerance(dt, dt), Options{NoHints: true, pureGo: pureGo})
+			res, err := CompareWith(mkTensor(t, "r", dt, shape, r), mkTensor(t, "o", dt, shape, o), DefaultTolerance(dt, dt), Options{NoHints: true, pureGo: pureGo})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -660,12 +660,12 @@ func TestMaxRelDiffExact(t *testing.T) {
 func TestCompareIdenticalIsExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{1, 7, 1000, 65536*3 + 5} {
-		for _, dt := range []safetensors.DType{safetensors.F32, safetensors.F64, safetensors.BF16, safetensors.F16} {
+		for _, dt := range []tensor.DType{tensor.F32, tensor.F64, tensor.BF16, tensor.F16} {
 			vals := make([]float64, n)
 			for i := range vals {
 				vals[i] = rng.NormFloat64() * 3
 			}
-			x := tensor(t, "x", dt, []int64{int64(n)}, vals)
+			x := mkTensor(t, "x", dt, []int64{int64(n)}, vals)
 			res := mustCompare(t, x, x, DefaultTolerance(dt, dt))
 			if res.Cosine != 1 || res.MaxAbsDiff != 0 || res.RMSE != 0 || res.NMSE != 0 || res.Mismatched != 0 || !res.Pass {
 				t.Errorf("%v n=%d: cosine %v max|diff| %v rmse %v nmse %v mismatched %d pass %v; want exactly 1, 0, 0, 0, 0, true",

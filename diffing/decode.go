@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // A decoder converts len(dst) little-endian elements from src (which holds
@@ -17,29 +17,29 @@ type decoder func(dst []float64, src []byte)
 // decoderFor returns the decoder for dt, or nil when dt has none.
 // 8-bit types decode through a 256-entry table built here (per call, so
 // there is no package state).
-func decoderFor(dt safetensors.DType) decoder {
+func decoderFor(dt tensor.DType) decoder {
 	switch dt {
-	case safetensors.F64:
+	case tensor.F64:
 		return decodeF64
-	case safetensors.F32:
+	case tensor.F32:
 		return decodeF32
-	case safetensors.F16:
+	case tensor.F16:
 		return decodeF16
-	case safetensors.BF16:
+	case tensor.BF16:
 		return decodeBF16
-	case safetensors.I64:
+	case tensor.I64:
 		return decodeI64
-	case safetensors.U64:
+	case tensor.U64:
 		return decodeU64
-	case safetensors.I32:
+	case tensor.I32:
 		return decodeI32
-	case safetensors.U32:
+	case tensor.U32:
 		return decodeU32
-	case safetensors.I16:
+	case tensor.I16:
 		return decodeI16
-	case safetensors.U16:
+	case tensor.U16:
 		return decodeU16
-	case safetensors.F8E4M3, safetensors.F8E5M2, safetensors.I8, safetensors.U8, safetensors.Bool:
+	case tensor.F8E4M3, tensor.F8E5M2, tensor.I8, tensor.U8, tensor.Bool:
 		tab := byteTable(dt)
 		return func(dst []float64, src []byte) {
 			src = src[:len(dst)]
@@ -52,20 +52,20 @@ func decoderFor(dt safetensors.DType) decoder {
 }
 
 // byteTable gives the value of every byte for a one-byte dtype.
-func byteTable(dt safetensors.DType) *[256]float64 {
+func byteTable(dt tensor.DType) *[256]float64 {
 	var t [256]float64
 	for i := range t {
 		b := uint8(i)
 		switch dt {
-		case safetensors.F8E4M3:
+		case tensor.F8E4M3:
 			t[i] = e4m3ToF64(b)
-		case safetensors.F8E5M2:
+		case tensor.F8E5M2:
 			t[i] = e5m2ToF64(b)
-		case safetensors.I8:
+		case tensor.I8:
 			t[i] = float64(int8(b))
-		case safetensors.U8:
+		case tensor.U8:
 			t[i] = float64(b)
-		case safetensors.Bool:
+		case tensor.Bool:
 			if b != 0 {
 				t[i] = 1
 			}
@@ -199,7 +199,7 @@ func decodeU16(dst []float64, src []byte) {
 
 // DecodeValue decodes the single element at the start of b (little-endian)
 // as float64. It is exported for renderers and readers that show a value.
-func DecodeValue(dt safetensors.DType, b []byte) (float64, bool) {
+func DecodeValue(dt tensor.DType, b []byte) (float64, bool) {
 	dec := decoderFor(dt)
 	if dec == nil || len(b) < dt.Size() {
 		return 0, false
@@ -213,22 +213,22 @@ func DecodeValue(dt safetensors.DType, b []byte) (float64, bool) {
 // p significand bits (with the implicit one), emin the exponent of the
 // smallest normal number, maxFinite its largest finite value.
 type floatFormat struct {
-	dtype     safetensors.DType
+	dtype     tensor.DType
 	p, emin   int
 	maxFinite float64
 }
 
-func formatOf(dt safetensors.DType) (floatFormat, bool) {
+func formatOf(dt tensor.DType) (floatFormat, bool) {
 	switch dt {
-	case safetensors.F32:
+	case tensor.F32:
 		return floatFormat{dt, 24, -126, math.MaxFloat32}, true
-	case safetensors.F16:
+	case tensor.F16:
 		return floatFormat{dt, 11, -14, 65504}, true
-	case safetensors.BF16:
+	case tensor.BF16:
 		return floatFormat{dt, 8, -126, 0x1.fep127}, true
-	case safetensors.F8E4M3:
+	case tensor.F8E4M3:
 		return floatFormat{dt, 4, -6, 448}, true
-	case safetensors.F8E5M2:
+	case tensor.F8E5M2:
 		return floatFormat{dt, 3, -14, 57344}, true
 	}
 	return floatFormat{}, false

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 func TestDecodeValues(t *testing.T) {
@@ -15,68 +15,68 @@ func TestDecodeValues(t *testing.T) {
 	u32 := func(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
 	u64 := func(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
 	cases := []struct {
-		dt   safetensors.DType
+		dt   tensor.DType
 		in   []byte
 		want float64
 	}{
-		{safetensors.F16, u16(0x0000), 0},
-		{safetensors.F16, u16(0x8000), negz},
-		{safetensors.F16, u16(0x3c00), 1},
-		{safetensors.F16, u16(0x3c01), 1 + 0x1p-10},
-		{safetensors.F16, u16(0xc000), -2},
-		{safetensors.F16, u16(0x7bff), 65504},
-		{safetensors.F16, u16(0x0400), 0x1p-14},
-		{safetensors.F16, u16(0x03ff), 1023 * 0x1p-24},
-		{safetensors.F16, u16(0x0001), 0x1p-24},
-		{safetensors.F16, u16(0x8001), -0x1p-24},
-		{safetensors.F16, u16(0x7c00), inf},
-		{safetensors.F16, u16(0xfc00), -inf},
-		{safetensors.F16, u16(0x7e00), nan},
-		{safetensors.F16, u16(0xfc01), nan},
-		{safetensors.BF16, u16(0x3f80), 1},
-		{safetensors.BF16, u16(0x3f81), 1 + 0x1p-7},
-		{safetensors.BF16, u16(0x8000), negz},
-		{safetensors.BF16, u16(0x0001), 0x1p-133},
-		{safetensors.BF16, u16(0x7f80), inf},
-		{safetensors.BF16, u16(0xff80), -inf},
-		{safetensors.BF16, u16(0x7fc0), nan},
-		{safetensors.F8E4M3, []byte{0x00}, 0},
-		{safetensors.F8E4M3, []byte{0x80}, negz},
-		{safetensors.F8E4M3, []byte{0x38}, 1},
-		{safetensors.F8E4M3, []byte{0x39}, 1.125},
-		{safetensors.F8E4M3, []byte{0x01}, 0x1p-9},
-		{safetensors.F8E4M3, []byte{0x07}, 7 * 0x1p-9},
-		{safetensors.F8E4M3, []byte{0x08}, 0x1p-6},
-		{safetensors.F8E4M3, []byte{0x7e}, 448},
-		{safetensors.F8E4M3, []byte{0xfe}, -448},
-		{safetensors.F8E4M3, []byte{0x78}, 256}, // exponent 15 is finite in the fn variant
-		{safetensors.F8E4M3, []byte{0x7f}, nan},
-		{safetensors.F8E4M3, []byte{0xff}, nan},
-		{safetensors.F8E5M2, []byte{0x3c}, 1},
-		{safetensors.F8E5M2, []byte{0x3d}, 1.25},
-		{safetensors.F8E5M2, []byte{0x01}, 0x1p-16},
-		{safetensors.F8E5M2, []byte{0x04}, 0x1p-14},
-		{safetensors.F8E5M2, []byte{0x7b}, 57344},
-		{safetensors.F8E5M2, []byte{0x7c}, inf},
-		{safetensors.F8E5M2, []byte{0xfc}, -inf},
-		{safetensors.F8E5M2, []byte{0x7d}, nan},
-		{safetensors.F8E5M2, []byte{0x80}, negz},
-		{safetensors.F32, u32(0x00000001), float64(math.Float32frombits(1))},
-		{safetensors.F32, u32(0x80000000), negz},
-		{safetensors.F32, u32(0x7f800000), inf},
-		{safetensors.F32, u32(0x3f800001), float64(math.Nextafter32(1, 2))},
-		{safetensors.F64, u64(math.Float64bits(-0.1)), -0.1},
-		{safetensors.F64, u64(1), math.SmallestNonzeroFloat64},
-		{safetensors.I8, []byte{0xff}, -1},
-		{safetensors.U8, []byte{0xff}, 255},
-		{safetensors.Bool, []byte{0x02}, 1},
-		{safetensors.Bool, []byte{0x00}, 0},
-		{safetensors.I16, u16(0x8000), -32768},
-		{safetensors.U16, u16(0xffff), 65535},
-		{safetensors.I32, u32(0x80000000), math.MinInt32},
-		{safetensors.U32, u32(0xffffffff), math.MaxUint32},
-		{safetensors.I64, u64(1 << 63), math.MinInt64},
-		{safetensors.U64, u64(math.MaxUint64), math.MaxUint64},
+		{tensor.F16, u16(0x0000), 0},
+		{tensor.F16, u16(0x8000), negz},
+		{tensor.F16, u16(0x3c00), 1},
+		{tensor.F16, u16(0x3c01), 1 + 0x1p-10},
+		{tensor.F16, u16(0xc000), -2},
+		{tensor.F16, u16(0x7bff), 65504},
+		{tensor.F16, u16(0x0400), 0x1p-14},
+		{tensor.F16, u16(0x03ff), 1023 * 0x1p-24},
+		{tensor.F16, u16(0x0001), 0x1p-24},
+		{tensor.F16, u16(0x8001), -0x1p-24},
+		{tensor.F16, u16(0x7c00), inf},
+		{tensor.F16, u16(0xfc00), -inf},
+		{tensor.F16, u16(0x7e00), nan},
+		{tensor.F16, u16(0xfc01), nan},
+		{tensor.BF16, u16(0x3f80), 1},
+		{tensor.BF16, u16(0x3f81), 1 + 0x1p-7},
+		{tensor.BF16, u16(0x8000), negz},
+		{tensor.BF16, u16(0x0001), 0x1p-133},
+		{tensor.BF16, u16(0x7f80), inf},
+		{tensor.BF16, u16(0xff80), -inf},
+		{tensor.BF16, u16(0x7fc0), nan},
+		{tensor.F8E4M3, []byte{0x00}, 0},
+		{tensor.F8E4M3, []byte{0x80}, negz},
+		{tensor.F8E4M3, []byte{0x38}, 1},
+		{tensor.F8E4M3, []byte{0x39}, 1.125},
+		{tensor.F8E4M3, []byte{0x01}, 0x1p-9},
+		{tensor.F8E4M3, []byte{0x07}, 7 * 0x1p-9},
+		{tensor.F8E4M3, []byte{0x08}, 0x1p-6},
+		{tensor.F8E4M3, []byte{0x7e}, 448},
+		{tensor.F8E4M3, []byte{0xfe}, -448},
+		{tensor.F8E4M3, []byte{0x78}, 256}, // exponent 15 is finite in the fn variant
+		{tensor.F8E4M3, []byte{0x7f}, nan},
+		{tensor.F8E4M3, []byte{0xff}, nan},
+		{tensor.F8E5M2, []byte{0x3c}, 1},
+		{tensor.F8E5M2, []byte{0x3d}, 1.25},
+		{tensor.F8E5M2, []byte{0x01}, 0x1p-16},
+		{tensor.F8E5M2, []byte{0x04}, 0x1p-14},
+		{tensor.F8E5M2, []byte{0x7b}, 57344},
+		{tensor.F8E5M2, []byte{0x7c}, inf},
+		{tensor.F8E5M2, []byte{0xfc}, -inf},
+		{tensor.F8E5M2, []byte{0x7d}, nan},
+		{tensor.F8E5M2, []byte{0x80}, negz},
+		{tensor.F32, u32(0x00000001), float64(math.Float32frombits(1))},
+		{tensor.F32, u32(0x80000000), negz},
+		{tensor.F32, u32(0x7f800000), inf},
+		{tensor.F32, u32(0x3f800001), float64(math.Nextafter32(1, 2))},
+		{tensor.F64, u64(math.Float64bits(-0.1)), -0.1},
+		{tensor.F64, u64(1), math.SmallestNonzeroFloat64},
+		{tensor.I8, []byte{0xff}, -1},
+		{tensor.U8, []byte{0xff}, 255},
+		{tensor.Bool, []byte{0x02}, 1},
+		{tensor.Bool, []byte{0x00}, 0},
+		{tensor.I16, u16(0x8000), -32768},
+		{tensor.U16, u16(0xffff), 65535},
+		{tensor.I32, u32(0x80000000), math.MinInt32},
+		{tensor.U32, u32(0xffffffff), math.MaxUint32},
+		{tensor.I64, u64(1 << 63), math.MinInt64},
+		{tensor.U64, u64(math.MaxUint64), math.MaxUint64},
 	}
 	for _, c := range cases {
 		got, ok := DecodeValue(c.dt, c.in)
@@ -88,7 +88,7 @@ func TestDecodeValues(t *testing.T) {
 			t.Errorf("%v % x = %v, want %v", c.dt, c.in, got, c.want)
 		}
 	}
-	if _, ok := DecodeValue(safetensors.F32, []byte{1, 2}); ok {
+	if _, ok := DecodeValue(tensor.F32, []byte{1, 2}); ok {
 		t.Errorf("short input decoded")
 	}
 }
@@ -125,21 +125,21 @@ func TestDecodeF16Exhaustive(t *testing.T) {
 
 func TestRoundFormats(t *testing.T) {
 	cases := []struct {
-		dt      safetensors.DType
+		dt      tensor.DType
 		in, out float64
 	}{
-		{safetensors.F16, 1 + 0x1p-11, 1},               // tie to even
-		{safetensors.F16, 1 + 3*0x1p-11, 1 + 2*0x1p-10}, // tie to even, up
-		{safetensors.F16, 65520, math.Inf(1)},           // overflow
-		{safetensors.F16, 0x1p-25, 0},                   // half the smallest subnormal: tie to 0
-		{safetensors.F16, 0x1.8p-25, 0x1p-24},           // above half: up
-		{safetensors.BF16, 1 + 0x1p-8, 1},               // tie
-		{safetensors.BF16, 3.14159265, 3.140625},        // 0x4049
-		{safetensors.F8E4M3, 460, 448},                  // below the overflow boundary
-		{safetensors.F8E4M3, 0.3, 0.3125},               // 1.25 × 2^-2
-		{safetensors.F8E5M2, 1.1, 1},                    //
-		{safetensors.F32, 0.1, float64(float32(0.1))},   //
-		{safetensors.F32, -1e-46, math.Copysign(0, -1)}, // underflow keeps sign
+		{tensor.F16, 1 + 0x1p-11, 1},               // tie to even
+		{tensor.F16, 1 + 3*0x1p-11, 1 + 2*0x1p-10}, // tie to even, up
+		{tensor.F16, 65520, math.Inf(1)},           // overflow
+		{tensor.F16, 0x1p-25, 0},                   // half the smallest subnormal: tie to 0
+		{tensor.F16, 0x1.8p-25, 0x1p-24},           // above half: up
+		{tensor.BF16, 1 + 0x1p-8, 1},               // tie
+		{tensor.BF16, 3.14159265, 3.140625},        // 0x4049
+		{tensor.F8E4M3, 460, 448},                  // below the overflow boundary
+		{tensor.F8E4M3, 0.3, 0.3125},               // 1.25 × 2^-2
+		{tensor.F8E5M2, 1.1, 1},                    //
+		{tensor.F32, 0.1, float64(float32(0.1))},   //
+		{tensor.F32, -1e-46, math.Copysign(0, -1)}, // underflow keeps sign
 	}
 	for _, c := range cases {
 		f, _ := formatOf(c.dt)

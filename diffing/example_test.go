@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
 )
 
@@ -97,7 +97,7 @@ func ExampleCompareSlice_tolerance() {
 // bf16 data held as bits, as Go ports often keep them.
 func ExampleHalfTensor() {
 	ref := diffing.SliceTensor("w", []float32{1, -2, 0.5}, nil)
-	ours, err := diffing.HalfTensor("w", safetensors.BF16, []uint16{0x3f80, 0xc000, 0x3f00}, nil)
+	ours, err := diffing.HalfTensor("w", tensor.BF16, []uint16{0x3f80, 0xc000, 0x3f00}, nil)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -12,23 +12,23 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // Sample is one element of a tensor: its position and value.
 type Sample struct {
-	Index  []int64 `json:"index"`  // multi-dimensional index ([] for a scalar)
-	Offset int64   `json:"offset"` // flat position in C order
-	Value  Float   `json:"value"`
+	Index  []int64      `json:"index"`  // multi-dimensional index ([] for a scalar)
+	Offset int64        `json:"offset"` // flat position in C order
+	Value  tensor.Float `json:"value"`
 }
 
 // TensorSummary describes one tensor from one pass over its data: the
 // statistics of `refcmp inspect --stats` and of a golden record.
 type TensorSummary struct {
-	Name  string            `json:"name"`
-	DType safetensors.DType `json:"dtype"`
-	Shape []int64           `json:"shape"`
-	Numel int64             `json:"numel"`
+	Name  string       `json:"name"`
+	DType tensor.DType `json:"dtype"`
+	Shape []int64      `json:"shape"`
+	Numel int64        `json:"numel"`
 	// Stats are min, max, mean and std of the finite elements and the
 	// NaN and Inf counts, accumulated as Compare accumulates a side (the
 	// same numbers, to rounding).
@@ -91,7 +91,7 @@ func SamplePositions(numel int64) []int64 {
 // statistics, and with opt its SHA-256 and sampled values. Errors are for
 // unusable input (unknown dtype, short data, read failures, bad sample
 // offsets) and carry the tensor's name.
-func Summarize(t Tensor, opt SummaryOptions) (TensorSummary, error) {
+func Summarize(t tensor.Tensor, opt SummaryOptions) (TensorSummary, error) {
 	s := TensorSummary{Name: t.Name, DType: t.DType, Shape: slices.Clone(t.Shape)}
 	if s.Shape == nil {
 		s.Shape = []int64{}
@@ -200,7 +200,7 @@ func Summarize(t Tensor, opt SummaryOptions) (TensorSummary, error) {
 		for i := lo; i < len(opt.Samples) && opt.Samples[i] < start+cn; i++ {
 			o := opt.Samples[i]
 			x, _ := DecodeValue(t.DType, buf[(o-start)*esz:])
-			out.samples = append(out.samples, Sample{Index: unravel(o, s.Shape), Offset: o, Value: Float(x)})
+			out.samples = append(out.samples, Sample{Index: unravel(o, s.Shape), Offset: o, Value: tensor.Float(x)})
 		}
 		if opt.Hash {
 			out.raw = buf
@@ -236,7 +236,7 @@ func Summarize(t Tensor, opt SummaryOptions) (TensorSummary, error) {
 		s.Samples = nil
 	}
 	if firstNF >= 0 {
-		s.FirstNonFinite = &Sample{Index: unravel(firstNF, s.Shape), Offset: firstNF, Value: Float(nfVal)}
+		s.FirstNonFinite = &Sample{Index: unravel(firstNF, s.Shape), Offset: firstNF, Value: tensor.Float(nfVal)}
 	}
 	return s, nil
 }

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // GoldenVersion is the version of the golden file format: the "version"
@@ -38,10 +38,10 @@ type Golden struct {
 
 // GoldenTensor is what a golden file keeps of one tensor.
 type GoldenTensor struct {
-	Name  string            `json:"name"`
-	DType safetensors.DType `json:"dtype"`
-	Shape []int64           `json:"shape"`
-	Numel int64             `json:"numel"`
+	Name  string       `json:"name"`
+	DType tensor.DType `json:"dtype"`
+	Shape []int64      `json:"shape"`
+	Numel int64        `json:"numel"`
 	// Stats: min, max, mean, std (population) of the finite elements,
 	// NaN and Inf counts.
 	Stats SideStats `json:"stats"`
@@ -160,7 +160,7 @@ func ParseGolden(data []byte) (Golden, error) {
 }
 
 func (t *GoldenTensor) validate() error {
-	if t.DType == safetensors.Unknown {
+	if t.DType == tensor.Unknown {
 		return errors.New("no dtype")
 	}
 	if t.Shape == nil {
@@ -300,10 +300,10 @@ type GoldenTensorCheck struct {
 	Name string `json:"name"`
 	// CurrentName is the input's name for it when that differs (a single
 	// tensor checked against a single-tensor record).
-	CurrentName string            `json:"current_name,omitempty"`
-	DType       safetensors.DType `json:"dtype"` // recorded
-	Shape       []int64           `json:"shape"` // recorded
-	Pass        bool              `json:"pass"`
+	CurrentName string       `json:"current_name,omitempty"`
+	DType       tensor.DType `json:"dtype"` // recorded
+	Shape       []int64      `json:"shape"` // recorded
+	Pass        bool         `json:"pass"`
 	// HashMatch reports whether the data are bit-identical (null in
 	// structure mode). In stats mode a pass with different bits is a
 	// change within tolerance.
@@ -331,8 +331,8 @@ type GoldenChange struct {
 	Current  any     `json:"current"`
 	// AbsDiff and Allowed are |current - recorded| and atol + rtol *
 	// |recorded| for statistics and values (absent otherwise).
-	AbsDiff *Float `json:"abs_diff,omitempty"`
-	Allowed *Float `json:"allowed,omitempty"`
+	AbsDiff *tensor.Float `json:"abs_diff,omitempty"`
+	Allowed *tensor.Float `json:"allowed,omitempty"`
 }
 
 // CheckGolden checks current (the input, summarized with the recorded
@@ -484,21 +484,21 @@ func statChanges(rec, cur GoldenTensor, tol Tolerance) []GoldenChange {
 	if tol.Check == CheckMaxAbs {
 		rtol = 0
 	}
-	num := func(what string, r, c Float) *GoldenChange {
+	num := func(what string, r, c tensor.Float) *GoldenChange {
 		ok, d, allowed := goldenClose(float64(c), float64(r), atol, rtol)
 		if ok {
 			return nil
 		}
 		ch := GoldenChange{What: what, Recorded: r, Current: c}
 		if !math.IsNaN(d) {
-			df, af := Float(d), Float(allowed)
+			df, af := tensor.Float(d), tensor.Float(allowed)
 			ch.AbsDiff, ch.Allowed = &df, &af
 		}
 		return &ch
 	}
 	for _, f := range []struct {
 		what string
-		r, c Float
+		r, c tensor.Float
 	}{
 		{"min", rec.Stats.Min, cur.Stats.Min},
 		{"max", rec.Stats.Max, cur.Stats.Max},
@@ -549,10 +549,10 @@ func (c GoldenChange) Text() string {
 		switch x := v.(type) {
 		case nil:
 			return "(not read)"
-		case Float:
+		case tensor.Float:
 			return FormatValue(float64(x))
 		case []int64:
-			return FormatShape(x)
+			return tensor.FormatShape(x)
 		case int64:
 			return strconv.FormatInt(x, 10)
 		case string:
@@ -570,7 +570,7 @@ func (c GoldenChange) Text() string {
 	case "inf":
 		what = "Inf count"
 	case "value":
-		what = "value at " + FormatShape(c.Index)
+		what = "value at " + tensor.FormatShape(c.Index)
 	}
 	s := fmt.Sprintf("%s %s -> %s", what, val(c.Recorded), val(c.Current))
 	if c.AbsDiff != nil && c.Allowed != nil {

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // goldenReader hides MemData's Bytes, so Summarize goes through ReadAt.
@@ -21,7 +21,7 @@ type goldenReader struct{ r io.ReaderAt }
 
 func (r goldenReader) ReadAt(p []byte, off int64) (int, error) { return r.r.ReadAt(p, off) }
 
-func f32Tensor(name string, vals []float32, shape ...int64) Tensor {
+func f32Tensor(name string, vals []float32, shape ...int64) tensor.Tensor {
 	b := make([]byte, 4*len(vals))
 	for i, v := range vals {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
@@ -29,7 +29,7 @@ func f32Tensor(name string, vals []float32, shape ...int64) Tensor {
 	if shape == nil {
 		shape = []int64{int64(len(vals))}
 	}
-	return Tensor{Name: name, DType: safetensors.F32, Shape: shape, Data: MemData(b)}
+	return tensor.Tensor{Name: name, DType: tensor.F32, Shape: shape, Data: tensor.MemData(b)}
 }
 
 func randF32(n int, seed uint64) []float32 {
@@ -83,10 +83,10 @@ func TestSummarizeMatchesCompare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := sha256.Sum256(mem.Data.(MemData))
+	want := sha256.Sum256(mem.Data.(tensor.MemData))
 	var first *TensorSummary
 	for _, w := range []int{1, 4} {
-		for _, tt := range []Tensor{mem, {Name: "x", DType: mem.DType, Shape: mem.Shape, Data: goldenReader{mem.Data}}} {
+		for _, tt := range []tensor.Tensor{mem, {Name: "x", DType: mem.DType, Shape: mem.Shape, Data: goldenReader{mem.Data}}} {
 			s, err := Summarize(tt, SummaryOptions{Hash: true, Workers: w, Samples: SamplePositions(int64(len(vals)))})
 			if err != nil {
 				t.Fatal(err)
@@ -121,14 +121,14 @@ func TestSummarizeMatchesCompare(t *testing.T) {
 }
 
 func closeStats(a, b SideStats, rel float64) bool {
-	eq := func(x, y Float) bool {
+	eq := func(x, y tensor.Float) bool {
 		return math.Abs(float64(x-y)) <= rel*math.Abs(float64(y)) || (math.IsNaN(float64(x)) && math.IsNaN(float64(y)))
 	}
 	return eq(a.Min, b.Min) && eq(a.Max, b.Max) && eq(a.Mean, b.Mean) && eq(a.Std, b.Std) && a.NaN == b.NaN && a.Inf == b.Inf
 }
 
 func sameStats(a, b SideStats) bool {
-	eq := func(x, y Float) bool {
+	eq := func(x, y tensor.Float) bool {
 		return math.Float64bits(float64(x)) == math.Float64bits(float64(y)) || (math.IsNaN(float64(x)) && math.IsNaN(float64(y)))
 	}
 	return eq(a.Min, b.Min) && eq(a.Max, b.Max) && eq(a.Mean, b.Mean) && eq(a.Std, b.Std) && a.NaN == b.NaN && a.Inf == b.Inf
@@ -153,27 +153,27 @@ func TestSummarizeEdges(t *testing.T) {
 		t.Errorf("scalar: %+v", s)
 	}
 	// Integers: exact, no NaN.
-	it := Tensor{Name: "i", DType: safetensors.I64, Shape: []int64{3}, Data: MemData(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, 1), uint64(1<<63)), 3))}
+	it := tensor.Tensor{Name: "i", DType: tensor.I64, Shape: []int64{3}, Data: tensor.MemData(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, 1), uint64(1<<63)), 3))}
 	s, err = Summarize(it, SummaryOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Stats.Min != Float(math.MinInt64) || s.Stats.Max != 3 {
+	if s.Stats.Min != tensor.Float(math.MinInt64) || s.Stats.Max != 3 {
 		t.Errorf("int64: %+v", s.Stats)
 	}
 
 	for _, tc := range []struct {
 		name string
-		t    Tensor
+		t    tensor.Tensor
 		opt  SummaryOptions
 		want string
 	}{
-		{"short", Tensor{Name: "x", DType: safetensors.F32, Shape: []int64{4}, Data: MemData(make([]byte, 12))}, SummaryOptions{}, `tensor "x": shape [4] F32 needs 16 bytes, data has 12`},
-		{"short reader", Tensor{Name: "x", DType: safetensors.F32, Shape: []int64{4}, Data: goldenReader{MemData(make([]byte, 12))}}, SummaryOptions{}, `tensor "x": shape [4] F32 needs 16 bytes: reading at offset 12: unexpected EOF`},
-		{"dtype", Tensor{Name: "x", Shape: []int64{4}}, SummaryOptions{}, `tensor "x": unsupported dtype ""`},
-		{"negative", Tensor{Name: "x", DType: safetensors.F32, Shape: []int64{-1}}, SummaryOptions{}, `tensor "x": negative dimension in shape [-1]`},
+		{"short", tensor.Tensor{Name: "x", DType: tensor.F32, Shape: []int64{4}, Data: tensor.MemData(make([]byte, 12))}, SummaryOptions{}, `tensor "x": shape [4] F32 needs 16 bytes, data has 12`},
+		{"short reader", tensor.Tensor{Name: "x", DType: tensor.F32, Shape: []int64{4}, Data: goldenReader{tensor.MemData(make([]byte, 12))}}, SummaryOptions{}, `tensor "x": shape [4] F32 needs 16 bytes: reading at offset 12: unexpected EOF`},
+		{"dtype", tensor.Tensor{Name: "x", Shape: []int64{4}}, SummaryOptions{}, `tensor "x": unsupported dtype ""`},
+		{"negative", tensor.Tensor{Name: "x", DType: tensor.F32, Shape: []int64{-1}}, SummaryOptions{}, `tensor "x": negative dimension in shape [-1]`},
 		{"samples", f32Tensor("x", []float32{1, 2}), SummaryOptions{Samples: []int64{1, 2}}, `tensor "x": sample offsets [1 2]: want ascending offsets below 2`},
-		{"nodata", Tensor{Name: "x", DType: safetensors.F32, Shape: []int64{1}}, SummaryOptions{}, `tensor "x": no data`},
+		{"nodata", tensor.Tensor{Name: "x", DType: tensor.F32, Shape: []int64{1}}, SummaryOptions{}, `tensor "x": no data`},
 	} {
 		_, err := Summarize(tc.t, tc.opt)
 		if err == nil || err.Error() != tc.want {
@@ -182,7 +182,7 @@ func TestSummarizeEdges(t *testing.T) {
 	}
 }
 
-func recordOf(t *testing.T, source string, ts ...Tensor) Golden {
+func recordOf(t *testing.T, source string, ts ...tensor.Tensor) Golden {
 	t.Helper()
 	g := Golden{Version: GoldenVersion, Source: source, Format: "safetensors", Order: "natural"}
 	for _, x := range ts {
@@ -268,7 +268,7 @@ func TestCheckGolden(t *testing.T) {
 	b := randF32(64, 3)
 	rec := recordOf(t, "in", f32Tensor("a", a, 3, 100), f32Tensor("b", b, 8, 8))
 
-	check := func(mode GoldenMode, tol ToleranceRules, ts ...Tensor) GoldenReport {
+	check := func(mode GoldenMode, tol ToleranceRules, ts ...tensor.Tensor) GoldenReport {
 		t.Helper()
 		cur := Golden{Source: "cur", Format: "safetensors"}
 		for _, x := range ts {
@@ -407,7 +407,7 @@ func ptrTo[T any](v T) *T { return &v }
 
 func FuzzParseGolden(f *testing.F) {
 	g := Golden{Version: 1, Source: "s", Format: "npy", Tensors: []GoldenTensor{{
-		Name: "x", DType: safetensors.F32, Shape: []int64{2}, Numel: 2, SHA256: strings.Repeat("0", 64),
+		Name: "x", DType: tensor.F32, Shape: []int64{2}, Numel: 2, SHA256: strings.Repeat("0", 64),
 		Samples: []Sample{{Index: []int64{1}, Offset: 1, Value: 2}},
 	}}}
 	b, _ := json.Marshal(g)
@@ -435,13 +435,13 @@ func BenchmarkSummarize(b *testing.B) {
 	mem := f32Tensor("x", vals)
 	for _, c := range []struct {
 		name string
-		t    Tensor
+		t    tensor.Tensor
 		hash bool
 	}{
 		{"mem", mem, false},
 		{"mem+sha256", mem, true},
-		{"readat", Tensor{Name: "x", DType: mem.DType, Shape: mem.Shape, Data: goldenReader{mem.Data}}, false},
-		{"readat+sha256", Tensor{Name: "x", DType: mem.DType, Shape: mem.Shape, Data: goldenReader{mem.Data}}, true},
+		{"readat", tensor.Tensor{Name: "x", DType: mem.DType, Shape: mem.Shape, Data: goldenReader{mem.Data}}, false},
+		{"readat+sha256", tensor.Tensor{Name: "x", DType: mem.DType, Shape: mem.Shape, Data: goldenReader{mem.Data}}, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(4 * len(vals)))

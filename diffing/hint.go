@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // TensorHint is one diagnosis of a failing pair of tensors. Kind is a
@@ -39,9 +41,9 @@ const (
 // The first bin may be [0, 0]: the exact matches. Bins are decades
 // (Hi = 10·Lo), from the lowest to the highest that occurs.
 type HistBin struct {
-	Lo    Float `json:"lo"`
-	Hi    Float `json:"hi"`
-	Count int64 `json:"count"`
+	Lo    tensor.Float `json:"lo"`
+	Hi    tensor.Float `json:"hi"`
+	Count int64        `json:"count"`
 }
 
 // g formats a number for hint text: shortest round-trip up to 4
@@ -148,7 +150,7 @@ func nameFactor(k float64, shape []int64) (namedConst, bool) {
 // diagnose adds hints and the histogram to a failing pair of the same
 // shape. It reads the data once more (streaming) and samples positions
 // for the remapping hints; memory stays bounded.
-func diagnose(ref, ours Tensor, res *Result, p *partial, workers int) error {
+func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int) error {
 	hints := []TensorHint{}
 	atol, rtol := elementTol(res)
 	numel := res.Numel
@@ -388,7 +390,7 @@ const maxRemaps = 48
 // each axis and in flat order. Only a remapping that matches at least 99%
 // of the sampled positions, where the plain comparison matches at most
 // half of them, is reported.
-func remapHints(ref, ours Tensor, res *Result, atol, rtol float64) ([]TensorHint, error) {
+func remapHints(ref, ours tensor.Tensor, res *Result, atol, rtol float64) ([]TensorHint, error) {
 	shape := ref.Shape
 	nd := len(shape)
 	if res.Numel < 2 || nd == 0 {
@@ -516,9 +518,10 @@ func permRemap(perm []int) func(oi, ri []int64) bool {
 // shapeHints explains a shape mismatch from the shapes and, where the
 // element counts allow, sampled data: a transpose or axis permutation, a
 // reshape of the same data, or a crop/pad along one axis.
-func shapeHints(ref, ours Tensor, res *Result) ([]TensorHint, error) {
+func shapeHints(ref, ours tensor.Tensor, res *Result) ([]TensorHint, error) {
 	rs, os := ref.Shape, ours.Shape
-	rn, on := numel(rs), numel(os)
+	rn, _ := tensor.Numel(rs)
+	on, _ := tensor.Numel(os)
 	if rn == 0 || on == 0 {
 		return nil, nil
 	}

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"sync/atomic"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // The probe pass runs only for failing pairs of the same shape: a second
@@ -157,25 +157,25 @@ func (p *probePartial) histogram() []HistBin {
 	}
 	for i := first; first >= 0 && i <= last; i++ {
 		k := i - 1 + histMinDecade
-		out = append(out, HistBin{Lo: Float(pow10(k)), Hi: Float(pow10(k + 1)), Count: p.hist[i]})
+		out = append(out, HistBin{Lo: tensor.Float(pow10(k)), Hi: tensor.Float(pow10(k + 1)), Count: p.hist[i]})
 	}
 	return out
 }
 
 // precision is the significand width of a dtype (integers: exact, wide).
-func precision(dt safetensors.DType) int {
+func precision(dt tensor.DType) int {
 	switch dt {
-	case safetensors.F64:
+	case tensor.F64:
 		return 53
-	case safetensors.F32:
+	case tensor.F32:
 		return 24
-	case safetensors.F16:
+	case tensor.F16:
 		return 11
-	case safetensors.BF16:
+	case tensor.BF16:
 		return 8
-	case safetensors.F8E4M3:
+	case tensor.F8E4M3:
 		return 4
-	case safetensors.F8E5M2:
+	case tensor.F8E5M2:
 		return 3
 	}
 	return 64
@@ -183,10 +183,10 @@ func precision(dt safetensors.DType) int {
 
 // lowerFormats are the float formats narrower than both sides, finest
 // first.
-func lowerFormats(a, b safetensors.DType) []lowFormat {
+func lowerFormats(a, b tensor.DType) []lowFormat {
 	p := min(precision(a), precision(b))
 	var out []lowFormat
-	for _, dt := range []safetensors.DType{safetensors.F32, safetensors.F16, safetensors.BF16, safetensors.F8E4M3, safetensors.F8E5M2} {
+	for _, dt := range []tensor.DType{tensor.F32, tensor.F16, tensor.BF16, tensor.F8E4M3, tensor.F8E5M2} {
 		if precision(dt) < p {
 			f, _ := formatOf(dt)
 			rtol, atol := dtypeTolerance(dt)
@@ -254,7 +254,7 @@ func probedElems(numel int64, cs []int) int64 {
 
 // runProbe streams the pair (or probeMaxChunks chunks of it) once more:
 // the |d| histogram, the narrower formats' ulp check, the models.
-func runProbe(ref, ours Tensor, res *Result, models []model, lows []lowFormat, workers, maxChunks int) (probePartial, error) {
+func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFormat, workers, maxChunks int) (probePartial, error) {
 	n := res.Numel
 	total := newProbePartial(len(models), len(lows))
 	if n == 0 {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // Index-remapping hints (transposed, permuted, shifted, reshaped, cropped)
@@ -18,14 +20,14 @@ const hintSamples = 2048
 
 // elemReader reads single elements of a tensor.
 type elemReader struct {
-	t   Tensor
+	t   tensor.Tensor
 	mem []byte
 	dec decoder
 	buf [8]byte
 	one [1]float64
 }
 
-func newElemReader(t Tensor) *elemReader {
+func newElemReader(t tensor.Tensor) *elemReader {
 	e := &elemReader{t: t, dec: decoderFor(t.DType)}
 	if s, ok := t.Data.(ByteSource); ok {
 		e.mem = s.Bytes()
@@ -67,7 +69,7 @@ func (s sampleCheck) frac() float64 { return float64(s.matched) / float64(max(1,
 func checkRemap(ref, ours *elemReader, oursShape, refShape []int64, atol, rtol float64, equalNaN, identity bool,
 	mapOurs func(oi, ri []int64) bool) (sampleCheck, error) {
 	var sc sampleCheck
-	n := numel(oursShape)
+	n, _ := tensor.Numel(oursShape)
 	if n == 0 {
 		return sc, nil
 	}
@@ -119,14 +121,6 @@ func checkRemap(ref, ours *elemReader, oursShape, refShape []int64, atol, rtol f
 		}
 	}
 	return sc, nil
-}
-
-func numel(shape []int64) int64 {
-	n := int64(1)
-	for _, d := range shape {
-		n *= d
-	}
-	return n
 }
 
 // ravel is the flat C-order position of a multi-index.

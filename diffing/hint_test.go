@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 func randVals(seed uint64, n int) []float64 {
@@ -48,9 +48,9 @@ func mapVals(v []float64, f func(i int, x float64) float64) []float64 {
 }
 
 // failingPair compares and returns the failing result.
-func failingPair(t *testing.T, dt safetensors.DType, rshape []int64, rv []float64, oshape []int64, ov []float64) Result {
+func failingPair(t *testing.T, dt tensor.DType, rshape []int64, rv []float64, oshape []int64, ov []float64) Result {
 	t.Helper()
-	res := mustCompare(t, tensor(t, "ref", dt, rshape, rv), tensor(t, "ours", dt, oshape, ov), DefaultTolerance(dt, dt))
+	res := mustCompare(t, mkTensor(t, "ref", dt, rshape, rv), mkTensor(t, "ours", dt, oshape, ov), DefaultTolerance(dt, dt))
 	if res.Pass {
 		t.Fatalf("pair passes; want a failure")
 	}
@@ -86,7 +86,7 @@ func noTensorHint(t *testing.T, res Result, kinds ...string) {
 	}
 }
 
-const f32 = safetensors.F32
+const f32 = tensor.F32
 
 func TestHintTransposed(t *testing.T) {
 	for _, n := range []int64{8, 100} { // all positions; sampled
@@ -100,13 +100,13 @@ func TestHintTransposed(t *testing.T) {
 	// Shapes differ: [3 5] vs its transpose.
 	v := randVals(2, 15)
 	tr, ts := permute(v, []int64{3, 5}, []int{1, 0})
-	res := mustCompare(t, tensor(t, "r", f32, []int64{3, 5}, v), tensor(t, "o", f32, ts, tr), DefaultTolerance(f32, f32))
+	res := mustCompare(t, mkTensor(t, "r", f32, []int64{3, 5}, v), mkTensor(t, "o", f32, ts, tr), DefaultTolerance(f32, f32))
 	if !res.ShapeMismatch || res.Pass {
 		t.Fatalf("shape mismatch not reported: %+v", res)
 	}
 	wantTensorHint(t, res, TensorHintTransposed, "15 of 15 sampled positions")
 	// Shapes transposed, data merely reshaped: the reshape hint.
-	res = mustCompare(t, tensor(t, "r", f32, []int64{3, 5}, v), tensor(t, "o", f32, ts, v), DefaultTolerance(f32, f32))
+	res = mustCompare(t, mkTensor(t, "r", f32, []int64{3, 5}, v), mkTensor(t, "o", f32, ts, v), DefaultTolerance(f32, f32))
 	wantTensorHint(t, res, TensorHintReshaped, "reshaped from [3 5] to [5 3]")
 }
 
@@ -115,7 +115,7 @@ func TestHintPermuted(t *testing.T) {
 	shape := []int64{2, 3, 4, 5}
 	v := randVals(3, 120)
 	nhwc, ns := permute(v, shape, []int{0, 2, 3, 1})
-	res := mustCompare(t, tensor(t, "r", f32, shape, v), tensor(t, "o", f32, ns, nhwc), DefaultTolerance(f32, f32))
+	res := mustCompare(t, mkTensor(t, "r", f32, shape, v), mkTensor(t, "o", f32, ns, nhwc), DefaultTolerance(f32, f32))
 	wantTensorHint(t, res, TensorHintPermuted, "(0, 2, 3, 1)", "channels-first (ref) vs channels-last (ours)")
 	// Same shape (C = H = W): found from the data alone.
 	shape = []int64{2, 6, 6, 6}
@@ -124,13 +124,13 @@ func TestHintPermuted(t *testing.T) {
 	res = failingPair(t, f32, shape, v, shape, nhwc)
 	wantTensorHint(t, res, TensorHintPermuted, "channels-first (ref) vs channels-last (ours)")
 	// Shape of a permutation, data not permuted at all.
-	res = mustCompare(t, tensor(t, "r", f32, []int64{2, 3, 4}, randVals(5, 24)), tensor(t, "o", f32, []int64{4, 2, 3}, randVals(6, 24)), DefaultTolerance(f32, f32))
+	res = mustCompare(t, mkTensor(t, "r", f32, []int64{2, 3, 4}, randVals(5, 24)), mkTensor(t, "o", f32, []int64{4, 2, 3}, randVals(6, 24)), DefaultTolerance(f32, f32))
 	wantTensorHint(t, res, TensorHintShape, "does not follow")
 }
 
 func TestHintReshapedAndResized(t *testing.T) {
 	v := randVals(7, 24)
-	res := mustCompare(t, tensor(t, "r", f32, []int64{4, 6}, v), tensor(t, "o", f32, []int64{4, 1, 6}, v), DefaultTolerance(f32, f32))
+	res := mustCompare(t, mkTensor(t, "r", f32, []int64{4, 6}, v), mkTensor(t, "o", f32, []int64{4, 1, 6}, v), DefaultTolerance(f32, f32))
 	wantTensorHint(t, res, TensorHintReshaped, "only size-1 axes differ")
 	if res.Ref.Mean != res.Ours.Mean || res.Numel != 24 {
 		t.Errorf("side stats of a shape mismatch: %+v %+v", res.Ref, res.Ours)
@@ -141,7 +141,7 @@ func TestHintReshapedAndResized(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		copy(pad[i*12:], v[i*10:i*10+10])
 	}
-	res = mustCompare(t, tensor(t, "r", f32, []int64{4, 10}, v), tensor(t, "o", f32, []int64{4, 12}, pad), DefaultTolerance(f32, f32))
+	res = mustCompare(t, mkTensor(t, "r", f32, []int64{4, 10}, v), mkTensor(t, "o", f32, []int64{4, 12}, pad), DefaultTolerance(f32, f32))
 	wantTensorHint(t, res, TensorHintResized, "padded", "axis 1 (12 vs 10)")
 }
 
@@ -257,9 +257,9 @@ func TestHintRounding(t *testing.T) {
 	shape := []int64{50, 40}
 	v := randVals(16, 2000)
 	for _, c := range []struct {
-		dt   safetensors.DType
+		dt   tensor.DType
 		name string
-	}{{safetensors.BF16, "BF16"}, {safetensors.F16, "F16"}} {
+	}{{tensor.BF16, "BF16"}, {tensor.F16, "F16"}} {
 		f, _ := formatOf(c.dt)
 		res := failingPair(t, f32, shape, v, shape, mapVals(v, func(_ int, x float64) float64 { return f.round(x) }))
 		wantTensorHint(t, res, TensorHintRounding, "within half a "+c.name+" ulp", c.name+"'s default tolerance", ": it passes")
@@ -286,7 +286,7 @@ func TestHintTolerance(t *testing.T) {
 		} else {
 			tol.Rtol = x
 		}
-		if r := mustCompare(t, tensor(t, "r", f32, shape, v), tensor(t, "o", f32, shape, ours), tol); !r.Pass {
+		if r := mustCompare(t, mkTensor(t, "r", f32, shape, v), mkTensor(t, "o", f32, shape, ours), tol); !r.Pass {
 			t.Errorf("%s%s does not pass: %d mismatched", flag, f, r.Mismatched)
 		}
 	}
@@ -295,7 +295,7 @@ func TestHintTolerance(t *testing.T) {
 func TestHistogram(t *testing.T) {
 	ref := []float64{1, 1, 1, 1, 1, 1}
 	ours := []float64{1, 1 + 0x1p-9, 1 + 0x1p-8, 1.5, 3, math.NaN()}
-	res := failingPair(t, safetensors.F64, []int64{6}, ref, []int64{6}, ours)
+	res := failingPair(t, tensor.F64, []int64{6}, ref, []int64{6}, ours)
 	want := []HistBin{{0, 0, 1}, {1e-3, 1e-2, 2}, {1e-2, 1e-1, 0}, {1e-1, 1, 1}, {1, 10, 1}}
 	if len(res.Histogram) != len(want) {
 		t.Fatalf("histogram %+v, want %+v", res.Histogram, want)
@@ -306,7 +306,7 @@ func TestHistogram(t *testing.T) {
 		}
 	}
 	// Passing pairs get neither hints nor a histogram.
-	pass := mustCompare(t, tensor(t, "r", f32, []int64{2}, []float64{1, 2}), tensor(t, "o", f32, []int64{2}, []float64{1, 2}), Tolerance{})
+	pass := mustCompare(t, mkTensor(t, "r", f32, []int64{2}, []float64{1, 2}), mkTensor(t, "o", f32, []int64{2}, []float64{1, 2}), Tolerance{})
 	if len(pass.Hints) != 0 || pass.Histogram != nil {
 		t.Errorf("passing pair: hints %+v histogram %+v", pass.Hints, pass.Histogram)
 	}
@@ -398,8 +398,8 @@ func TestMismatchBox(t *testing.T) {
 func TestProbeSampled(t *testing.T) {
 	shape := []int64{10 * chunkElems}
 	v := randVals(22, int(shape[0]))
-	ref := tensor(t, "r", f32, shape, v)
-	ours := tensor(t, "o", f32, shape, mapVals(v, func(_ int, x float64) float64 { return x * 0.5 }))
+	ref := mkTensor(t, "r", f32, shape, v)
+	ours := mkTensor(t, "o", f32, shape, mapVals(v, func(_ int, x float64) float64 { return x * 0.5 }))
 	res := mustCompare(t, ref, ours, DefaultTolerance(f32, f32))
 	full, err := runProbe(ref, ours, &res, []model{{kind: TensorHintScaled, k: 0.5}}, nil, 2, 100)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // Profile classifies how the error evolves along a sequence of tensors in
@@ -34,7 +36,7 @@ type Sequence struct {
 	// Levels is log10 max|ours - ref| per step: -Infinity for an exact
 	// match, Infinity where ours introduced NaN/Inf, NaN where nothing
 	// comparable (shape mismatch, no finite pair).
-	Levels []Float `json:"levels"`
+	Levels []tensor.Float `json:"levels"`
 }
 
 // jumpDecades is the rise over every earlier step that makes a jump.
@@ -67,7 +69,7 @@ func stepLevel(r *Result) float64 {
 //   - steady: none of these (e.g. wrong from the first step at one level).
 func AnalyzeSequence(names []string, results []Result) Sequence {
 	n := len(results)
-	s := Sequence{Steps: n, FirstFailure: -1, Step: -1, Levels: make([]Float, n)}
+	s := Sequence{Steps: n, FirstFailure: -1, Step: -1, Levels: make([]tensor.Float, n)}
 	name := func(i int) string {
 		if i < len(names) && names[i] != "" {
 			return names[i]
@@ -78,7 +80,7 @@ func AnalyzeSequence(names []string, results []Result) Sequence {
 	nanStep := -1
 	for i := range results {
 		lv[i] = stepLevel(&results[i])
-		s.Levels[i] = Float(lv[i])
+		s.Levels[i] = tensor.Float(lv[i])
 		if s.FirstFailure < 0 && !results[i].Pass {
 			s.FirstFailure = i
 		}
@@ -214,7 +216,7 @@ const sparkBars = "▁▂▃▄▅▆▇█"
 // as bars ▁..█ scaled between the lowest and highest (a range of at
 // least one decade), '·' for an exact match (-Inf), '!' where NaN/Inf was
 // introduced (+Inf) and '?' where nothing compares (NaN).
-func Sparkline(levels []Float) string {
+func Sparkline(levels []tensor.Float) string {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, l := range levels {
 		if x := float64(l); x-x == 0 {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // seqResults builds results with the given max|diff| per step; a step
@@ -12,7 +14,7 @@ import (
 func seqResults(diffs []float64, nanAt int) []Result {
 	out := make([]Result, len(diffs))
 	for i, d := range diffs {
-		out[i] = Result{Name: "layers." + string(rune('a'+i)), MaxAbsDiff: Float(d), FinitePairs: 10, Pass: d <= 1e-5}
+		out[i] = Result{Name: "layers." + string(rune('a'+i)), MaxAbsDiff: tensor.Float(d), FinitePairs: 10, Pass: d <= 1e-5}
 		if i == nanAt {
 			out[i].Introduced = 3
 			out[i].Pass = false
@@ -65,12 +67,12 @@ func TestAnalyzeSequence(t *testing.T) {
 }
 
 func TestSparkline(t *testing.T) {
-	got := Sparkline([]Float{-7, -6, -5, -4, -3, -2, -1, 0, Float(math.Inf(-1)), Float(math.Inf(1)), Float(math.NaN())})
+	got := Sparkline([]tensor.Float{-7, -6, -5, -4, -3, -2, -1, 0, tensor.Float(math.Inf(-1)), tensor.Float(math.Inf(1)), tensor.Float(math.NaN())})
 	if want := "▁▂▃▄▅▆▇█·!?"; got != want {
 		t.Errorf("Sparkline = %q, want %q", got, want)
 	}
 	// Less than a decade of range does not exaggerate noise.
-	if got := Sparkline([]Float{-3, -2.9, -3}); got != "▁▂▁" {
+	if got := Sparkline([]tensor.Float{-3, -2.9, -3}); got != "▁▂▁" {
 		t.Errorf("flat sparkline = %q", got)
 	}
 	s := AnalyzeSequence(nil, seqResults([]float64{1e-7, 1e-7, 1e-2}, -1))

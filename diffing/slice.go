@@ -8,7 +8,7 @@ import (
 	"slices"
 	"unsafe"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // The Go API for ports written in Go: a port's own `go test` compares
@@ -33,29 +33,29 @@ type Number interface {
 }
 
 // DTypeOf is the dtype of a Number type: F32 for float32, I64 for int64...
-func DTypeOf[T Number]() safetensors.DType {
+func DTypeOf[T Number]() tensor.DType {
 	var z T
 	switch any(z).(type) {
 	case float32:
-		return safetensors.F32
+		return tensor.F32
 	case float64:
-		return safetensors.F64
+		return tensor.F64
 	case int8:
-		return safetensors.I8
+		return tensor.I8
 	case int16:
-		return safetensors.I16
+		return tensor.I16
 	case int32:
-		return safetensors.I32
+		return tensor.I32
 	case int64:
-		return safetensors.I64
+		return tensor.I64
 	case uint8:
-		return safetensors.U8
+		return tensor.U8
 	case uint16:
-		return safetensors.U16
+		return tensor.U16
 	case uint32:
-		return safetensors.U32
+		return tensor.U32
 	case uint64:
-		return safetensors.U64
+		return tensor.U64
 	}
 	// A named type (~float32 and friends): go by kind and size.
 	var isFloat bool
@@ -65,31 +65,31 @@ func DTypeOf[T Number]() safetensors.DType {
 	signed := T(0)-1 < 0
 	switch size := unsafe.Sizeof(z); {
 	case isFloat && size == 4:
-		return safetensors.F32
+		return tensor.F32
 	case isFloat:
-		return safetensors.F64
+		return tensor.F64
 	case signed && size == 1:
-		return safetensors.I8
+		return tensor.I8
 	case signed && size == 2:
-		return safetensors.I16
+		return tensor.I16
 	case signed && size == 4:
-		return safetensors.I32
+		return tensor.I32
 	case signed:
-		return safetensors.I64
+		return tensor.I64
 	case size == 1:
-		return safetensors.U8
+		return tensor.U8
 	case size == 2:
-		return safetensors.U16
+		return tensor.U16
 	case size == 4:
-		return safetensors.U32
+		return tensor.U32
 	}
-	return safetensors.U64
+	return tensor.U64
 }
 
 // SliceTensor makes a Tensor of data with the given shape (nil: 1-D, the
 // whole slice). The data are copied, little-endian, so the slice may
 // change afterwards.
-func SliceTensor[T Number](name string, data []T, shape []int64) Tensor {
+func SliceTensor[T Number](name string, data []T, shape []int64) tensor.Tensor {
 	dt := DTypeOf[T]()
 	if shape == nil {
 		shape = []int64{int64(len(data))}
@@ -103,30 +103,30 @@ func SliceTensor[T Number](name string, data []T, shape []int64) Tensor {
 		case 2:
 			binary.LittleEndian.PutUint16(b[2*i:], uint16(int64(x)))
 		case 4:
-			if dt == safetensors.F32 {
+			if dt == tensor.F32 {
 				binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(float32(x)))
 			} else {
 				binary.LittleEndian.PutUint32(b[4*i:], uint32(int64(x)))
 			}
 		case 8:
 			switch dt {
-			case safetensors.F64:
+			case tensor.F64:
 				binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(float64(x)))
-			case safetensors.U64:
+			case tensor.U64:
 				binary.LittleEndian.PutUint64(b[8*i:], uint64(x))
 			default:
 				binary.LittleEndian.PutUint64(b[8*i:], uint64(int64(x)))
 			}
 		}
 	}
-	return Tensor{Name: name, DType: dt, Shape: slices.Clone(shape), Data: MemData(b)}
+	return tensor.Tensor{Name: name, DType: dt, Shape: slices.Clone(shape), Data: tensor.MemData(b)}
 }
 
 // HalfTensor makes a Tensor of 16-bit floats held as their bits (dt F16
 // or BF16), as Go ports usually store them.
-func HalfTensor(name string, dt safetensors.DType, bits []uint16, shape []int64) (Tensor, error) {
-	if dt != safetensors.F16 && dt != safetensors.BF16 {
-		return Tensor{}, fmt.Errorf("tensor %q: HalfTensor takes F16 or BF16, not %s", name, dt)
+func HalfTensor(name string, dt tensor.DType, bits []uint16, shape []int64) (tensor.Tensor, error) {
+	if dt != tensor.F16 && dt != tensor.BF16 {
+		return tensor.Tensor{}, fmt.Errorf("tensor %q: HalfTensor takes F16 or BF16, not %s", name, dt)
 	}
 	t := SliceTensor(name, bits, shape)
 	t.DType = dt
@@ -145,15 +145,15 @@ func HalfTensor(name string, dt safetensors.DType, bits []uint16, shape []int64)
 // literal values (Tolerance{Check: CheckAllClose} is exact equality).
 // Failing pairs get hints, as in the CLI; Result.Summary writes the
 // diagnosis.
-func CompareSlice[T Number](ref Tensor, ours []T, shape []int64, tol Tolerance) (Result, error) {
+func CompareSlice[T Number](ref tensor.Tensor, ours []T, shape []int64, tol Tolerance) (Result, error) {
 	if shape == nil {
 		if n := ref.Numel(); n != int64(len(ours)) {
 			return Result{}, fmt.Errorf("tensor %q: ours has %d elements, ref's shape %s needs %d (pass ours's shape to compare shapes)",
-				ref.Name, len(ours), FormatShape(ref.Shape), n)
+				ref.Name, len(ours), tensor.FormatShape(ref.Shape), n)
 		}
 		shape = ref.Shape
-	} else if n := numel(shape); n != int64(len(ours)) {
-		return Result{}, fmt.Errorf("tensor %q: ours has %d elements, its shape %s needs %d", ref.Name, len(ours), FormatShape(shape), n)
+	} else if n, _ := tensor.Numel(shape); n != int64(len(ours)) {
+		return Result{}, fmt.Errorf("tensor %q: ours has %d elements, its shape %s needs %d", ref.Name, len(ours), tensor.FormatShape(shape), n)
 	}
 	ot := SliceTensor(ref.Name, ours, shape)
 	return CompareTensor(ref, ot, tol)
@@ -161,7 +161,7 @@ func CompareSlice[T Number](ref Tensor, ours []T, shape []int64, tol Tolerance) 
 
 // CompareTensor is Compare with CompareSlice's tolerance convention: the
 // zero Tolerance means the dtype defaults.
-func CompareTensor(ref, ours Tensor, tol Tolerance) (Result, error) {
+func CompareTensor(ref, ours tensor.Tensor, tol Tolerance) (Result, error) {
 	if tol == (Tolerance{}) {
 		tol = DefaultTolerance(ref.DType, ours.DType)
 	}
@@ -170,7 +170,7 @@ func CompareTensor(ref, ours Tensor, tol Tolerance) (Result, error) {
 
 // Float64s reads a whole tensor into a slice of float64 (every dtype
 // converts exactly, integers up to 2^53), in C order.
-func Float64s(t Tensor) ([]float64, error) {
+func Float64s(t tensor.Tensor) ([]float64, error) {
 	n, err := checkTensor("", t)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 type myFloat float32
@@ -15,14 +15,14 @@ type myUint uint64
 
 func TestDTypeOf(t *testing.T) {
 	for _, tc := range []struct {
-		got, want safetensors.DType
+		got, want tensor.DType
 	}{
-		{DTypeOf[float32](), safetensors.F32}, {DTypeOf[float64](), safetensors.F64},
-		{DTypeOf[int8](), safetensors.I8}, {DTypeOf[int16](), safetensors.I16},
-		{DTypeOf[int32](), safetensors.I32}, {DTypeOf[int64](), safetensors.I64},
-		{DTypeOf[uint8](), safetensors.U8}, {DTypeOf[uint16](), safetensors.U16},
-		{DTypeOf[uint32](), safetensors.U32}, {DTypeOf[uint64](), safetensors.U64},
-		{DTypeOf[myFloat](), safetensors.F32}, {DTypeOf[myInt](), safetensors.I16}, {DTypeOf[myUint](), safetensors.U64},
+		{DTypeOf[float32](), tensor.F32}, {DTypeOf[float64](), tensor.F64},
+		{DTypeOf[int8](), tensor.I8}, {DTypeOf[int16](), tensor.I16},
+		{DTypeOf[int32](), tensor.I32}, {DTypeOf[int64](), tensor.I64},
+		{DTypeOf[uint8](), tensor.U8}, {DTypeOf[uint16](), tensor.U16},
+		{DTypeOf[uint32](), tensor.U32}, {DTypeOf[uint64](), tensor.U64},
+		{DTypeOf[myFloat](), tensor.F32}, {DTypeOf[myInt](), tensor.I16}, {DTypeOf[myUint](), tensor.U64},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("DTypeOf = %s, want %s", tc.got, tc.want)
@@ -33,7 +33,7 @@ func TestDTypeOf(t *testing.T) {
 // SliceTensor round-trips every Number type through the decoders,
 // extremes included.
 func TestSliceTensorRoundTrip(t *testing.T) {
-	check := func(name string, tt Tensor, want []float64) {
+	check := func(name string, tt tensor.Tensor, want []float64) {
 		t.Helper()
 		got, err := Float64s(tt)
 		if err != nil {
@@ -56,14 +56,14 @@ func TestSliceTensorRoundTrip(t *testing.T) {
 	check("u64", SliceTensor("x", []uint64{1 << 63}, nil), []float64{1 << 63})
 	check("named", SliceTensor("x", []myFloat{0.25}, nil), []float64{0.25})
 
-	bf, err := HalfTensor("x", safetensors.BF16, []uint16{0x3f80, 0xc000}, []int64{2, 1})
+	bf, err := HalfTensor("x", tensor.BF16, []uint16{0x3f80, 0xc000}, []int64{2, 1})
 	if err != nil || !slices.Equal(bf.Shape, []int64{2, 1}) {
 		t.Fatal(err, bf.Shape)
 	}
 	check("bf16", bf, []float64{1, -2})
-	h, _ := HalfTensor("x", safetensors.F16, []uint16{0x3c00, 0x7c00}, nil)
+	h, _ := HalfTensor("x", tensor.F16, []uint16{0x3c00, 0x7c00}, nil)
 	check("f16", h, []float64{1, math.Inf(1)})
-	if _, err := HalfTensor("x", safetensors.F32, nil, nil); err == nil {
+	if _, err := HalfTensor("x", tensor.F32, nil, nil); err == nil {
 		t.Error("HalfTensor accepts F32")
 	}
 }
@@ -92,7 +92,7 @@ func TestCompareSlice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Pass || res.OursDType != safetensors.F64 || res.Mismatched != 1 || !slices.Equal(res.FirstMismatch.Index, []int64{1, 2}) {
+	if res.Pass || res.OursDType != tensor.F64 || res.Mismatched != 1 || !slices.Equal(res.FirstMismatch.Index, []int64{1, 2}) {
 		t.Fatalf("one wrong value: %+v", res)
 	}
 	sum := res.Summary()

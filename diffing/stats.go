@@ -1,79 +1,22 @@
 package diffing
 
 import (
-	"encoding/json"
-	"errors"
 	"math"
-	"strconv"
+
+	"github.com/refcmp/refcmp/tensor"
 )
-
-// Float is a float64 whose JSON form also covers the values JSON numbers
-// cannot hold: NaN, +Inf and -Inf are written as the strings "NaN",
-// "Infinity" and "-Infinity" (the spellings Python's json module and
-// JavaScript use). Finite values are written as JSON numbers, exactly as
-// encoding/json writes a float64.
-type Float float64
-
-// MarshalJSON implements json.Marshaler.
-func (f Float) MarshalJSON() ([]byte, error) {
-	v := float64(f)
-	switch {
-	case math.IsNaN(v):
-		return []byte(`"NaN"`), nil
-	case math.IsInf(v, 1):
-		return []byte(`"Infinity"`), nil
-	case math.IsInf(v, -1):
-		return []byte(`"-Infinity"`), nil
-	}
-	return json.Marshal(v)
-}
-
-// UnmarshalJSON implements json.Unmarshaler. It accepts JSON numbers and
-// the strings "NaN", "Infinity", "-Infinity" (also "inf", "+Infinity",
-// "-inf"), and numbers written as strings.
-func (f *Float) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		switch s {
-		case "NaN", "nan":
-			*f = Float(math.NaN())
-			return nil
-		case "Infinity", "+Infinity", "inf", "+inf", "Inf":
-			*f = Float(math.Inf(1))
-			return nil
-		case "-Infinity", "-inf", "-Inf":
-			*f = Float(math.Inf(-1))
-			return nil
-		}
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return errors.New("diffing.Float: not a number: " + strconv.Quote(s))
-		}
-		*f = Float(v)
-		return nil
-	}
-	var v float64
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*f = Float(v)
-	return nil
-}
 
 // SideStats describes one side of a comparison. Min, Max, Mean and Std
 // are over the finite elements only (NaN and ±Inf are counted in NaN and
 // Inf instead); Std is the population standard deviation (numpy's default,
 // ddof=0). With no finite element, Min, Max, Mean and Std are NaN.
 type SideStats struct {
-	Min  Float `json:"min"`
-	Max  Float `json:"max"`
-	Mean Float `json:"mean"`
-	Std  Float `json:"std"`
-	NaN  int64 `json:"nan"`
-	Inf  int64 `json:"inf"`
+	Min  tensor.Float `json:"min"`
+	Max  tensor.Float `json:"max"`
+	Mean tensor.Float `json:"mean"`
+	Std  tensor.Float `json:"std"`
+	NaN  int64        `json:"nan"`
+	Inf  int64        `json:"inf"`
 }
 
 // ksum is a Neumaier (improved Kahan) compensated sum.
@@ -162,13 +105,13 @@ func (m *moments) merge(o *moments) {
 func (m *moments) stats() SideStats {
 	s := SideStats{NaN: m.nan, Inf: m.inf}
 	if m.n == 0 {
-		nan := Float(math.NaN())
+		nan := tensor.Float(math.NaN())
 		s.Min, s.Max, s.Mean, s.Std = nan, nan, nan, nan
 		return s
 	}
-	s.Min, s.Max = Float(m.min), Float(m.max)
-	s.Mean = Float(m.sum.sum() / float64(m.n))
-	s.Std = Float(math.Sqrt(m.m2 / float64(m.n)))
+	s.Min, s.Max = tensor.Float(m.min), tensor.Float(m.max)
+	s.Mean = tensor.Float(m.sum.sum() / float64(m.n))
+	s.Std = tensor.Float(math.Sqrt(m.m2 / float64(m.n)))
 	return s
 }
 

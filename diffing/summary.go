@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // Summary is the diagnosis of one compared pair as plain text, the way
@@ -70,7 +72,7 @@ func (r Result) FailReason() string {
 	case r.Pass:
 		return ""
 	case r.ShapeMismatch:
-		return fmt.Sprintf("shape %s vs %s", FormatShape(r.Shape), FormatShape(r.OursShape))
+		return fmt.Sprintf("shape %s vs %s", tensor.FormatShape(r.Shape), tensor.FormatShape(r.OursShape))
 	case r.Introduced > 0:
 		return fmt.Sprintf("%d NaN/Inf introduced (first at %s)", r.Introduced, elemIndex(r.FirstIntroduced))
 	case !t.Exact && t.Check == CheckCosine:
@@ -98,8 +100,9 @@ func (r Result) Facts() []string {
 		"ours: "+r.Ours.Text(),
 	)
 	if r.ShapeMismatch {
+		on, _ := tensor.Numel(r.OursShape)
 		return append(out, fmt.Sprintf("shapes differ: ref %s, ours %s (%d vs %d elements); no element-wise comparison",
-			FormatShape(r.Shape), FormatShape(r.OursShape), r.Numel, numel(r.OursShape)))
+			tensor.FormatShape(r.Shape), tensor.FormatShape(r.OursShape), r.Numel, on))
 	}
 	what := "beyond tolerance"
 	if r.Tolerance.Exact {
@@ -151,9 +154,9 @@ func (s SideStats) Text() string {
 
 func (r Result) shapeText() string {
 	if r.ShapeMismatch {
-		return FormatShape(r.Shape) + " vs " + FormatShape(r.OursShape)
+		return tensor.FormatShape(r.Shape) + " vs " + tensor.FormatShape(r.OursShape)
 	}
-	return FormatShape(r.Shape)
+	return tensor.FormatShape(r.Shape)
 }
 
 func (r Result) dtypeText(sep string) string {
@@ -168,7 +171,7 @@ func elemIndex(e *Element) string {
 	if e == nil {
 		return "-"
 	}
-	return FormatShape(e.Index)
+	return tensor.FormatShape(e.Index)
 }
 
 // FormatStat writes a statistic as refcmp prints it: 4 significant

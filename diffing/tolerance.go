@@ -5,7 +5,7 @@ import (
 	"math"
 	"path"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // Check is the criterion that decides whether a pair passes.
@@ -92,19 +92,19 @@ func (t Tolerance) Validate() error {
 // F8_E5M2 (2 mantissa bits), and atol equal to the smallest subnormal:
 // 2^-9 ≈ 1.95e-3 for E4M3 and 2^-16 ≈ 1.53e-5 for E5M2. Integers and bool
 // are exact.
-func dtypeTolerance(dt safetensors.DType) (rtol, atol float64) {
+func dtypeTolerance(dt tensor.DType) (rtol, atol float64) {
 	switch dt {
-	case safetensors.F16:
+	case tensor.F16:
 		return 1e-3, 1e-5
-	case safetensors.BF16:
+	case tensor.BF16:
 		return 1.6e-2, 1e-5
-	case safetensors.F32:
+	case tensor.F32:
 		return 1.3e-6, 1e-5
-	case safetensors.F64:
+	case tensor.F64:
 		return 1e-7, 1e-7
-	case safetensors.F8E4M3:
+	case tensor.F8E4M3:
 		return 0.125, 0x1p-9
-	case safetensors.F8E5M2:
+	case tensor.F8E5M2:
 		return 0.25, 0x1p-16
 	}
 	return 0, 0
@@ -113,7 +113,7 @@ func dtypeTolerance(dt safetensors.DType) (rtol, atol float64) {
 // DefaultTolerance is the allclose tolerance for a pair of dtypes: the
 // looser of the two sides' defaults, rtol and atol each (torch's rule).
 // See dtypeTolerance for the values.
-func DefaultTolerance(ref, ours safetensors.DType) Tolerance {
+func DefaultTolerance(ref, ours tensor.DType) Tolerance {
 	r1, a1 := dtypeTolerance(ref)
 	r2, a2 := dtypeTolerance(ours)
 	return Tolerance{Check: CheckAllClose, Rtol: max(r1, r2), Atol: max(a1, a2)}
@@ -202,7 +202,7 @@ func (rs ToleranceRules) Validate() error {
 
 // Resolve gives the tolerance for the tensor called name (the reference
 // name) with the given dtypes.
-func (rs ToleranceRules) Resolve(name string, ref, ours safetensors.DType) Tolerance {
+func (rs ToleranceRules) Resolve(name string, ref, ours tensor.DType) Tolerance {
 	t := DefaultTolerance(ref, ours)
 	rs.Base.apply(&t)
 	for _, r := range rs.Rules {

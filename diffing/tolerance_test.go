@@ -4,26 +4,26 @@ import (
 	"math"
 	"testing"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 func TestDefaultTolerance(t *testing.T) {
 	cases := []struct {
-		ref, ours  safetensors.DType
+		ref, ours  tensor.DType
 		rtol, atol float64
 	}{
-		{safetensors.F32, safetensors.F32, 1.3e-6, 1e-5},
-		{safetensors.F16, safetensors.F16, 1e-3, 1e-5},
-		{safetensors.BF16, safetensors.BF16, 1.6e-2, 1e-5},
-		{safetensors.F64, safetensors.F64, 1e-7, 1e-7},
-		{safetensors.F32, safetensors.BF16, 1.6e-2, 1e-5},
-		{safetensors.F64, safetensors.F32, 1.3e-6, 1e-5},
-		{safetensors.F16, safetensors.F64, 1e-3, 1e-5},
-		{safetensors.F8E4M3, safetensors.F32, 0.125, 0x1p-9},
-		{safetensors.F32, safetensors.F8E5M2, 0.25, 0x1p-16},
-		{safetensors.I64, safetensors.I64, 0, 0},
-		{safetensors.Bool, safetensors.Bool, 0, 0},
-		{safetensors.I32, safetensors.F32, 1.3e-6, 1e-5},
+		{tensor.F32, tensor.F32, 1.3e-6, 1e-5},
+		{tensor.F16, tensor.F16, 1e-3, 1e-5},
+		{tensor.BF16, tensor.BF16, 1.6e-2, 1e-5},
+		{tensor.F64, tensor.F64, 1e-7, 1e-7},
+		{tensor.F32, tensor.BF16, 1.6e-2, 1e-5},
+		{tensor.F64, tensor.F32, 1.3e-6, 1e-5},
+		{tensor.F16, tensor.F64, 1e-3, 1e-5},
+		{tensor.F8E4M3, tensor.F32, 0.125, 0x1p-9},
+		{tensor.F32, tensor.F8E5M2, 0.25, 0x1p-16},
+		{tensor.I64, tensor.I64, 0, 0},
+		{tensor.Bool, tensor.Bool, 0, 0},
+		{tensor.I32, tensor.F32, 1.3e-6, 1e-5},
 	}
 	for _, c := range cases {
 		got := DefaultTolerance(c.ref, c.ours)
@@ -63,7 +63,7 @@ func TestToleranceRules(t *testing.T) {
 	if err := rs.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	f32 := safetensors.F32
+	f32 := tensor.F32
 	cases := []struct {
 		name string
 		want Tolerance

@@ -5,7 +5,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // WeightsOptions are the settings of a weights diff.
@@ -106,11 +106,11 @@ type OptionsEcho struct {
 // unexpected one (Name is the name as loaded; MappedName is set when
 // --map rules changed it).
 type WeightRow struct {
-	Name       string            `json:"name"`
-	MappedName string            `json:"mapped_name,omitempty"`
-	Shape      []int64           `json:"shape"` // null when the source gives none
-	DType      safetensors.DType `json:"dtype"` // "" when the source gives none
-	Hint       string            `json:"hint"`  // "" when no hint explains this row
+	Name       string       `json:"name"`
+	MappedName string       `json:"mapped_name,omitempty"`
+	Shape      []int64      `json:"shape"` // null when the source gives none
+	DType      tensor.DType `json:"dtype"` // "" when the source gives none
+	Hint       string       `json:"hint"`  // "" when no hint explains this row
 }
 
 // ShapeMismatch is an expected weight loaded with another shape.
@@ -124,11 +124,11 @@ type ShapeMismatch struct {
 
 // DTypeMismatch is an expected weight loaded with another dtype.
 type DTypeMismatch struct {
-	Name          string            `json:"name"`
-	LoadedName    string            `json:"loaded_name"`
-	ExpectedDType safetensors.DType `json:"expected_dtype"`
-	LoadedDType   safetensors.DType `json:"loaded_dtype"`
-	Hint          string            `json:"hint"`
+	Name          string       `json:"name"`
+	LoadedName    string       `json:"loaded_name"`
+	ExpectedDType tensor.DType `json:"expected_dtype"`
+	LoadedDType   tensor.DType `json:"loaded_dtype"`
+	Hint          string       `json:"hint"`
 }
 
 // TiedRow is an expected weight absent from the loaded side but accepted
@@ -183,7 +183,7 @@ type Hint struct {
 
 // loadedEntry is one loaded weight after name mapping.
 type loadedEntry struct {
-	w       Weight // w.Name is the name as loaded
+	w       tensor.Info // w.Name is the name as loaded
 	mapped  string
 	ignored bool
 }
@@ -198,7 +198,7 @@ type loadedEntry struct {
 //
 // Hints (see Hint) are computed from the rows that remain and attached to
 // the rows they explain.
-func DiffWeights(expected, loaded Listing, opts WeightsOptions) WeightsReport {
+func DiffWeights(expected, loaded tensor.Listing, opts WeightsOptions) WeightsReport {
 	r := WeightsReport{
 		Expected:      summarize(expected),
 		Loaded:        summarize(loaded),
@@ -215,7 +215,7 @@ func DiffWeights(expected, loaded Listing, opts WeightsOptions) WeightsReport {
 	}
 
 	// Expected side: first occurrence of each name wins.
-	var exp []Weight
+	var exp []tensor.Info
 	expIgnored := map[string]bool{}
 	seenExp := map[string]bool{}
 	dupExp := 0
@@ -260,7 +260,7 @@ func DiffWeights(expected, loaded Listing, opts WeightsOptions) WeightsReport {
 
 	d := &weightsDiff{opts: opts, rep: &r, exp: exp, lds: lds, byMapped: byMapped}
 	expNames := map[string]bool{}
-	var missing []Weight
+	var missing []tensor.Info
 	for _, w := range exp {
 		expNames[w.Name] = true
 		j, ok := byMapped[w.Name]
@@ -275,7 +275,7 @@ func DiffWeights(expected, loaded Listing, opts WeightsOptions) WeightsReport {
 				Name: w.Name, LoadedName: l.w.Name, ExpectedShape: w.Shape, LoadedShape: l.w.Shape,
 			})
 		}
-		if !opts.IgnoreDType && w.DType != safetensors.Unknown && l.w.DType != safetensors.Unknown && w.DType != l.w.DType {
+		if !opts.IgnoreDType && w.DType != tensor.Unknown && l.w.DType != tensor.Unknown && w.DType != l.w.DType {
 			r.DTypeMismatch = append(r.DTypeMismatch, DTypeMismatch{
 				Name: w.Name, LoadedName: l.w.Name, ExpectedDType: w.DType, LoadedDType: l.w.DType,
 			})
@@ -326,13 +326,13 @@ func DiffWeights(expected, loaded Listing, opts WeightsOptions) WeightsReport {
 type weightsDiff struct {
 	opts     WeightsOptions
 	rep      *WeightsReport
-	exp      []Weight      // expected, not ignored, deduplicated
+	exp      []tensor.Info // expected, not ignored, deduplicated
 	lds      []loadedEntry // loaded, in source order
 	byMapped map[string]int
 	unexpIdx []int // rep.Unexpected[i] is lds[unexpIdx[i]]
 }
 
-func mapLoaded(ws []Weight, rules NameRules, expIgnored map[string]bool) []loadedEntry {
+func mapLoaded(ws []tensor.Info, rules NameRules, expIgnored map[string]bool) []loadedEntry {
 	out := make([]loadedEntry, len(ws))
 	for i, w := range ws {
 		m, ign := rules.Map(w.Name)
@@ -341,7 +341,7 @@ func mapLoaded(ws []Weight, rules NameRules, expIgnored map[string]bool) []loade
 	return out
 }
 
-func (d *weightsDiff) tiedAccept(w Weight) (TiedRow, string, bool) {
+func (d *weightsDiff) tiedAccept(w tensor.Info) (TiedRow, string, bool) {
 	for _, p := range d.opts.Tied {
 		other := ""
 		switch w.Name {
@@ -359,7 +359,7 @@ func (d *weightsDiff) tiedAccept(w Weight) (TiedRow, string, bool) {
 		l := d.lds[j]
 		if w.Shape != nil && l.w.Shape != nil && !slices.Equal(w.Shape, l.w.Shape) {
 			return TiedRow{}, fmt.Sprintf("--tied %s: %s is loaded as %s with shape %s, not %s",
-				p, other, l.w.Name, FormatShape(l.w.Shape), FormatShape(w.Shape)), false
+				p, other, l.w.Name, tensor.FormatShape(l.w.Shape), tensor.FormatShape(w.Shape)), false
 		}
 		shape := w.Shape
 		if shape == nil {
@@ -370,7 +370,7 @@ func (d *weightsDiff) tiedAccept(w Weight) (TiedRow, string, bool) {
 	return TiedRow{}, "", false
 }
 
-func summarize(l Listing) ListingSummary {
+func summarize(l tensor.Listing) ListingSummary {
 	s := ListingSummary{Source: l.Source, Tensors: len(l.Weights), Notes: []string{}}
 	s.Notes = append(s.Notes, l.Notes...)
 	for _, w := range l.Weights {
@@ -378,7 +378,7 @@ func summarize(l Listing) ListingSummary {
 			s.UnknownShapes++
 			continue
 		}
-		n := weightNumel(w.Shape)
+		n, _ := tensor.Numel(w.Shape) // saturates
 		if s.Parameters > math.MaxInt64-n {
 			s.Parameters = math.MaxInt64
 		} else {
@@ -386,23 +386,6 @@ func summarize(l Listing) ListingSummary {
 		}
 	}
 	return s
-}
-
-// weightNumel is the element count of a known shape, saturating at MaxInt64;
-// negative dimensions count as 0.
-func weightNumel(shape []int64) int64 {
-	n := int64(1)
-	for _, d := range shape {
-		if d <= 0 {
-			return 0
-		}
-		if n > math.MaxInt64/d {
-			n = math.MaxInt64
-			continue
-		}
-		n *= d
-	}
-	return n
 }
 
 func echo(o WeightsOptions) OptionsEcho {
@@ -417,20 +400,4 @@ func echo(o WeightsOptions) OptionsEcho {
 		e.Tied = append(e.Tied, t.String())
 	}
 	return e
-}
-
-// FormatShape writes a shape as [4096 32000]; a scalar is [] and an
-// unknown shape "?".
-func FormatShape(s []int64) string {
-	if s == nil {
-		return "?"
-	}
-	b := []byte{'['}
-	for i, d := range s {
-		if i > 0 {
-			b = append(b, ' ')
-		}
-		b = fmt.Appendf(b, "%d", d)
-	}
-	return string(append(b, ']'))
 }

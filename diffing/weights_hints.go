@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // hintKindOrder is the order hints are listed in.
@@ -79,16 +79,16 @@ func (d *weightsDiff) hints(pre map[string]string) {
 	d.rep.Fix = strings.Join(quoted, " ")
 }
 
-func (h *hintState) missW(i int) Weight {
+func (h *hintState) missW(i int) tensor.Info {
 	r := h.rep.Missing[i]
-	return Weight{Name: r.Name, Shape: r.Shape, DType: r.DType}
+	return tensor.Info{Name: r.Name, Shape: r.Shape, DType: r.DType}
 }
 
 // unexpW is the i-th unexpected weight under its mapped name (with the
 // suggestions so far applied).
-func (h *hintState) unexpW(i int) Weight {
+func (h *hintState) unexpW(i int) tensor.Info {
 	e := h.lds[h.unexpIdx[i]]
-	return Weight{Name: h.unexpNames[i], Shape: e.w.Shape, DType: e.w.DType}
+	return tensor.Info{Name: h.unexpNames[i], Shape: e.w.Shape, DType: e.w.DType}
 }
 
 func (h *hintState) unexpLoadedName(i int) string { return h.lds[h.unexpIdx[i]].w.Name }
@@ -123,7 +123,7 @@ func (h *hintState) state(extra ...MapRule) nameState {
 	for _, n := range h.rep.Ignored.Expected {
 		expIgnored[n] = true
 	}
-	ws := make([]Weight, len(h.lds))
+	ws := make([]tensor.Info, len(h.lds))
 	for i, e := range h.lds {
 		ws[i] = e.w
 	}
@@ -362,7 +362,7 @@ func (h *hintState) emitPairHint(kind, msg string, rule MapRule, pairs [][2]int)
 			if _, msg := shapeHint(es, ls); msg != "" {
 				after = "; then its shape differs: " + msg
 			} else {
-				after = fmt.Sprintf("; then its shape differs: loaded %s, expected %s", FormatShape(ls), FormatShape(es))
+				after = fmt.Sprintf("; then its shape differs: loaded %s, expected %s", tensor.FormatShape(ls), tensor.FormatShape(es))
 			}
 		}
 		h.rep.Missing[i].Hint = fmt.Sprintf("loaded as %s; %s%s", ln, fix, after)
@@ -398,7 +398,7 @@ func parentComp(name string) string {
 }
 
 func (h *hintState) tiedHints() {
-	var embeds []Weight // expected embeddings that are loaded
+	var embeds []tensor.Info // expected embeddings that are loaded
 	for _, w := range h.exp {
 		if !embedParents[parentComp(w.Name)] {
 			continue
@@ -427,7 +427,7 @@ func (h *hintState) tiedHints() {
 			var msg string
 			if known {
 				msg = fmt.Sprintf("%s is missing and has the embedding's shape %s: the port likely ties it to %s",
-					m.Name, FormatShape(m.Shape), e.Name)
+					m.Name, tensor.FormatShape(m.Shape), e.Name)
 			} else {
 				msg = fmt.Sprintf("%s is missing and %s is loaded (shapes unknown): the port may tie them", m.Name, e.Name)
 			}
@@ -453,8 +453,8 @@ const maxFusedParts = 16
 // or the reverse (split, when split is true).
 func (h *hintState) fusedHints(split bool) {
 	var wholes, parts []int
-	whole := func(i int) Weight { return h.unexpW(i) }
-	part := func(i int) Weight { return h.missW(i) }
+	whole := func(i int) tensor.Info { return h.unexpW(i) }
+	part := func(i int) tensor.Info { return h.missW(i) }
 	wholes, parts = h.openUnexpected(), h.openMissing()
 	if split {
 		whole, part = part, whole
@@ -558,10 +558,10 @@ func (h *hintState) fusedHints(split bool) {
 				h.unexpDone[wi] = true
 				h.rep.Unexpected[wi].Hint = "fuses " + desc
 			}
-			key := maskNumbers(f.Name) + "\x00" + desc + "\x00" + FormatShape(f.Shape)
+			key := maskNumbers(f.Name) + "\x00" + desc + "\x00" + tensor.FormatShape(f.Shape)
 			g := groups[key]
 			if g == nil {
-				g = &group{desc: desc, shape: FormatShape(f.Shape), parts: make([][]string, len(sel))}
+				g = &group{desc: desc, shape: tensor.FormatShape(f.Shape), parts: make([][]string, len(sel))}
 				groups[key] = g
 				order = append(order, key)
 			}
@@ -608,8 +608,8 @@ func (h *hintState) fusedHints(split bool) {
 // have the stacked shape without its first dim.
 func (h *hintState) stackedHints(reverse bool) {
 	wholes, parts := h.openUnexpected(), h.openMissing()
-	whole := func(i int) Weight { return h.unexpW(i) }
-	part := func(i int) Weight { return h.missW(i) }
+	whole := func(i int) tensor.Info { return h.unexpW(i) }
+	part := func(i int) tensor.Info { return h.missW(i) }
 	if reverse {
 		wholes, parts = parts, wholes
 		whole, part = part, whole
@@ -662,7 +662,7 @@ func (h *hintState) stackedHints(reverse bool) {
 			if reverse {
 				partNames[k] = h.unexpLoadedName(m.idx)
 				h.unexpDone[m.idx] = true
-				h.rep.Unexpected[m.idx].Hint = fmt.Sprintf("slice %d of expected %s %s", m.n, wholeName, FormatShape(f.Shape))
+				h.rep.Unexpected[m.idx].Hint = fmt.Sprintf("slice %d of expected %s %s", m.n, wholeName, tensor.FormatShape(f.Shape))
 			} else {
 				partNames[k] = part(m.idx).Name
 				h.missDone[m.idx] = true
@@ -671,11 +671,11 @@ func (h *hintState) stackedHints(reverse bool) {
 		if !reverse {
 			wholeName = h.unexpLoadedName(wi)
 			for _, m := range ms {
-				h.rep.Missing[m.idx].Hint = fmt.Sprintf("slice %d of loaded %s %s", m.n, wholeName, FormatShape(f.Shape))
+				h.rep.Missing[m.idx].Hint = fmt.Sprintf("slice %d of loaded %s %s", m.n, wholeName, tensor.FormatShape(f.Shape))
 			}
 		}
 		folded := joinFolded(partNames)
-		desc := fmt.Sprintf("%d tensors %s stacked along a new dim 0", len(ms), FormatShape(f.Shape[1:]))
+		desc := fmt.Sprintf("%d tensors %s stacked along a new dim 0", len(ms), tensor.FormatShape(f.Shape[1:]))
 		if reverse {
 			h.missDone[wi] = true
 			h.rep.Missing[wi].Hint = "loaded unstacked as " + folded
@@ -883,18 +883,19 @@ func shapeHint(exp, got []int64) (string, string) {
 		if perm := permutation(exp, got); perm != nil {
 			if len(exp) == 2 {
 				return HintTransposed, fmt.Sprintf("transposed: loaded %s is expected %s with its dims swapped (PyTorch Linear stores [out, in])",
-					FormatShape(got), FormatShape(exp))
+					tensor.FormatShape(got), tensor.FormatShape(exp))
 			}
 			ps := make([]string, len(perm))
 			for i, p := range perm {
 				ps[i] = strconv.Itoa(p)
 			}
 			return HintTransposed, fmt.Sprintf("dims permuted: loaded %s is expected %s permuted as (%s)",
-				FormatShape(got), FormatShape(exp), strings.Join(ps, ", "))
+				tensor.FormatShape(got), tensor.FormatShape(exp), strings.Join(ps, ", "))
 		}
 	}
-	if n := weightNumel(exp); n == weightNumel(got) && n > 0 {
-		return HintReshaped, fmt.Sprintf("reshaped: same %d elements, loaded %s, expected %s", n, FormatShape(got), FormatShape(exp))
+	n, _ := tensor.Numel(exp)
+	if ng, _ := tensor.Numel(got); n > 0 && n == ng {
+		return HintReshaped, fmt.Sprintf("reshaped: same %d elements, loaded %s, expected %s", n, tensor.FormatShape(got), tensor.FormatShape(exp))
 	}
 	if len(exp) == len(got) {
 		diff := -1
@@ -1256,12 +1257,12 @@ func renameRule(expected, loaded string) (rule MapRule, from, to string, ok bool
 
 func (h *hintState) dtypeHints() {
 	type group struct {
-		from, to safetensors.DType
+		from, to tensor.DType
 		names    []string
 		lnames   []string
 	}
-	groups := map[[2]safetensors.DType]*group{}
-	var order [][2]safetensors.DType
+	groups := map[[2]tensor.DType]*group{}
+	var order [][2]tensor.DType
 	allFloat := true
 	for i := range h.rep.DTypeMismatch {
 		row := &h.rep.DTypeMismatch[i]
@@ -1279,7 +1280,7 @@ func (h *hintState) dtypeHints() {
 		default:
 			allFloat = false
 		}
-		k := [2]safetensors.DType{e, l}
+		k := [2]tensor.DType{e, l}
 		if groups[k] == nil {
 			groups[k] = &group{from: e, to: l}
 			order = append(order, k)

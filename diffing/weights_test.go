@@ -14,16 +14,16 @@ import (
 	"time"
 
 	"github.com/refcmp/refcmp/internal/testenv"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // lst builds a listing from lines "name [SHAPE] [DTYPE]" where SHAPE is
 // 2x3, "-" for a scalar, or absent (unknown).
-func testListing(source string, lines ...string) Listing {
-	l := Listing{Source: source}
+func testListing(source string, lines ...string) tensor.Listing {
+	l := tensor.Listing{Source: source}
 	for _, line := range lines {
 		f := strings.Fields(line)
-		w := Weight{Name: f[0]}
+		w := tensor.Info{Name: f[0]}
 		for _, tok := range f[1:] {
 			switch {
 			case tok == "-":
@@ -38,7 +38,7 @@ func testListing(source string, lines ...string) Listing {
 					w.Shape = append(w.Shape, n)
 				}
 			default:
-				dt, err := safetensors.ParseDType(tok)
+				dt, err := tensor.ParseDType(tok)
 				if err != nil {
 					panic(line)
 				}
@@ -105,7 +105,7 @@ func TestDiffWeightsBasic(t *testing.T) {
 		{Name: "s", LoadedName: "s", ExpectedShape: []int64{}, LoadedShape: []int64{1}, Hint: "reshaped: same 1 elements, loaded [1], expected []"},
 	})
 	wantEq(t, "dtype mismatch", r.DTypeMismatch, []DTypeMismatch{
-		{Name: "b.w", LoadedName: "b.w", ExpectedDType: safetensors.BF16, LoadedDType: safetensors.F32, Hint: "upcast: the port keeps a wider float type"},
+		{Name: "b.w", LoadedName: "b.w", ExpectedDType: tensor.BF16, LoadedDType: tensor.F32, Hint: "upcast: the port keeps a wider float type"},
 	})
 	wantEq(t, "counts", r.Counts, WeightsCounts{Matched: 4, Missing: 1, Unexpected: 2, ShapeMismatch: 2, DTypeMismatch: 1})
 
@@ -139,7 +139,7 @@ func TestDiffWeightsMapIgnore(t *testing.T) {
 	wantEq(t, "options echo", r.Options, OptionsEcho{Map: []string{"^=model."}, Ignore: []string{"*.inv_freq", "model.extra.*"}, Tied: []string{}})
 
 	// An unexpected row carries the mapped name.
-	got.Weights = append(got.Weights, Weight{Name: "other.w"})
+	got.Weights = append(got.Weights, tensor.Info{Name: "other.w"})
 	r = DiffWeights(exp, got, o)
 	wantEq(t, "unexpected row", r.Unexpected, []WeightRow{{Name: "other.w", MappedName: "model.other.w"}})
 }
@@ -183,7 +183,7 @@ func TestDiffWeightsCollisionsAndDuplicates(t *testing.T) {
 }
 
 // applyFix re-runs the diff with a hint's fix added and returns the new report.
-func applyFix(t *testing.T, exp, got Listing, o WeightsOptions, h Hint) WeightsReport {
+func applyFix(t *testing.T, exp, got tensor.Listing, o WeightsOptions, h Hint) WeightsReport {
 	t.Helper()
 	if len(h.FixArgs) == 0 {
 		t.Fatalf("hint without a fix: %+v", h)
@@ -593,7 +593,7 @@ func TestWeightsReportJSON(t *testing.T) {
 		}
 	}
 	// Empty report: lists are [] not null.
-	b, _ = json.Marshal(DiffWeights(Listing{}, Listing{}, WeightsOptions{}))
+	b, _ = json.Marshal(DiffWeights(tensor.Listing{}, tensor.Listing{}, WeightsOptions{}))
 	if bytes.Contains(b, []byte("null")) {
 		t.Errorf("null in %s", b)
 	}
@@ -635,16 +635,16 @@ func TestMixtralMissingOneExpert(t *testing.T) {
 	if len(all) != 1739 {
 		t.Fatalf("%d names, want 1739", len(all))
 	}
-	expected := Listing{Source: "mixtral index", Notes: []string{"shard files absent: shapes unknown"}}
-	loaded := Listing{Source: "manifest"}
+	expected := tensor.Listing{Source: "mixtral index", Notes: []string{"shard files absent: shapes unknown"}}
+	loaded := tensor.Listing{Source: "manifest"}
 	var want []string
 	for _, n := range all {
-		expected.Weights = append(expected.Weights, Weight{Name: n})
+		expected.Weights = append(expected.Weights, tensor.Info{Name: n})
 		if strings.Contains(n, ".block_sparse_moe.experts.3.") {
 			want = append(want, n)
 			continue
 		}
-		loaded.Weights = append(loaded.Weights, Weight{Name: n})
+		loaded.Weights = append(loaded.Weights, tensor.Info{Name: n})
 	}
 	if len(want) != 56*3 {
 		t.Fatalf("%d expert-3 names, want 168", len(want))
@@ -719,17 +719,17 @@ func TestHintsChainAllFixes(t *testing.T) {
 
 func TestDiffWeightsLargeRename(t *testing.T) {
 	// 56 layers x 31 weights, every name renamed: hints stay fast.
-	var el, gl Listing
+	var el, gl tensor.Listing
 	for i := range 56 {
 		for e := range 8 {
 			for _, w := range []string{"w1", "w2", "w3"} {
-				el.Weights = append(el.Weights, Weight{Name: fmt.Sprintf("model.layers.%d.block_sparse_moe.experts.%d.%s.weight", i, e, w), Shape: []int64{16, 8}})
-				gl.Weights = append(gl.Weights, Weight{Name: fmt.Sprintf("layers.%d.moe.experts.%d.%s.weight", i, e, w), Shape: []int64{16, 8}})
+				el.Weights = append(el.Weights, tensor.Info{Name: fmt.Sprintf("model.layers.%d.block_sparse_moe.experts.%d.%s.weight", i, e, w), Shape: []int64{16, 8}})
+				gl.Weights = append(gl.Weights, tensor.Info{Name: fmt.Sprintf("layers.%d.moe.experts.%d.%s.weight", i, e, w), Shape: []int64{16, 8}})
 			}
 		}
 		for _, w := range []string{"q_proj", "k_proj", "v_proj", "o_proj"} {
-			el.Weights = append(el.Weights, Weight{Name: fmt.Sprintf("model.layers.%d.self_attn.%s.weight", i, w), Shape: []int64{8, 8}})
-			gl.Weights = append(gl.Weights, Weight{Name: fmt.Sprintf("layers.%d.attention.%s.weight", i, w), Shape: []int64{8, 8}})
+			el.Weights = append(el.Weights, tensor.Info{Name: fmt.Sprintf("model.layers.%d.self_attn.%s.weight", i, w), Shape: []int64{8, 8}})
+			gl.Weights = append(gl.Weights, tensor.Info{Name: fmt.Sprintf("layers.%d.attention.%s.weight", i, w), Shape: []int64{8, 8}})
 		}
 	}
 	r := DiffWeights(el, gl, WeightsOptions{})
@@ -745,10 +745,10 @@ func TestDiffWeightsLargeRename(t *testing.T) {
 
 func TestDiffWeightsFlatWorstCase(t *testing.T) {
 	// Thousands of unrelated flat names on both sides: bounded time.
-	var el, gl Listing
+	var el, gl tensor.Listing
 	for i := range 4000 {
-		el.Weights = append(el.Weights, Weight{Name: fmt.Sprintf("param_%d_a.weight", i*7919%100003), Shape: []int64{int64(i%5 + 1)}})
-		gl.Weights = append(gl.Weights, Weight{Name: fmt.Sprintf("tensor_%d_b.weight", i*104729%100019), Shape: []int64{int64(i%3 + 1)}})
+		el.Weights = append(el.Weights, tensor.Info{Name: fmt.Sprintf("param_%d_a.weight", i*7919%100003), Shape: []int64{int64(i%5 + 1)}})
+		gl.Weights = append(gl.Weights, tensor.Info{Name: fmt.Sprintf("tensor_%d_b.weight", i*104729%100019), Shape: []int64{int64(i%3 + 1)}})
 	}
 	start := time.Now()
 	r := DiffWeights(el, gl, WeightsOptions{})

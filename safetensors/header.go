@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	nlpst "github.com/nlpodyssey/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,7 +29,7 @@ const MaxHeaderLen = 100_000_000
 // Tensor is one header entry.
 type Tensor struct {
 	Name  string
-	DType DType // Unknown when not known (an index whose shard files are absent)
+	DType tensor.DType // Unknown when not known (an index whose shard files are absent)
 	// Shape is []int64{} for a scalar, never nil for a header entry;
 	// nil means unknown (an index whose shard files are absent).
 	Shape      []int64
@@ -38,13 +39,7 @@ type Tensor struct {
 // Numel is the element count: the product of Shape, 1 for a scalar,
 // 0 for an empty tensor or an unknown shape.
 func (t Tensor) Numel() int64 {
-	if t.Shape == nil {
-		return 0
-	}
-	n := int64(1)
-	for _, d := range t.Shape {
-		n *= d
-	}
+	n, _ := tensor.Numel(t.Shape)
 	return n
 }
 
@@ -136,7 +131,7 @@ func parse(m []byte, n int64) (*File, error) {
 	}
 	// Cover the library's dtype gap: rewrite F8 dtypes as "U8" plus
 	// spaces, in place and the same length, so every offset stays valid.
-	f8 := map[string]DType{}
+	f8 := map[string]tensor.DType{}
 	for _, e := range hd.entries {
 		if e.dtype == "F8_E4M3" || e.dtype == "F8_E5M2" {
 			if len(f8) == 0 {
@@ -144,7 +139,7 @@ func parse(m []byte, n int64) (*File, error) {
 					return nil, fmt.Errorf("mprotect: %w", err)
 				}
 			}
-			f8[e.name], _ = ParseDType(e.dtype)
+			f8[e.name], _ = tensor.ParseDType(e.dtype)
 			tok := m[8+e.dtypeAt[0] : 8+e.dtypeAt[1]]
 			copy(tok, `"U8"`)
 			for i := 4; i < len(tok); i++ {
@@ -196,10 +191,10 @@ func parse(m []byte, n int64) (*File, error) {
 	return f, nil
 }
 
-var libDTypes = [...]DType{
-	nlpst.BOOL: Bool, nlpst.U8: U8, nlpst.I8: I8, nlpst.I16: I16, nlpst.U16: U16,
-	nlpst.F16: F16, nlpst.BF16: BF16, nlpst.I32: I32, nlpst.U32: U32, nlpst.F32: F32,
-	nlpst.F64: F64, nlpst.I64: I64, nlpst.U64: U64,
+var libDTypes = [...]tensor.DType{
+	nlpst.BOOL: tensor.Bool, nlpst.U8: tensor.U8, nlpst.I8: tensor.I8, nlpst.I16: tensor.I16, nlpst.U16: tensor.U16,
+	nlpst.F16: tensor.F16, nlpst.BF16: tensor.BF16, nlpst.I32: tensor.I32, nlpst.U32: tensor.U32, nlpst.F32: tensor.F32,
+	nlpst.F64: tensor.F64, nlpst.I64: tensor.I64, nlpst.U64: tensor.U64,
 }
 
 // header is our own structural reading of a header: what the library does
@@ -354,7 +349,7 @@ func check(hd header, dataLen int64) error {
 	}
 	var spans []span
 	for _, e := range hd.entries {
-		d, err := ParseDType(e.dtype)
+		d, err := tensor.ParseDType(e.dtype)
 		if err != nil || d.String() != e.dtype {
 			return fmt.Errorf("tensor %q: unknown dtype %q", e.name, e.dtype)
 		}

@@ -13,6 +13,7 @@ import (
 
 	nlpst "github.com/nlpodyssey/safetensors"
 	"github.com/refcmp/refcmp/internal/testenv"
+	"github.com/refcmp/refcmp/tensor"
 	"golang.org/x/sys/unix"
 )
 
@@ -225,7 +226,7 @@ func TestF8Gap(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, ts := range f.Tensors {
-				if strings.Contains(ts.Name, "float8") != (ts.DType == F8E4M3 || ts.DType == F8E5M2) {
+				if strings.Contains(ts.Name, "float8") != (ts.DType == tensor.F8E4M3 || ts.DType == tensor.F8E5M2) {
 					t.Errorf("%s: dtype %s", ts.Name, ts.DType)
 				}
 			}
@@ -425,7 +426,7 @@ func FuzzReadHeader(f *testing.F) {
 		}
 		at := 8 + file.HeaderLen
 		for _, ts := range file.Tensors {
-			if ts.Begin != at || ts.DType == Unknown || ts.Shape == nil || ts.End > file.Size {
+			if ts.Begin != at || ts.DType == tensor.Unknown || ts.Shape == nil || ts.End > file.Size {
 				t.Fatalf("accepted a bad tensor %+v (data at %d)", ts, at)
 			}
 			at = ts.End

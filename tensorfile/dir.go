@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // dumpExt reports whether a file name has the extension of a tensor file
@@ -95,17 +95,17 @@ func openDir(dir string, cfg config) (*Container, error) {
 }
 
 // listDir lists a directory from headers alone.
-func listDir(dir string) (diffing.Listing, error) {
+func listDir(dir string) (tensor.Listing, error) {
 	st, err := isSafetensorsDir(dir)
 	if err != nil {
-		return diffing.Listing{}, err
+		return tensor.Listing{}, err
 	}
 	if st {
 		return listSafetensors(dir)
 	}
 	c, err := openDir(dir, config{headerOnly: true})
 	if err != nil {
-		return diffing.Listing{}, err
+		return tensor.Listing{}, err
 	}
 	defer c.Close()
 	return c.listing(), nil

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/refcmp/refcmp/internal/testenv"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // stBytes builds a safetensors file of F32 tensors given in order.
@@ -131,7 +131,7 @@ func TestListManifestFallback(t *testing.T) {
 	dir := t.TempDir()
 	p := testenv.WriteFile(t, dir, "loaded.txt", []byte("model.embed.weight torch.Size([10, 4]) torch.float32\nlm_head.weight [4, 10]\n"))
 	l, err := List(p)
-	if err != nil || len(l.Weights) != 2 || l.Weights[0].DType != safetensors.F32 || !slices.Equal(l.Weights[1].Shape, []int64{4, 10}) {
+	if err != nil || len(l.Weights) != 2 || l.Weights[0].DType != tensor.F32 || !slices.Equal(l.Weights[1].Shape, []int64{4, 10}) {
 		t.Errorf("manifest: %+v %v", l, err)
 	}
 	// A broken checkpoint is not read as a manifest.
@@ -147,7 +147,7 @@ func TestListManifestFallback(t *testing.T) {
 	// A safetensors file lists from its header.
 	p = testenv.WriteFile(t, dir, "m.safetensors", stBytes(nil, []string{"a", "b"}, [][]float32{{1}, {2, 3}}))
 	l, err = List(p)
-	if err != nil || len(l.Weights) != 2 || l.Weights[1].Name != "b" || !slices.Equal(l.Weights[1].Shape, []int64{2}) || l.Weights[1].DType != safetensors.F32 {
+	if err != nil || len(l.Weights) != 2 || l.Weights[1].Name != "b" || !slices.Equal(l.Weights[1].Shape, []int64{2}) || l.Weights[1].DType != tensor.F32 {
 		t.Errorf("safetensors: %v %v", l.Weights, err)
 	}
 }

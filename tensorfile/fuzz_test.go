@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/refcmp/refcmp/internal/testenv"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // Fuzz targets for the readers of untrusted files. Seeds are the real
@@ -96,8 +96,8 @@ func FuzzOpenRaw(f *testing.F) {
 	f.Add(leF32(1, 2, 3, 4), `{"dtype": "f32", "shape": [2, 2]}`, uint8(0), int64(0))
 	f.Add(beF64(1, 2, 3, 4, 5, 6), `{"dtype": "f64", "shape": [2, 3], "order": "F", "byteorder": "big"}`, uint8(0), int64(0))
 	f.Add(make([]byte, 6), `{"dtype": "bf16", "shape": []}`, uint8(0), int64(0))
-	f.Add(make([]byte, 8), ``, uint8(safetensors.F16), int64(4))
-	f.Add(make([]byte, 7), `{"shape": [7], "dtype": "u8"}`, uint8(safetensors.I64), int64(-1))
+	f.Add(make([]byte, 8), ``, uint8(tensor.F16), int64(4))
+	f.Add(make([]byte, 7), `{"shape": [7], "dtype": "u8"}`, uint8(tensor.I64), int64(-1))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte, sidecar string, dtype uint8, dim int64) {
 		p := filepath.Join(dir, "x.bin")
@@ -111,7 +111,7 @@ func FuzzOpenRaw(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		opts := Options{DType: safetensors.DType(dtype % 16)}
+		opts := Options{DType: tensor.DType(dtype % 16)}
 		if dim != 0 {
 			opts.Shape = []int64{dim, 1}
 		}

@@ -8,38 +8,28 @@ import (
 	"io"
 	"math"
 	"math/bits"
+	"slices"
 	"sync"
 
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // byteSize checks a shape from a header and returns its element count and
-// its size in bytes for dt, refusing negative dimensions and overflow.
-func byteSize(shape []int64, dt safetensors.DType) (numel, nbytes int64, err error) {
+// its size in bytes for dt, refusing negative dimensions and overflow. A
+// nil shape is a header's scalar.
+func byteSize(shape []int64, dt tensor.DType) (numel, nbytes int64, err error) {
 	es := int64(dt.Size())
 	if es == 0 {
 		return 0, 0, fmt.Errorf("dtype %s has no element size", dt)
 	}
-	numel = 1
-	for _, d := range shape {
-		if d < 0 {
-			return 0, 0, fmt.Errorf("shape %v has a negative dimension", shape)
-		}
-		if d != 0 && numel > math.MaxInt64/es/d {
-			// keep checking for zeros: a zero dimension makes the tensor empty
-			numel = -1
-			continue
-		}
-		if numel >= 0 {
-			numel *= d
-		}
+	if slices.ContainsFunc(shape, func(d int64) bool { return d < 0 }) {
+		return 0, 0, fmt.Errorf("shape %v has a negative dimension", shape)
 	}
-	if numel < 0 {
-		for _, d := range shape {
-			if d == 0 {
-				return 0, 0, nil
-			}
-		}
+	if shape == nil {
+		shape = []int64{}
+	}
+	numel, ok := tensor.Numel(shape)
+	if !ok || numel > math.MaxInt64/es {
 		return 0, 0, fmt.Errorf("shape %v is too large", shape)
 	}
 	return numel, numel * es, nil
@@ -268,7 +258,7 @@ func (s *swapReaderAt) ReadAt(p []byte, off int64) (int, error) {
 // in byte order bigEndian), placed by offset and strides (in elements;
 // nil strides mean C order). In header-only mode it checks the placement
 // and returns nil.
-func (cfg config) tensorData(src io.ReaderAt, srcBytes int64, dt safetensors.DType, bigEndian bool, shape, strides []int64, offset int64) (io.ReaderAt, error) {
+func (cfg config) tensorData(src io.ReaderAt, srcBytes int64, dt tensor.DType, bigEndian bool, shape, strides []int64, offset int64) (io.ReaderAt, error) {
 	es := int64(dt.Size())
 	_, nbytes, err := byteSize(shape, dt)
 	if err != nil {

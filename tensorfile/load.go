@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // Load reads one tensor of a file into memory, for a port's own tests
@@ -14,24 +14,24 @@ import (
 // name is "" (a .npy, a raw file with a sidecar, a .pt holding one
 // tensor). The file is closed before Load returns; the tensor's Data is
 // a diffing.MemData.
-func Load(path, name string) (diffing.Tensor, error) {
+func Load(path, name string) (tensor.Tensor, error) {
 	return LoadWith(path, name, Options{})
 }
 
 // LoadWith is Load with reader options (the dtype and shape of a raw file
 // without a sidecar).
-func LoadWith(path, name string, opts Options) (diffing.Tensor, error) {
+func LoadWith(path, name string, opts Options) (tensor.Tensor, error) {
 	c, err := Open(path, opts)
 	if err != nil {
-		return diffing.Tensor{}, err
+		return tensor.Tensor{}, err
 	}
 	defer c.Close()
-	var t *diffing.Tensor
+	var t *tensor.Tensor
 	switch {
 	case name == "" && len(c.Tensors) == 1:
 		t = &c.Tensors[0]
 	case name == "":
-		return diffing.Tensor{}, fmt.Errorf("%s: holds %d tensors; name the one to load (%s)", path, len(c.Tensors), someNames(c.Tensors))
+		return tensor.Tensor{}, fmt.Errorf("%s: holds %d tensors; name the one to load (%s)", path, len(c.Tensors), someNames(c.Tensors))
 	default:
 		for i := range c.Tensors {
 			if c.Tensors[i].Name == name {
@@ -43,37 +43,37 @@ func LoadWith(path, name string, opts Options) (diffing.Tensor, error) {
 			t = &c.Tensors[0]
 		}
 		if t == nil {
-			return diffing.Tensor{}, fmt.Errorf("%s: no tensor %q (it holds %s)", path, name, someNames(c.Tensors))
+			return tensor.Tensor{}, fmt.Errorf("%s: no tensor %q (it holds %s)", path, name, someNames(c.Tensors))
 		}
 	}
-	out := diffing.Tensor{Name: t.Name, DType: t.DType, Shape: append([]int64{}, t.Shape...)}
+	out := tensor.Tensor{Name: t.Name, DType: t.DType, Shape: append([]int64{}, t.Shape...)}
 	n := t.Numel() * int64(t.DType.Size())
 	limit := opts.MaxMaterialize
 	if limit <= 0 {
 		limit = DefaultMaxMaterialize
 	}
 	if n > limit {
-		return diffing.Tensor{}, fmt.Errorf("%s: tensor %q: %d bytes is over the limit of %d for loading into memory (Options.MaxMaterialize)", path, t.Name, n, limit)
+		return tensor.Tensor{}, fmt.Errorf("%s: tensor %q: %d bytes is over the limit of %d for loading into memory (Options.MaxMaterialize)", path, t.Name, n, limit)
 	}
 	buf := make([]byte, n)
 	if n > 0 {
 		if t.Data == nil {
-			return diffing.Tensor{}, fmt.Errorf("%s: tensor %q: no data", path, t.Name)
+			return tensor.Tensor{}, fmt.Errorf("%s: tensor %q: no data", path, t.Name)
 		}
 		k, err := t.Data.ReadAt(buf, 0)
 		if int64(k) != n {
 			if err == nil || err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return diffing.Tensor{}, fmt.Errorf("%s: tensor %q: shape %v %s needs %d bytes: %w", path, t.Name, t.Shape, t.DType, n, err)
+			return tensor.Tensor{}, fmt.Errorf("%s: tensor %q: shape %v %s needs %d bytes: %w", path, t.Name, t.Shape, t.DType, n, err)
 		}
 	}
-	out.Data = diffing.MemData(buf)
+	out.Data = tensor.MemData(buf)
 	return out, nil
 }
 
 // someNames lists up to 8 tensor names for an error message.
-func someNames(ts []diffing.Tensor) string {
+func someNames(ts []tensor.Tensor) string {
 	if len(ts) == 0 {
 		return "no tensors"
 	}

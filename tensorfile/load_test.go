@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/refcmp/refcmp/diffing"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 func TestLoad(t *testing.T) {
@@ -16,10 +16,10 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ts.DType != safetensors.F32 || diffing.FormatShape(ts.Shape) != "[1 4 8 8]" {
+	if ts.DType != tensor.F32 || tensor.FormatShape(ts.Shape) != "[1 4 8 8]" {
 		t.Errorf("loaded %s %v", ts.DType, ts.Shape)
 	}
-	m, ok := ts.Data.(diffing.MemData)
+	m, ok := ts.Data.(tensor.MemData)
 	if !ok || len(m) != 1024 {
 		t.Fatalf("data %T of %d bytes, want MemData of 1024", ts.Data, len(m))
 	}
@@ -53,7 +53,7 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"", "x.bin", "whatever"} {
-		x, err := LoadWith(raw, name, Options{DType: safetensors.F32, Shape: []int64{2}})
+		x, err := LoadWith(raw, name, Options{DType: tensor.F32, Shape: []int64{2}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,7 +62,7 @@ func TestLoad(t *testing.T) {
 			t.Errorf("raw %q: %v %v", name, vals, err)
 		}
 	}
-	if _, err := LoadWith(raw, "", Options{DType: safetensors.F32, Shape: []int64{2}, MaxMaterialize: 4}); err == nil || !strings.Contains(err.Error(), "over the limit of 4") {
+	if _, err := LoadWith(raw, "", Options{DType: tensor.F32, Shape: []int64{2}, MaxMaterialize: 4}); err == nil || !strings.Contains(err.Error(), "over the limit of 4") {
 		t.Errorf("MaxMaterialize: %v", err)
 	}
 	if _, err := Load(filepath.Join(dir, "absent.npy"), ""); err == nil {

@@ -6,24 +6,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/refcmp/refcmp/diffing"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // maxManifestSize bounds how much of a file is read as a manifest.
 const maxManifestSize = 1 << 30
 
 // ReadManifest reads a loaded-weights manifest (see ParseManifest).
-func ReadManifest(path string) (diffing.Listing, error) {
+func ReadManifest(path string) (tensor.Listing, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return diffing.Listing{}, err
+		return tensor.Listing{}, err
 	}
 	defer f.Close()
 	return ParseManifest(path, f)
@@ -60,27 +58,27 @@ func ReadManifest(path string) (diffing.Listing, error) {
 // A weight without a shape has Shape nil; without a dtype, DType Unknown.
 // Errors carry the place: "path:LINE: ...". A name listed twice is an
 // error.
-func ParseManifest(source string, r io.Reader) (diffing.Listing, error) {
+func ParseManifest(source string, r io.Reader) (tensor.Listing, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxManifestSize+1))
 	if err != nil {
-		return diffing.Listing{}, fmt.Errorf("%s: %w", source, err)
+		return tensor.Listing{}, fmt.Errorf("%s: %w", source, err)
 	}
 	if len(data) > maxManifestSize {
-		return diffing.Listing{}, fmt.Errorf("%s: over %d MiB: too large for a weights manifest", source, maxManifestSize>>20)
+		return tensor.Listing{}, fmt.Errorf("%s: over %d MiB: too large for a weights manifest", source, maxManifestSize>>20)
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(data) {
-		return diffing.Listing{}, fmt.Errorf("%s:%d: not UTF-8 text: not a weights manifest (nor a tensor file refcmp recognises)", source, lineOf(data, firstInvalidUTF8(data)))
+		return tensor.Listing{}, fmt.Errorf("%s:%d: not UTF-8 text: not a weights manifest (nor a tensor file refcmp recognises)", source, lineOf(data, firstInvalidUTF8(data)))
 	}
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	var l diffing.Listing
+	var l tensor.Listing
 	if len(trimmed) > 0 && (trimmed[0] == '[' || trimmed[0] == '{') {
 		l, err = parseJSONManifest(source, data)
 	} else {
 		l, err = parseTextManifest(source, data)
 	}
 	if err != nil {
-		return diffing.Listing{}, err
+		return tensor.Listing{}, err
 	}
 	if len(l.Weights) == 0 {
 		l.Notes = append(l.Notes, "the manifest lists no weights")
@@ -167,8 +165,8 @@ func cleanLine(s string) string {
 	return s
 }
 
-func parseTextManifest(source string, data []byte) (diffing.Listing, error) {
-	l := diffing.Listing{Source: source}
+func parseTextManifest(source string, data []byte) (tensor.Listing, error) {
+	l := tensor.Listing{Source: source}
 	firstLine := map[string]int{}
 	for n, raw := range strings.Split(string(data), "\n") {
 		line := cleanLine(raw)
@@ -177,10 +175,10 @@ func parseTextManifest(source string, data []byte) (diffing.Listing, error) {
 		}
 		w, err := parseManifestLine(line)
 		if err != nil {
-			return diffing.Listing{}, fmt.Errorf("%s:%d: %w", source, n+1, err)
+			return tensor.Listing{}, fmt.Errorf("%s:%d: %w", source, n+1, err)
 		}
 		if first, dup := firstLine[w.Name]; dup {
-			return diffing.Listing{}, fmt.Errorf("%s:%d: %q is listed twice (first on line %d)", source, n+1, w.Name, first)
+			return tensor.Listing{}, fmt.Errorf("%s:%d: %q is listed twice (first on line %d)", source, n+1, w.Name, first)
 		}
 		firstLine[w.Name] = n + 1
 		l.Weights = append(l.Weights, w)
@@ -189,7 +187,7 @@ func parseTextManifest(source string, data []byte) (diffing.Listing, error) {
 }
 
 // parseManifestLine parses one cleaned, nonempty text line.
-func parseManifestLine(line string) (diffing.Weight, error) {
+func parseManifestLine(line string) (tensor.Info, error) {
 	end := nameEnd(line)
 	name := line[:end]
 	rest := line[end:]
@@ -197,9 +195,9 @@ func parseManifestLine(line string) (diffing.Weight, error) {
 		name = name[1 : len(name)-1]
 	}
 	if name == "" {
-		return diffing.Weight{}, fmt.Errorf("no weight name before %q", strings.TrimSpace(rest))
+		return tensor.Info{}, fmt.Errorf("no weight name before %q", strings.TrimSpace(rest))
 	}
-	w := diffing.Weight{Name: name}
+	w := tensor.Info{Name: name}
 	var haveShape, haveDType bool
 	for {
 		rest = strings.TrimLeft(rest, " \t,:;|")
@@ -210,7 +208,7 @@ func parseManifestLine(line string) (diffing.Weight, error) {
 		if lab, after, ok := cutLabel(rest); ok {
 			rest = after
 			if strings.TrimLeft(rest, " \t") == "" {
-				return diffing.Weight{}, fmt.Errorf("%q label without a value", lab)
+				return tensor.Info{}, fmt.Errorf("%q label without a value", lab)
 			}
 			continue
 		}
@@ -242,24 +240,24 @@ func parseManifestLine(line string) (diffing.Weight, error) {
 		default:
 			isShape = false
 			tok, rest = cutWord(rest)
-			var dt safetensors.DType
+			var dt tensor.DType
 			dt, err = parseDTypeWord(tok)
 			if err == nil {
 				if haveDType {
-					return diffing.Weight{}, fmt.Errorf("two dtypes: %s and %q", w.DType, tok)
+					return tensor.Info{}, fmt.Errorf("two dtypes: %s and %q", w.DType, tok)
 				}
 				haveDType, w.DType = true, dt
 			}
 		}
 		if err != nil {
-			return diffing.Weight{}, err
+			return tensor.Info{}, err
 		}
 		if isShape {
 			if haveShape {
-				return diffing.Weight{}, fmt.Errorf("two shapes: %s and %q", diffing.FormatShape(w.Shape), tok)
+				return tensor.Info{}, fmt.Errorf("two shapes: %s and %q", tensor.FormatShape(w.Shape), tok)
 			}
 			if err := checkNumel(shape); err != nil {
-				return diffing.Weight{}, fmt.Errorf("shape %q: %w", tok, err)
+				return tensor.Info{}, fmt.Errorf("shape %q: %w", tok, err)
 			}
 			haveShape, w.Shape = true, shape
 		}
@@ -391,27 +389,20 @@ func checkNumel(shape []int64) error {
 	if len(shape) > 64 {
 		return fmt.Errorf("%d dimensions (at most 64)", len(shape))
 	}
-	n := int64(1)
-	for _, d := range shape {
-		if d == 0 {
-			return nil
-		}
-		if n > math.MaxInt64/d {
-			return errors.New("more than 2^63 elements")
-		}
-		n *= d
+	if n, ok := tensor.Numel(shape); !ok && n > 0 { // saturated: overflow
+		return errors.New("more than 2^63 elements")
 	}
 	return nil
 }
 
 // parseDTypeWord parses a dtype token, also in numpy's dtype('float32')
 // and <class 'numpy.float32'> forms.
-func parseDTypeWord(tok string) (safetensors.DType, error) {
+func parseDTypeWord(tok string) (tensor.DType, error) {
 	s := tok
 	if strings.HasPrefix(s, "dtype(") && strings.HasSuffix(s, ")") {
 		s = strings.Trim(s[len("dtype("):len(s)-1], `'"`)
 	}
-	dt, err := safetensors.ParseDType(s)
+	dt, err := tensor.ParseDType(s)
 	if err != nil {
 		return 0, fmt.Errorf("%q after the name is neither a shape (like [4096, 32000]) nor a dtype (like float32)", tok)
 	}
@@ -420,8 +411,8 @@ func parseDTypeWord(tok string) (safetensors.DType, error) {
 
 // ---- JSON ----
 
-func parseJSONManifest(source string, data []byte) (diffing.Listing, error) {
-	l := diffing.Listing{Source: source}
+func parseJSONManifest(source string, data []byte) (tensor.Listing, error) {
+	l := tensor.Listing{Source: source}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	place := func(off int64) string { return fmt.Sprintf("%s:%d", source, lineOf(data, int(off))) }
@@ -440,7 +431,7 @@ func parseJSONManifest(source string, data []byte) (diffing.Listing, error) {
 		return fmt.Errorf("%s: bad JSON: %v", place(dec.InputOffset()), err)
 	}
 	seen := map[string]int{}
-	add := func(w diffing.Weight, off int64) error {
+	add := func(w tensor.Info, off int64) error {
 		line := lineOf(data, int(off))
 		if w.Name == "" {
 			return fmt.Errorf("%s:%d: empty weight name", source, line)
@@ -454,7 +445,7 @@ func parseJSONManifest(source string, data []byte) (diffing.Listing, error) {
 	}
 	tok, err := dec.Token()
 	if err != nil {
-		return diffing.Listing{}, jsonErr(err)
+		return tensor.Listing{}, jsonErr(err)
 	}
 	switch tok {
 	case json.Delim('['):
@@ -462,47 +453,47 @@ func parseJSONManifest(source string, data []byte) (diffing.Listing, error) {
 			off := dec.InputOffset()
 			var raw json.RawMessage
 			if err := dec.Decode(&raw); err != nil {
-				return diffing.Listing{}, jsonErr(err)
+				return tensor.Listing{}, jsonErr(err)
 			}
 			w, err := jsonListEntry(raw)
 			if err != nil {
-				return diffing.Listing{}, fmt.Errorf("%s: entry %d: %w", place(off+int64(leadingSpace(data[off:]))), len(l.Weights)+1, err)
+				return tensor.Listing{}, fmt.Errorf("%s: entry %d: %w", place(off+int64(leadingSpace(data[off:]))), len(l.Weights)+1, err)
 			}
 			if err := add(w, off+int64(leadingSpace(data[off:]))); err != nil {
-				return diffing.Listing{}, err
+				return tensor.Listing{}, err
 			}
 		}
 	case json.Delim('{'):
 		for dec.More() {
 			ktok, err := dec.Token()
 			if err != nil {
-				return diffing.Listing{}, jsonErr(err)
+				return tensor.Listing{}, jsonErr(err)
 			}
 			name, _ := ktok.(string)
 			off := dec.InputOffset()
 			var raw json.RawMessage
 			if err := dec.Decode(&raw); err != nil {
-				return diffing.Listing{}, jsonErr(err)
+				return tensor.Listing{}, jsonErr(err)
 			}
 			if name == "__metadata__" {
 				continue
 			}
 			w, err := jsonObjectEntry(name, raw)
 			if err != nil {
-				return diffing.Listing{}, fmt.Errorf("%s: weight %q: %w", place(off), name, err)
+				return tensor.Listing{}, fmt.Errorf("%s: weight %q: %w", place(off), name, err)
 			}
 			if err := add(w, off); err != nil {
-				return diffing.Listing{}, err
+				return tensor.Listing{}, err
 			}
 		}
 	default:
-		return diffing.Listing{}, fmt.Errorf("%s: JSON manifest must be a list or an object", place(0))
+		return tensor.Listing{}, fmt.Errorf("%s: JSON manifest must be a list or an object", place(0))
 	}
 	if _, err := dec.Token(); err != nil {
-		return diffing.Listing{}, jsonErr(err)
+		return tensor.Listing{}, jsonErr(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return diffing.Listing{}, fmt.Errorf("%s: unexpected data after the JSON value", place(dec.InputOffset()))
+		return tensor.Listing{}, fmt.Errorf("%s: unexpected data after the JSON value", place(dec.InputOffset()))
 	}
 	return l, nil
 }
@@ -517,60 +508,60 @@ func leadingSpace(b []byte) int {
 
 // jsonListEntry parses an entry of a JSON list: a name or an object with
 // "name" and optional "shape" and "dtype".
-func jsonListEntry(raw json.RawMessage) (diffing.Weight, error) {
+func jsonListEntry(raw json.RawMessage) (tensor.Info, error) {
 	var name string
 	if err := json.Unmarshal(raw, &name); err == nil {
-		return diffing.Weight{Name: name}, nil
+		return tensor.Info{Name: name}, nil
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
-		return diffing.Weight{}, errors.New("want a name or an object with \"name\", \"shape\", \"dtype\"")
+		return tensor.Info{}, errors.New("want a name or an object with \"name\", \"shape\", \"dtype\"")
 	}
 	nraw, ok := obj["name"]
 	if !ok {
-		return diffing.Weight{}, errors.New("object without \"name\"")
+		return tensor.Info{}, errors.New("object without \"name\"")
 	}
 	if err := json.Unmarshal(nraw, &name); err != nil {
-		return diffing.Weight{}, errors.New("\"name\" is not a string")
+		return tensor.Info{}, errors.New("\"name\" is not a string")
 	}
 	return jsonShapeDType(name, obj)
 }
 
 // jsonObjectEntry parses the value for name in a JSON object manifest: a
 // shape, or an object with "shape" and "dtype".
-func jsonObjectEntry(name string, raw json.RawMessage) (diffing.Weight, error) {
+func jsonObjectEntry(name string, raw json.RawMessage) (tensor.Info, error) {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &obj); err != nil {
-			return diffing.Weight{}, err
+			return tensor.Info{}, err
 		}
 		return jsonShapeDType(name, obj)
 	}
 	shape, err := jsonShape(raw)
 	if err != nil {
-		return diffing.Weight{}, err
+		return tensor.Info{}, err
 	}
-	return diffing.Weight{Name: name, Shape: shape}, nil
+	return tensor.Info{Name: name, Shape: shape}, nil
 }
 
-func jsonShapeDType(name string, obj map[string]json.RawMessage) (diffing.Weight, error) {
-	w := diffing.Weight{Name: name}
+func jsonShapeDType(name string, obj map[string]json.RawMessage) (tensor.Info, error) {
+	w := tensor.Info{Name: name}
 	if raw, ok := obj["shape"]; ok {
 		shape, err := jsonShape(raw)
 		if err != nil {
-			return diffing.Weight{}, err
+			return tensor.Info{}, err
 		}
 		w.Shape = shape
 	}
 	if raw, ok := obj["dtype"]; ok && string(bytes.TrimSpace(raw)) != "null" {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return diffing.Weight{}, errors.New("\"dtype\" is not a string")
+			return tensor.Info{}, errors.New("\"dtype\" is not a string")
 		}
 		dt, err := parseDTypeWord(s)
 		if err != nil {
-			return diffing.Weight{}, fmt.Errorf("unknown dtype %q", s)
+			return tensor.Info{}, fmt.Errorf("unknown dtype %q", s)
 		}
 		w.DType = dt
 	}
@@ -587,7 +578,7 @@ func jsonShape(raw json.RawMessage) ([]int64, error) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
 		w, err := parseManifestLine("x " + s)
-		if err != nil || w.Shape == nil || w.DType != safetensors.Unknown {
+		if err != nil || w.Shape == nil || w.DType != tensor.Unknown {
 			return nil, fmt.Errorf("bad shape %q", s)
 		}
 		return w.Shape, nil

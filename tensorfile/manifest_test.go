@@ -9,27 +9,26 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/internal/testenv"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
-func manifestWeight(name string, dt safetensors.DType, shape ...int64) diffing.Weight {
+func manifestWeight(name string, dt tensor.DType, shape ...int64) tensor.Info {
 	if shape == nil {
 		shape = []int64{}
 	}
-	return diffing.Weight{Name: name, DType: dt, Shape: shape}
+	return tensor.Info{Name: name, DType: dt, Shape: shape}
 }
 
-func manifestWeightNoShape(name string, dt safetensors.DType) diffing.Weight {
-	return diffing.Weight{Name: name, DType: dt}
+func manifestWeightNoShape(name string, dt tensor.DType) tensor.Info {
+	return tensor.Info{Name: name, DType: dt}
 }
 
 func TestParseManifestLines(t *testing.T) {
-	F32, BF16, F16, I64 := safetensors.F32, safetensors.BF16, safetensors.F16, safetensors.I64
+	F32, BF16, F16, I64 := tensor.F32, tensor.BF16, tensor.F16, tensor.I64
 	tests := []struct {
 		line string
-		want diffing.Weight
+		want tensor.Info
 	}{
 		{"a.weight", manifestWeightNoShape("a.weight", 0)},
 		{"a.weight [4096, 32000]", manifestWeight("a.weight", 0, 4096, 32000)},
@@ -118,11 +117,11 @@ func TestParseManifestText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []diffing.Weight{
-		manifestWeight("model.embed_tokens.weight", safetensors.BF16, 32000, 4096),
-		manifestWeight("model.layers.0.self_attn.q_proj.weight", safetensors.BF16, 4096, 4096),
-		manifestWeight("model.layers.0.input_layernorm.weight", safetensors.F32, 4096),
-		manifestWeight("model.norm.num_batches_tracked", safetensors.I64),
+	want := []tensor.Info{
+		manifestWeight("model.embed_tokens.weight", tensor.BF16, 32000, 4096),
+		manifestWeight("model.layers.0.self_attn.q_proj.weight", tensor.BF16, 4096, 4096),
+		manifestWeight("model.layers.0.input_layernorm.weight", tensor.F32, 4096),
+		manifestWeight("model.norm.num_batches_tracked", tensor.I64),
 	}
 	if l.Source != "m.txt" || !reflect.DeepEqual(l.Weights, want) {
 		t.Errorf("got %+v", l)
@@ -145,22 +144,22 @@ func TestParseManifestTextErrors(t *testing.T) {
 }
 
 func TestParseManifestJSON(t *testing.T) {
-	F32 := safetensors.F32
+	F32 := tensor.F32
 	tests := []struct {
 		in   string
-		want []diffing.Weight
+		want []tensor.Info
 	}{
-		{`["a", "b.c"]`, []diffing.Weight{manifestWeightNoShape("a", 0), manifestWeightNoShape("b.c", 0)}},
-		{`{"z": [2, 3], "a": [], "m": null}`, []diffing.Weight{manifestWeight("z", 0, 2, 3), manifestWeight("a", 0), manifestWeightNoShape("m", 0)}},
-		{`{"z": "torch.Size([2, 3])", "a": "4x5"}`, []diffing.Weight{manifestWeight("z", 0, 2, 3), manifestWeight("a", 0, 4, 5)}},
+		{`["a", "b.c"]`, []tensor.Info{manifestWeightNoShape("a", 0), manifestWeightNoShape("b.c", 0)}},
+		{`{"z": [2, 3], "a": [], "m": null}`, []tensor.Info{manifestWeight("z", 0, 2, 3), manifestWeight("a", 0), manifestWeightNoShape("m", 0)}},
+		{`{"z": "torch.Size([2, 3])", "a": "4x5"}`, []tensor.Info{manifestWeight("z", 0, 2, 3), manifestWeight("a", 0, 4, 5)}},
 		{`{"z": {"shape": [2, 3], "dtype": "torch.float32"}, "a": {"dtype": "F32"}, "b": {"shape": [1]}}`,
-			[]diffing.Weight{manifestWeight("z", F32, 2, 3), manifestWeightNoShape("a", F32), manifestWeight("b", 0, 1)}},
+			[]tensor.Info{manifestWeight("z", F32, 2, 3), manifestWeightNoShape("a", F32), manifestWeight("b", 0, 1)}},
 		{`[{"name": "a", "shape": [2], "dtype": "float32"}, {"name": "b"}]`,
-			[]diffing.Weight{manifestWeight("a", F32, 2), manifestWeightNoShape("b", 0)}},
+			[]tensor.Info{manifestWeight("a", F32, 2), manifestWeightNoShape("b", 0)}},
 		// A safetensors header dumped as JSON.
 		{`{"__metadata__": {"format": "pt"}, "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}`,
-			[]diffing.Weight{manifestWeight("a", F32, 2)}},
-		{"\n  [\"a\"]\n", []diffing.Weight{manifestWeightNoShape("a", 0)}},
+			[]tensor.Info{manifestWeight("a", F32, 2)}},
+		{"\n  [\"a\"]\n", []tensor.Info{manifestWeightNoShape("a", 0)}},
 	}
 	for _, tt := range tests {
 		l, err := ParseManifest("m.json", strings.NewReader(tt.in))
@@ -314,13 +313,13 @@ json.dump({"forms": forms, "truth": truth}, sys.stdout)
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatal(err)
 	}
-	var want []diffing.Weight
+	var want []tensor.Info
 	for _, tr := range got.Truth {
-		w := diffing.Weight{Name: tr[0].(string), Shape: []int64{}}
+		w := tensor.Info{Name: tr[0].(string), Shape: []int64{}}
 		for _, d := range tr[1].([]any) {
 			w.Shape = append(w.Shape, int64(d.(float64)))
 		}
-		dt, err := safetensors.ParseDType(tr[2].(string))
+		dt, err := tensor.ParseDType(tr[2].(string))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -338,9 +337,9 @@ json.dump({"forms": forms, "truth": truth}, sys.stdout)
 		}
 		w := want
 		if form == "json_shapes" { // shapes only: no dtypes
-			w = make([]diffing.Weight, len(want))
+			w = make([]tensor.Info, len(want))
 			for i, x := range want {
-				w[i] = diffing.Weight{Name: x.Name, Shape: x.Shape}
+				w[i] = tensor.Info{Name: x.Name, Shape: x.Shape}
 			}
 		}
 		if !reflect.DeepEqual(l.Weights, w) {

@@ -14,8 +14,7 @@ import (
 
 	"codeberg.org/sbinet/npyio/npy"
 
-	"github.com/refcmp/refcmp/diffing"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // isNpy reports whether head starts with the .npy magic "\x93NUMPY".
@@ -30,7 +29,7 @@ const maxNpyHeader = 1 << 20
 // npyHeader is what a .npy header says about its array.
 type npyHeader struct {
 	Descr     string // as written, e.g. "<f4"
-	DType     safetensors.DType
+	DType     tensor.DType
 	BigEndian bool
 	Fortran   bool
 	Shape     []int64
@@ -135,7 +134,7 @@ func decodeNpyDict(raw []byte) (h npy.Header, err error) {
 }
 
 // npyDType maps a numpy type string ("<f4", ">i8", "|b1") to a dtype.
-func npyDType(descr string) (dt safetensors.DType, bigEndian bool, err error) {
+func npyDType(descr string) (dt tensor.DType, bigEndian bool, err error) {
 	if len(descr) < 2 {
 		return 0, false, fmt.Errorf("bad dtype %q", descr)
 	}
@@ -165,29 +164,29 @@ func npyDType(descr string) (dt safetensors.DType, bigEndian bool, err error) {
 	}
 	switch {
 	case kind == 'b' && size == 1:
-		dt = safetensors.Bool
+		dt = tensor.Bool
 	case kind == 'i' && size == 1:
-		dt = safetensors.I8
+		dt = tensor.I8
 	case kind == 'i' && size == 2:
-		dt = safetensors.I16
+		dt = tensor.I16
 	case kind == 'i' && size == 4:
-		dt = safetensors.I32
+		dt = tensor.I32
 	case kind == 'i' && size == 8:
-		dt = safetensors.I64
+		dt = tensor.I64
 	case kind == 'u' && size == 1:
-		dt = safetensors.U8
+		dt = tensor.U8
 	case kind == 'u' && size == 2:
-		dt = safetensors.U16
+		dt = tensor.U16
 	case kind == 'u' && size == 4:
-		dt = safetensors.U32
+		dt = tensor.U32
 	case kind == 'u' && size == 8:
-		dt = safetensors.U64
+		dt = tensor.U64
 	case kind == 'f' && size == 2:
-		dt = safetensors.F16
+		dt = tensor.F16
 	case kind == 'f' && size == 4:
-		dt = safetensors.F32
+		dt = tensor.F32
 	case kind == 'f' && size == 8:
-		dt = safetensors.F64
+		dt = tensor.F64
 	default:
 		return 0, false, fmt.Errorf("unsupported dtype %q", descr)
 	}
@@ -195,18 +194,18 @@ func npyDType(descr string) (dt safetensors.DType, bigEndian bool, err error) {
 }
 
 // npyTensor reads the .npy held in r (size bytes) as a tensor named name.
-func npyTensor(name string, r io.ReaderAt, size int64, cfg config) (diffing.Tensor, error) {
+func npyTensor(name string, r io.ReaderAt, size int64, cfg config) (tensor.Tensor, error) {
 	h, err := readNpyHeader(r, size)
 	if err != nil {
-		return diffing.Tensor{}, err
+		return tensor.Tensor{}, err
 	}
 	_, nbytes, err := byteSize(h.Shape, h.DType)
 	if err != nil {
-		return diffing.Tensor{}, err
+		return tensor.Tensor{}, err
 	}
 	have := size - h.DataStart
 	if nbytes > have {
-		return diffing.Tensor{}, fmt.Errorf("shape %v %s needs %d bytes of data, file has %d", h.Shape, h.DType, nbytes, have)
+		return tensor.Tensor{}, fmt.Errorf("shape %v %s needs %d bytes of data, file has %d", h.Shape, h.DType, nbytes, have)
 	}
 	var strides []int64
 	if h.Fortran {
@@ -214,9 +213,9 @@ func npyTensor(name string, r io.ReaderAt, size int64, cfg config) (diffing.Tens
 	}
 	data, err := cfg.tensorData(io.NewSectionReader(r, h.DataStart, have), have, h.DType, h.BigEndian, h.Shape, strides, 0)
 	if err != nil {
-		return diffing.Tensor{}, err
+		return tensor.Tensor{}, err
 	}
-	return diffing.Tensor{Name: name, DType: h.DType, Shape: h.Shape, Data: data}, nil
+	return tensor.Tensor{Name: name, DType: h.DType, Shape: h.Shape, Data: data}, nil
 }
 
 func openNpy(path string, cfg config) (*Container, error) {
@@ -225,7 +224,7 @@ func openNpy(path string, cfg config) (*Container, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		return &Container{Source: path, Format: FormatNpy, Tensors: []diffing.Tensor{t}, Single: true}, nil
+		return &Container{Source: path, Format: FormatNpy, Tensors: []tensor.Tensor{t}, Single: true}, nil
 	})
 }
 

@@ -12,7 +12,7 @@ import (
 	"codeberg.org/sbinet/npyio/npy"
 
 	"github.com/refcmp/refcmp/internal/testenv"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // npyBytes builds a .npy file: version 1.0, the given header dictionary
@@ -52,12 +52,12 @@ func TestNpyLayouts(t *testing.T) {
 	// 2x3 Fortran order, big-endian: memory holds columns.
 	p := testenv.WriteFile(t, dir, "f.npy", npyBytes("{'descr': '>f8', 'fortran_order': True, 'shape': (2, 3)}", beF64(0, 3, 1, 4, 2, 5)))
 	tn := single(t, p)
-	if got := f64s(readAll(t, tn)); !slices.Equal(got, []float64{0, 1, 2, 3, 4, 5}) || tn.DType != safetensors.F64 {
+	if got := f64s(readAll(t, tn)); !slices.Equal(got, []float64{0, 1, 2, 3, 4, 5}) || tn.DType != tensor.F64 {
 		t.Errorf("F-order big-endian: %s %v", tn.DType, got)
 	}
 	// f2 is F16, bytes unchanged; a header with a trailing comma.
 	p = testenv.WriteFile(t, dir, "h.npy", npyBytes("{'descr': '<f2', 'fortran_order': False, 'shape': (3,), }", []byte{0, 0x3c, 0, 0x40, 0, 0xc0}))
-	if tn := single(t, p); tn.DType != safetensors.F16 || !bytes.Equal(readAll(t, tn), []byte{0, 0x3c, 0, 0x40, 0, 0xc0}) {
+	if tn := single(t, p); tn.DType != tensor.F16 || !bytes.Equal(readAll(t, tn), []byte{0, 0x3c, 0, 0x40, 0, 0xc0}) {
 		t.Errorf("f2: %s", tn.DType)
 	}
 	// Big-endian f2 is swapped.
@@ -71,7 +71,7 @@ func TestNpyLayouts(t *testing.T) {
 		t.Errorf("empty: %v", tn.Shape)
 	}
 	p = testenv.WriteFile(t, dir, "s.npy", npyBytes(`{"descr": "<i2", "fortran_order": False, "shape": ()}`, []byte{7, 0}))
-	if tn := single(t, p); tn.Shape == nil || len(tn.Shape) != 0 || tn.DType != safetensors.I16 || !bytes.Equal(readAll(t, tn), []byte{7, 0}) {
+	if tn := single(t, p); tn.Shape == nil || len(tn.Shape) != 0 || tn.DType != tensor.I16 || !bytes.Equal(readAll(t, tn), []byte{7, 0}) {
 		t.Errorf("scalar: %v %s", tn.Shape, tn.DType)
 	}
 	// Version 2.0 header.
@@ -198,7 +198,7 @@ func TestNpyioHeaderGaps(t *testing.T) {
 			}
 
 			h, err := readNpyHeader(bytes.NewReader(b.Bytes()), int64(b.Len()))
-			if err != nil || !slices.Equal(h.Shape, tc.want) || h.DType != safetensors.F64 {
+			if err != nil || !slices.Equal(h.Shape, tc.want) || h.DType != tensor.F64 {
 				t.Errorf("readNpyHeader: shape %v dtype %v err %v, want %v F64", h.Shape, h.DType, err, tc.want)
 			}
 		})

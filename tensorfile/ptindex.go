@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // FormatPyTorchIndex is a sharded PyTorch checkpoint: an index such as
@@ -106,7 +106,7 @@ func openTorchIndex(path string, cfg config) (*Container, error) {
 	if len(absent) > 0 {
 		if len(absent) == len(files) && cfg.headerOnly {
 			for _, n := range ix.names {
-				c.Tensors = append(c.Tensors, diffing.Tensor{Name: n})
+				c.Tensors = append(c.Tensors, tensor.Tensor{Name: n})
 			}
 			c.Notes = append(c.Notes, fmt.Sprintf("the %d shard files are absent: names only, no shapes or dtypes", len(files)))
 			return c, nil

@@ -17,8 +17,7 @@ import (
 
 	"github.com/nlpodyssey/gopickle/types"
 
-	"github.com/refcmp/refcmp/diffing"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // PyTorch checkpoints come in two layouts, both read here without running
@@ -70,7 +69,7 @@ func isLegacyTorch(head []byte) bool {
 // fills data and size once it knows where the bytes are.
 type ptStorage struct {
 	key   string
-	dtype safetensors.DType
+	dtype tensor.DType
 	numel int64
 	// unsupported names a storage type refcmp cannot compare (complex,
 	// quantized); tensors on it are skipped with a note.
@@ -99,7 +98,7 @@ type ptUnsupported struct{ what string }
 // ptStorageClass is torch.FloatStorage and friends.
 type ptStorageClass struct {
 	name        string
-	dtype       safetensors.DType
+	dtype       tensor.DType
 	unsupported string
 }
 
@@ -137,15 +136,15 @@ var _ types.Callable = (*ptRebuild)(nil)
 
 // storageDTypes maps torch storage class names to dtypes.
 func storageClass(name string) (*ptStorageClass, bool) {
-	d := map[string]safetensors.DType{
-		"FloatStorage": safetensors.F32, "DoubleStorage": safetensors.F64,
-		"HalfStorage": safetensors.F16, "BFloat16Storage": safetensors.BF16,
-		"LongStorage": safetensors.I64, "IntStorage": safetensors.I32,
-		"ShortStorage": safetensors.I16, "CharStorage": safetensors.I8,
-		"ByteStorage": safetensors.U8, "BoolStorage": safetensors.Bool,
-		"UInt16Storage": safetensors.U16, "UInt32Storage": safetensors.U32,
-		"UInt64Storage": safetensors.U64, "UntypedStorage": safetensors.U8,
-		"Float8_e4m3fnStorage": safetensors.F8E4M3, "Float8_e5m2Storage": safetensors.F8E5M2,
+	d := map[string]tensor.DType{
+		"FloatStorage": tensor.F32, "DoubleStorage": tensor.F64,
+		"HalfStorage": tensor.F16, "BFloat16Storage": tensor.BF16,
+		"LongStorage": tensor.I64, "IntStorage": tensor.I32,
+		"ShortStorage": tensor.I16, "CharStorage": tensor.I8,
+		"ByteStorage": tensor.U8, "BoolStorage": tensor.Bool,
+		"UInt16Storage": tensor.U16, "UInt32Storage": tensor.U32,
+		"UInt64Storage": tensor.U64, "UntypedStorage": tensor.U8,
+		"Float8_e4m3fnStorage": tensor.F8E4M3, "Float8_e5m2Storage": tensor.F8E5M2,
 	}
 	if dt, ok := d[name]; ok {
 		return &ptStorageClass{name: name, dtype: dt}, true
@@ -583,27 +582,27 @@ func buildTorch(c *Container, obj any, bigEndian bool, cfg config) error {
 	return nil
 }
 
-func torchTensor(name string, pt *ptTensor, bigEndian bool, cfg config) (diffing.Tensor, error) {
+func torchTensor(name string, pt *ptTensor, bigEndian bool, cfg config) (tensor.Tensor, error) {
 	st := pt.storage
 	base, off := st, pt.offset
 	if st.root != nil {
 		base = st.root
 		if st.viewOffset > base.numel || st.numel > base.numel-st.viewOffset {
-			return diffing.Tensor{}, fmt.Errorf("storage view %q (offset %d, %d elements) lies outside storage %q of %d elements", st.key, st.viewOffset, st.numel, base.key, base.numel)
+			return tensor.Tensor{}, fmt.Errorf("storage view %q (offset %d, %d elements) lies outside storage %q of %d elements", st.key, st.viewOffset, st.numel, base.key, base.numel)
 		}
 		if off > math.MaxInt64-st.viewOffset {
-			return diffing.Tensor{}, errors.New("storage offset overflows")
+			return tensor.Tensor{}, errors.New("storage offset overflows")
 		}
 		off += st.viewOffset
 	}
 	if !base.found {
-		return diffing.Tensor{}, fmt.Errorf("storage %q has no data in the file", base.key)
+		return tensor.Tensor{}, fmt.Errorf("storage %q has no data in the file", base.key)
 	}
 	data, err := cfg.tensorData(base.data, base.bytes, st.dtype, bigEndian, pt.shape, pt.stride, off)
 	if err != nil {
-		return diffing.Tensor{}, err
+		return tensor.Tensor{}, err
 	}
-	return diffing.Tensor{Name: name, DType: st.dtype, Shape: pt.shape, Data: data}, nil
+	return tensor.Tensor{Name: name, DType: st.dtype, Shape: pt.shape, Data: data}, nil
 }
 
 // readTorchZip reads a zip-format checkpoint whose members start with

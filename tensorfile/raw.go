@@ -8,8 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/refcmp/refcmp/diffing"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // maxSidecar bounds the size of a sidecar JSON file.
@@ -89,13 +88,13 @@ func openRaw(path string, size int64, cfg config) (*Container, error) {
 		where = fmt.Sprintf("%s (described by %s)", path, scPath)
 	}
 	dt := cfg.DType
-	if dt == safetensors.Unknown && sc.DType != "" {
-		if dt, err = safetensors.ParseDType(sc.DType); err != nil {
+	if dt == tensor.Unknown && sc.DType != "" {
+		if dt, err = tensor.ParseDType(sc.DType); err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", path, scPath, err)
 		}
 	}
-	if dt == safetensors.Unknown {
-		dt = safetensors.F32
+	if dt == tensor.Unknown {
+		dt = tensor.F32
 	}
 	es := int64(dt.Size())
 	if es == 0 {
@@ -143,7 +142,7 @@ func openRaw(path string, size int64, cfg config) (*Container, error) {
 		return &Container{
 			Source:  path,
 			Format:  FormatRaw,
-			Tensors: []diffing.Tensor{{Name: filepath.Base(path), DType: dt, Shape: shape, Data: data}},
+			Tensors: []tensor.Tensor{{Name: filepath.Base(path), DType: dt, Shape: shape, Data: data}},
 			Single:  true,
 		}, nil
 	})

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/refcmp/refcmp/internal/testenv"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 func TestRaw(t *testing.T) {
@@ -18,7 +18,7 @@ func TestRaw(t *testing.T) {
 	// Defaults: F32, 1-D.
 	p := testenv.WriteFile(t, dir, "plain.bin", data)
 	c := openT(t, p)
-	if c.Format != FormatRaw || !c.Single || c.Tensors[0].Name != "plain.bin" || !slices.Equal(c.Tensors[0].Shape, []int64{6}) || c.Tensors[0].DType != safetensors.F32 {
+	if c.Format != FormatRaw || !c.Single || c.Tensors[0].Name != "plain.bin" || !slices.Equal(c.Tensors[0].Shape, []int64{6}) || c.Tensors[0].DType != tensor.F32 {
 		t.Fatalf("defaults: %+v", c)
 	}
 
@@ -27,7 +27,7 @@ func TestRaw(t *testing.T) {
 	if !slices.Equal(c.Tensors[0].Shape, []int64{2, 3}) || !bytes.Equal(readAll(t, c.Tensors[0]), data) {
 		t.Errorf("shape option: %v", c.Tensors[0].Shape)
 	}
-	c = openT2(t, p, Options{DType: safetensors.BF16})
+	c = openT2(t, p, Options{DType: tensor.BF16})
 	if !slices.Equal(c.Tensors[0].Shape, []int64{12}) {
 		t.Errorf("dtype option: %v", c.Tensors[0].Shape)
 	}
@@ -39,15 +39,15 @@ func TestRaw(t *testing.T) {
 		t.Errorf("x.json: %v", c.Tensors[0].Shape)
 	}
 	testenv.WriteFile(t, dir, "x.bin.json", []byte(`{"dtype": "I32", "shape": [1, 6], "comment": "ignored"}`))
-	if c := openT(t, p); !slices.Equal(c.Tensors[0].Shape, []int64{1, 6}) || c.Tensors[0].DType != safetensors.I32 {
+	if c := openT(t, p); !slices.Equal(c.Tensors[0].Shape, []int64{1, 6}) || c.Tensors[0].DType != tensor.I32 {
 		t.Errorf("x.bin.json: %v %s", c.Tensors[0].Shape, c.Tensors[0].DType)
 	}
 	// Options win over the sidecar.
-	if c := openT2(t, p, Options{Shape: []int64{6}}); !slices.Equal(c.Tensors[0].Shape, []int64{6}) || c.Tensors[0].DType != safetensors.I32 {
+	if c := openT2(t, p, Options{Shape: []int64{6}}); !slices.Equal(c.Tensors[0].Shape, []int64{6}) || c.Tensors[0].DType != tensor.I32 {
 		t.Errorf("options over sidecar: %v", c.Tensors[0].Shape)
 	}
 	// List reads the sidecar.
-	if l, err := List(p); err != nil || len(l.Weights) != 1 || l.Weights[0].DType != safetensors.I32 {
+	if l, err := List(p); err != nil || len(l.Weights) != 1 || l.Weights[0].DType != tensor.I32 {
 		t.Errorf("List: %v %v", l, err)
 	}
 
@@ -112,7 +112,7 @@ func TestRawErrors(t *testing.T) {
 		t.Errorf("txt: %v", err)
 	}
 	// ...unless a dtype or shape is given.
-	if _, err := Open(q, Options{DType: safetensors.U8}); err != nil {
+	if _, err := Open(q, Options{DType: tensor.U8}); err != nil {
 		t.Errorf("txt as U8: %v", err)
 	}
 }

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/internal/testenv"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // realFailures are the real files that must fail, with a piece of the
@@ -55,7 +55,7 @@ func realFiles(t *testing.T, root string) []string {
 }
 
 // readAll reads a tensor's whole data and checks its size.
-func readAll(t *testing.T, tn diffing.Tensor) []byte {
+func readAll(t *testing.T, tn tensor.Tensor) []byte {
 	t.Helper()
 	n := tn.Numel() * int64(tn.DType.Size())
 	b := make([]byte, n)
@@ -152,7 +152,7 @@ func f32s(b []byte) []float32 {
 	return out
 }
 
-func single(t *testing.T, path string) diffing.Tensor {
+func single(t *testing.T, path string) tensor.Tensor {
 	t.Helper()
 	c := openT(t, path)
 	if !c.Single || len(c.Tensors) != 1 {
@@ -166,7 +166,7 @@ func TestRealDataOrderAndEndianPairs(t *testing.T) {
 	same := func(files ...string) {
 		t.Helper()
 		var first []byte
-		var firstT diffing.Tensor
+		var firstT tensor.Tensor
 		for i, f := range files {
 			tn := single(t, filepath.Join(root, f))
 			b := readAll(t, tn)

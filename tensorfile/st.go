@@ -7,8 +7,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // OrderKey is the safetensors __metadata__ entry that gives an explicit
@@ -74,7 +74,7 @@ func openSafetensors(path string, cfg config) (*Container, error) {
 		return nil, fmt.Errorf("%s: the shard files are absent, so there is no tensor data to compare", path)
 	}
 	for _, e := range ck.Entries {
-		t := diffing.Tensor{Name: e.Name, DType: e.DType, Shape: e.Shape}
+		t := tensor.Tensor{Name: e.Name, DType: e.DType, Shape: e.Shape}
 		if !cfg.headerOnly {
 			r, err := ck.Reader(e.Name)
 			if err != nil {
@@ -116,16 +116,16 @@ func parseOrder(s string) ([]string, error) {
 
 // listSafetensors lists a safetensors file, index or directory from its
 // headers alone.
-func listSafetensors(path string) (diffing.Listing, error) {
+func listSafetensors(path string) (tensor.Listing, error) {
 	ck, err := safetensors.Open(path)
 	if err != nil {
-		return diffing.Listing{}, err
+		return tensor.Listing{}, err
 	}
 	defer ck.Close()
-	l := diffing.Listing{Source: path, Notes: append([]string(nil), ck.Notes...)}
-	l.Weights = make([]diffing.Weight, 0, len(ck.Entries))
+	l := tensor.Listing{Source: path, Notes: append([]string(nil), ck.Notes...)}
+	l.Weights = make([]tensor.Info, 0, len(ck.Entries))
 	for _, e := range ck.Entries {
-		l.Weights = append(l.Weights, diffing.Weight{Name: e.Name, DType: e.DType, Shape: e.Shape})
+		l.Weights = append(l.Weights, tensor.Info{Name: e.Name, DType: e.DType, Shape: e.Shape})
 	}
 	return l, nil
 }

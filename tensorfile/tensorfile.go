@@ -31,8 +31,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // DefaultMaxMaterialize is the default bound on the bytes one tensor may
@@ -46,7 +46,7 @@ type Options struct {
 	// DType and Shape describe a raw .bin file. A sidecar NAME.json fills
 	// what they leave unset; the defaults are F32 and a 1-D shape covering
 	// the whole file.
-	DType safetensors.DType
+	DType tensor.DType
 	Shape []int64
 	// MaxMaterialize bounds the bytes of one tensor held in memory when it
 	// must be converted or decompressed; 0 means DefaultMaxMaterialize.
@@ -82,9 +82,9 @@ const (
 
 // Container is an opened input: one tensor or many, with their data.
 type Container struct {
-	Source  string           // the path as given
-	Format  string           // one of the Format constants
-	Tensors []diffing.Tensor // in the source's own order (npz member order, .pt insertion order, safetensors offset order)
+	Source  string          // the path as given
+	Format  string          // one of the Format constants
+	Tensors []tensor.Tensor // in the source's own order (npz member order, .pt insertion order, safetensors offset order)
 	// Ordered reports that the source keeps an insertion order (npz, .pt)
 	// worth using as execution order.
 	Ordered bool
@@ -138,7 +138,7 @@ func Open(path string, opts Options) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if kind == "" && (opts.DType != safetensors.Unknown || opts.Shape != nil) {
+	if kind == "" && (opts.DType != tensor.Unknown || opts.Shape != nil) {
 		kind = FormatRaw
 	}
 	return openKind(path, kind, fi.Size(), config{Options: opts})
@@ -185,22 +185,22 @@ func unrecognised(path string) error {
 // reading no tensor data: a safetensors file, index or directory; the
 // headers of .npy, .npz and PyTorch files; a directory of those; or
 // otherwise a loaded-weights manifest (text or JSON).
-func List(path string) (l diffing.Listing, err error) {
+func List(path string) (l tensor.Listing, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			l, err = diffing.Listing{}, fmt.Errorf("%s: internal error while reading: %v", path, r)
+			l, err = tensor.Listing{}, fmt.Errorf("%s: internal error while reading: %v", path, r)
 		}
 	}()
 	fi, err := os.Stat(path)
 	if err != nil {
-		return diffing.Listing{}, err
+		return tensor.Listing{}, err
 	}
 	if fi.IsDir() {
 		return listDir(path)
 	}
 	kind, err := sniffFile(path, fi.Size())
 	if err != nil {
-		return diffing.Listing{}, err
+		return tensor.Listing{}, err
 	}
 	switch kind {
 	case FormatSafetensors, FormatSafetensorsIndex:
@@ -208,7 +208,7 @@ func List(path string) (l diffing.Listing, err error) {
 	case FormatNpy, FormatNpz, FormatPyTorchZip, FormatPyTorchLegacy, FormatPyTorchIndex:
 		c, err := openKind(path, kind, fi.Size(), config{headerOnly: true})
 		if err != nil {
-			return diffing.Listing{}, err
+			return tensor.Listing{}, err
 		}
 		defer c.Close()
 		return c.listing(), nil
@@ -216,17 +216,17 @@ func List(path string) (l diffing.Listing, err error) {
 		if _, ok, _ := findSidecar(path); ok {
 			c, err := openRaw(path, fi.Size(), config{headerOnly: true})
 			if err != nil {
-				return diffing.Listing{}, err
+				return tensor.Listing{}, err
 			}
 			defer c.Close()
 			return c.listing(), nil
 		}
 		if !looksLikeManifestFile(path) {
-			return diffing.Listing{}, fmt.Errorf("%s: a raw tensor file has no header to list; describe it with a sidecar %s", path, strings.TrimSuffix(path, filepath.Ext(path))+".json")
+			return tensor.Listing{}, fmt.Errorf("%s: a raw tensor file has no header to list; describe it with a sidecar %s", path, strings.TrimSuffix(path, filepath.Ext(path))+".json")
 		}
 	case "":
 		if dumpExt(path) {
-			return diffing.Listing{}, unrecognised(path)
+			return tensor.Listing{}, unrecognised(path)
 		}
 	}
 	return ReadManifest(path)
@@ -267,14 +267,14 @@ func looksLikeManifestFile(path string) bool {
 }
 
 // listing turns an opened container into a header-level listing.
-func (c *Container) listing() diffing.Listing {
-	l := diffing.Listing{Source: c.Source, Notes: append([]string(nil), c.Notes...)}
+func (c *Container) listing() tensor.Listing {
+	l := tensor.Listing{Source: c.Source, Notes: append([]string(nil), c.Notes...)}
 	for _, t := range c.Tensors {
 		var shape []int64
 		if t.Shape != nil { // nil: unknown (an index without its shards)
 			shape = append([]int64{}, t.Shape...)
 		}
-		l.Weights = append(l.Weights, diffing.Weight{Name: t.Name, DType: t.DType, Shape: shape})
+		l.Weights = append(l.Weights, tensor.Info{Name: t.Name, DType: t.DType, Shape: shape})
 	}
 	return l
 }

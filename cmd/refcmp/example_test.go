@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/refcmp/refcmp/internal/testenv"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // exampleModel is the reference checkpoint of README's example: a tiny
@@ -16,7 +16,7 @@ import (
 // with 8-wide k/v, MLP width 48, vocabulary 64), BF16, in the usual
 // Hugging Face names and layer-major order.
 func exampleModel() []tensorSpec {
-	bf := safetensors.BF16
+	bf := tensor.BF16
 	specs := []tensorSpec{{"model.embed_tokens.weight", bf, []int64{64, 16}}}
 	for l := range 4 {
 		p := fmt.Sprintf("model.layers.%d.", l)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/spf13/cobra"
 )
@@ -94,7 +95,7 @@ func (g *goldenInput) register(cmd *cobra.Command) {
 
 // open opens INPUT and returns its tensors in execution order, without
 // the ignored ones.
-func (g *goldenInput) open(path string) (*tensorfile.Container, []diffing.Tensor, string, []string, error) {
+func (g *goldenInput) open(path string) (*tensorfile.Container, []tensor.Tensor, string, []string, error) {
 	opts, err := rawInputOptions(g.dtype, g.shape)
 	if err != nil {
 		return nil, nil, "", nil, err

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // goldenView is what the golden check renderers draw.
@@ -83,7 +84,7 @@ func (v goldenView) table() (tableSection, bool) {
 		if t.Pass && !v.All {
 			continue
 		}
-		s.Rows = append(s.Rows, []string{t.Name, diffing.FormatShape(t.Shape), dtypeCell(t.DType), goldenVerdictCell(t)})
+		s.Rows = append(s.Rows, []string{t.Name, tensor.FormatShape(t.Shape), dtypeCell(t.DType), goldenVerdictCell(t)})
 	}
 	s.Count = len(s.Rows)
 	return s, len(s.Rows) > 0
@@ -129,7 +130,7 @@ func (v goldenView) details() (out []detail, more int) {
 			more++
 			continue
 		}
-		d := detail{Title: fmt.Sprintf("%s  %s  %s", t.Name, diffing.FormatShape(t.Shape), dtypeCell(t.DType))}
+		d := detail{Title: fmt.Sprintf("%s  %s  %s", t.Name, tensor.FormatShape(t.Shape), dtypeCell(t.DType))}
 		if t.CurrentName != "" {
 			d.Title += "  (INPUT: " + t.CurrentName + ")"
 		}

@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/refcmp/refcmp/diffing"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/spf13/cobra"
 )
@@ -110,20 +110,20 @@ type inspectFinite struct {
 
 // inspectNonFinite locates a non-finite element.
 type inspectNonFinite struct {
-	Name   string        `json:"name"`
-	Step   int           `json:"step"`   // the tensor's position in execution order (0-based)
-	Index  []int64       `json:"index"`  // the element's index
-	Offset int64         `json:"offset"` // its flat C-order offset
-	Value  diffing.Float `json:"value"`  // "NaN", "Infinity" or "-Infinity"
+	Name   string       `json:"name"`
+	Step   int          `json:"step"`   // the tensor's position in execution order (0-based)
+	Index  []int64      `json:"index"`  // the element's index
+	Offset int64        `json:"offset"` // its flat C-order offset
+	Value  tensor.Float `json:"value"`  // "NaN", "Infinity" or "-Infinity"
 }
 
 // inspectTensor is one tensor of the listing.
 type inspectTensor struct {
-	Name   string            `json:"name"`
-	DType  safetensors.DType `json:"dtype"`  // "" when the source does not say
-	Shape  []int64           `json:"shape"`  // null when the source does not say
-	Params *int64            `json:"params"` // null when the shape is unknown
-	Bytes  *int64            `json:"bytes"`  // null when the shape or dtype is unknown
+	Name   string       `json:"name"`
+	DType  tensor.DType `json:"dtype"`  // "" when the source does not say
+	Shape  []int64      `json:"shape"`  // null when the source does not say
+	Params *int64       `json:"params"` // null when the shape is unknown
+	Bytes  *int64       `json:"bytes"`  // null when the shape or dtype is unknown
 	// Stats are filled when the data were read (--stats, or
 	// --check-finite for floating-point tensors); null otherwise.
 	Stats *diffing.SideStats `json:"stats"`
@@ -214,7 +214,7 @@ func runInspect(a *app, o *inspectOptions) error {
 	return nil
 }
 
-func newInspectTensor(name string, dt safetensors.DType, shape []int64) inspectTensor {
+func newInspectTensor(name string, dt tensor.DType, shape []int64) inspectTensor {
 	it := inspectTensor{Name: name, DType: dt, Shape: shape}
 	if shape != nil {
 		n := int64(1)
@@ -222,7 +222,7 @@ func newInspectTensor(name string, dt safetensors.DType, shape []int64) inspectT
 			n *= d
 		}
 		it.Params = &n
-		if dt != safetensors.Unknown {
+		if dt != tensor.Unknown {
 			b := n * int64(dt.Size())
 			it.Bytes = &b
 		}
@@ -235,8 +235,8 @@ func newInspectTensor(name string, dt safetensors.DType, shape []int64) inspectT
 func rawInputOptions(dtype, shape string) (tensorfile.Options, error) {
 	var opts tensorfile.Options
 	if dtype != "" {
-		dt, err := safetensors.ParseDType(dtype)
-		if err != nil || dt == safetensors.Unknown {
+		dt, err := tensor.ParseDType(dtype)
+		if err != nil || dt == tensor.Unknown {
 			return opts, usagef("--dtype %q: not a dtype (f32, f16, bf16, f64, f8_e4m3, f8_e5m2, i8..i64, u8..u64, bool)", dtype)
 		}
 		opts.DType = dt
@@ -256,9 +256,9 @@ func rawInputOptions(dtype, shape string) (tensorfile.Options, error) {
 // last, in natural order), else the container's insertion order (.npz,
 // .pt), else a natural sort of names. It says where the order came from,
 // with a note when refcmp.order leaves tensors out.
-func execOrder(c *tensorfile.Container) (ts []diffing.Tensor, order string, notes []string) {
+func execOrder(c *tensorfile.Container) (ts []tensor.Tensor, order string, notes []string) {
 	ts = slices.Clone(c.Tensors)
-	name := func(t diffing.Tensor) string { return t.Name }
+	name := func(t tensor.Tensor) string { return t.Name }
 	switch {
 	case c.Single || len(ts) <= 1:
 		return ts, orderSingle, nil
@@ -270,6 +270,6 @@ func execOrder(c *tensorfile.Container) (ts []diffing.Tensor, order string, note
 	case c.Ordered:
 		return ts, orderInsertion, nil
 	}
-	slices.SortStableFunc(ts, func(a, b diffing.Tensor) int { return naturalCompare(a.Name, b.Name) })
+	slices.SortStableFunc(ts, func(a, b tensor.Tensor) int { return naturalCompare(a.Name, b.Name) })
 	return ts, orderNatural, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // inspectView is what the inspect renderers draw: the report and the
@@ -33,7 +34,7 @@ func (v inspectView) verdict() (pass bool, text string, ok bool) {
 	}
 	text = fmt.Sprintf("NaN or Inf in %d of %s", f.Tensors, plural(n, "tensor", "tensors"))
 	if e := f.First; e != nil {
-		text += fmt.Sprintf("; first in execution order: %s (step %d) at %s: %s", e.Name, e.Step, diffing.FormatShape(e.Index), diffing.FormatValue(float64(e.Value)))
+		text += fmt.Sprintf("; first in execution order: %s (step %d) at %s: %s", e.Name, e.Step, tensor.FormatShape(e.Index), diffing.FormatValue(float64(e.Value)))
 	}
 	return false, text, true
 }
@@ -73,7 +74,7 @@ func (v inspectView) table() tableSection {
 		if !fold {
 			row = append(row, strconv.Itoa(i))
 		}
-		row = append(row, t.Name, dtypeCell(t.DType), diffing.FormatShape(t.Shape), optInt(t.Params), optInt(t.Bytes))
+		row = append(row, t.Name, dtypeCell(t.DType), tensor.FormatShape(t.Shape), optInt(t.Params), optInt(t.Bytes))
 		if v.Stats {
 			if st := t.Stats; st != nil {
 				row = append(row, statsRow("", *st)[1:]...)
@@ -105,9 +106,9 @@ func (v inspectView) nonFinite() (tableSection, bool) {
 		}
 		at, val := "-", "-"
 		if e := t.FirstNonFinite; e != nil {
-			at, val = diffing.FormatShape(e.Index), diffing.FormatValue(float64(e.Value))
+			at, val = tensor.FormatShape(e.Index), diffing.FormatValue(float64(e.Value))
 		}
-		s.Rows = append(s.Rows, []string{strconv.Itoa(i), t.Name, diffing.FormatShape(t.Shape),
+		s.Rows = append(s.Rows, []string{strconv.Itoa(i), t.Name, tensor.FormatShape(t.Shape),
 			strconv.FormatInt(t.Stats.NaN, 10), strconv.FormatInt(t.Stats.Inf, 10), at, val})
 	}
 	s.Count = len(s.Rows)

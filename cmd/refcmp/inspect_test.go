@@ -11,6 +11,7 @@ import (
 
 	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/internal/testenv"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // numpyStats reads a safetensors file with numpy and prints, per tensor,
@@ -105,9 +106,9 @@ func checkGoldenNumpy(t *testing.T, py string, files []string) {
 		var want map[string]struct {
 			SHA256              string
 			NaN, Inf            int64
-			Min, Max, Mean, Std diffing.Float
-			Scale               diffing.Float
-			Samples             []diffing.Float
+			Min, Max, Mean, Std tensor.Float
+			Scale               tensor.Float
+			Samples             []tensor.Float
 		}
 		if err := json.Unmarshal(npOut, &want); err != nil {
 			t.Fatalf("numpy output: %v\n%s", err, npOut)
@@ -138,7 +139,7 @@ func checkGoldenNumpy(t *testing.T, py string, files []string) {
 				t.Errorf("%s: sha256 %s nan %d inf %d, numpy %s %d %d", where, tt.SHA256, tt.Stats.NaN, tt.Stats.Inf, w.SHA256, w.NaN, w.Inf)
 			}
 			scale := math.Abs(float64(w.Scale))
-			near := func(what string, got, want diffing.Float) {
+			near := func(what string, got, want tensor.Float) {
 				g, n := float64(got), float64(want)
 				if math.IsNaN(g) && math.IsNaN(n) {
 					return
@@ -172,7 +173,7 @@ func checkGoldenNumpy(t *testing.T, py string, files []string) {
 }
 
 func sameSideStats(a, b diffing.SideStats) bool {
-	eq := func(x, y diffing.Float) bool {
+	eq := func(x, y tensor.Float) bool {
 		return x == y || (math.IsNaN(float64(x)) && math.IsNaN(float64(y)))
 	}
 	return eq(a.Min, b.Min) && eq(a.Max, b.Max) && eq(a.Mean, b.Mean) && eq(a.Std, b.Std) && a.NaN == b.NaN && a.Inf == b.Inf

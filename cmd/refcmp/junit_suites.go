@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // Conversions of the weights and tensors reports to a ciSuite (see
@@ -14,7 +15,7 @@ import (
 // weightsSuite has one case per expected weight (in the expected
 // listing's order: passing, failing or skipped when --ignore left it out)
 // and one per unexpected loaded weight.
-func weightsSuite(o *weightsOptions, expected diffing.Listing, v weightsView) ciSuite {
+func weightsSuite(o *weightsOptions, expected tensor.Listing, v weightsView) ciSuite {
 	r := v.Report
 	_, counts, sides := v.verdict()
 	s := ciSuite{Command: "weights", Inputs: []string{o.expected, o.loaded}, Pass: r.Pass, Verdict: counts + " (" + sides + ")"}
@@ -64,10 +65,10 @@ func weightsSuite(o *weightsOptions, expected diffing.Listing, v weightsView) ci
 		}
 		seen[w.Name] = true
 		c := ciCase{Name: w.Name, Classname: cls}
-		desc := diffing.FormatShape(w.Shape) + " " + dtypeCell(w.DType)
+		desc := tensor.FormatShape(w.Shape) + " " + dtypeCell(w.DType)
 		if m, ok := missing[w.Name]; ok {
 			c.Status, c.Type = caseFail, "missing"
-			c.Message = fmt.Sprintf("missing: expected %s %s, not loaded", diffing.FormatShape(m.Shape), dtypeCell(m.DType))
+			c.Message = fmt.Sprintf("missing: expected %s %s, not loaded", tensor.FormatShape(m.Shape), dtypeCell(m.DType))
 			lines := []string{fmt.Sprintf("expected %s %s (in %s) is not in %s", w.Name, desc, r.Expected.Source, r.Loaded.Source)}
 			c.Text = strings.Join(append(lines, hintLines(m.Hint, w.Name)...), "\n")
 			s.Cases = append(s.Cases, c)
@@ -88,7 +89,7 @@ func weightsSuite(o *weightsOptions, expected diffing.Listing, v weightsView) ci
 		if m, ok := shapes[w.Name]; ok {
 			c.Type = "shape_mismatch"
 			loadedAs = m.LoadedName
-			msgs = append(msgs, fmt.Sprintf("shape: expected %s, loaded %s", diffing.FormatShape(m.ExpectedShape), diffing.FormatShape(m.LoadedShape)))
+			msgs = append(msgs, fmt.Sprintf("shape: expected %s, loaded %s", tensor.FormatShape(m.ExpectedShape), tensor.FormatShape(m.LoadedShape)))
 			rowHints = append(rowHints, m.Hint)
 		}
 		if m, ok := dtypes[w.Name]; ok {
@@ -125,8 +126,8 @@ func weightsSuite(o *weightsOptions, expected diffing.Listing, v weightsView) ci
 
 	for _, u := range r.Unexpected {
 		c := ciCase{Name: u.Name, Classname: cls + ".unexpected", Status: caseFail, Type: "unexpected"}
-		c.Message = fmt.Sprintf("unexpected: loaded %s %s, not expected", diffing.FormatShape(u.Shape), dtypeCell(u.DType))
-		line := fmt.Sprintf("loaded %s %s %s (in %s) is not in %s", u.Name, diffing.FormatShape(u.Shape), dtypeCell(u.DType), r.Loaded.Source, r.Expected.Source)
+		c.Message = fmt.Sprintf("unexpected: loaded %s %s, not expected", tensor.FormatShape(u.Shape), dtypeCell(u.DType))
+		line := fmt.Sprintf("loaded %s %s %s (in %s) is not in %s", u.Name, tensor.FormatShape(u.Shape), dtypeCell(u.DType), r.Loaded.Source, r.Expected.Source)
 		if u.MappedName != "" {
 			c.Message += " (mapped to " + u.MappedName + ")"
 			line += " (mapped to " + u.MappedName + " by --map)"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/internal/testenv"
+	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
 )
 
@@ -53,9 +54,9 @@ type tensorsJSON struct {
 }
 
 type tensorsJSONEntry struct {
-	Name       string        `json:"name"`
-	Pass       bool          `json:"pass"`
-	MaxAbsDiff diffing.Float `json:"max_abs_diff"`
+	Name       string       `json:"name"`
+	Pass       bool         `json:"pass"`
+	MaxAbsDiff tensor.Float `json:"max_abs_diff"`
 	Hints      []struct {
 		Kind    string `json:"kind"`
 		Summary string `json:"summary"`

@@ -21,7 +21,7 @@ import (
 	"testing"
 
 	"github.com/refcmp/refcmp/diffing"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -63,7 +63,7 @@ func cmdIndexnames(ts *testscript.TestScript, neg bool, args []string) {
 // tensorSpec is one tensor for writeSafetensors.
 type tensorSpec struct {
 	Name  string
-	DType safetensors.DType
+	DType tensor.DType
 	Shape []int64
 }
 
@@ -148,7 +148,7 @@ func parseTensorSpecs(line string) ([]tensorSpec, error) {
 	if len(f) < 3 {
 		return nil, fmt.Errorf("tensor spec %q: want NAME DTYPE SHAPE", line)
 	}
-	dt, err := safetensors.ParseDType(f[1])
+	dt, err := tensor.ParseDType(f[1])
 	if err != nil {
 		return nil, fmt.Errorf("tensor spec %q: %v", line, err)
 	}
@@ -236,32 +236,32 @@ func numel(shape []int64) int64 {
 // itself, wrapped to an integer type's width, alternating 0 and 1 for
 // bools, with a float type's mantissa truncated (F16 is +Inf from
 // 65520); F8 types stay zero, as encodeValues leaves them.
-func indexValue(d safetensors.DType, i int64) float64 {
+func indexValue(d tensor.DType, i int64) float64 {
 	switch d {
-	case safetensors.Bool:
+	case tensor.Bool:
 		return float64(i % 2)
-	case safetensors.U8:
+	case tensor.U8:
 		return float64(uint8(i))
-	case safetensors.I8:
+	case tensor.I8:
 		return float64(int8(i))
-	case safetensors.U16:
+	case tensor.U16:
 		return float64(uint16(i))
-	case safetensors.I16:
+	case tensor.I16:
 		return float64(int16(i))
-	case safetensors.U32:
+	case tensor.U32:
 		return float64(uint32(i))
-	case safetensors.I32:
+	case tensor.I32:
 		return float64(int32(i))
-	case safetensors.F16:
+	case tensor.F16:
 		if i >= 65520 {
 			return math.Inf(1)
 		}
 		if n := bits.Len64(uint64(i)); n > 11 { // 11 significant bits
 			return float64(i >> (n - 11) << (n - 11))
 		}
-	case safetensors.BF16:
+	case tensor.BF16:
 		return float64(math.Float32frombits(math.Float32bits(float32(i)) &^ 0xffff))
-	case safetensors.F32:
+	case tensor.F32:
 		return float64(float32(i))
 	}
 	return float64(i)
@@ -271,7 +271,7 @@ func indexValue(d safetensors.DType, i int64) float64 {
 // script commands.
 type denseTensor struct {
 	Name  string
-	DType safetensors.DType
+	DType tensor.DType
 	Shape []int64
 	Vals  []float64
 }
@@ -298,7 +298,7 @@ func cmdMknpy(ts *testscript.TestScript, neg bool, args []string) {
 	if err := fs.Parse(args); err != nil || fs.NArg() < 2 {
 		ts.Fatalf("usage: mknpy [-dtype D] [-fortran] [-big] [-fill arange|randn:SEED] OUT SHAPE [VALUE...]")
 	}
-	d, err := safetensors.ParseDType(*dt)
+	d, err := tensor.ParseDType(*dt)
 	ts.Check(err)
 	shape, err := parseShape(fs.Arg(1))
 	ts.Check(err)
@@ -401,7 +401,7 @@ func cmdTransform(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("transform %s: %v", fs.Arg(2), err)
 	}
 	if *dt != "" {
-		d, err := safetensors.ParseDType(*dt)
+		d, err := tensor.ParseDType(*dt)
 		ts.Check(err)
 		t.DType = d
 	}
@@ -470,45 +470,45 @@ func readDense(arg string) (denseTensor, error) {
 }
 
 // decodeValues reads values stored as d, with the engine's decoder.
-func decodeValues(d safetensors.DType, b []byte) ([]float64, error) {
+func decodeValues(d tensor.DType, b []byte) ([]float64, error) {
 	n := int64(len(b) / d.Size())
-	return diffing.Float64s(diffing.Tensor{DType: d, Shape: []int64{n}, Data: bytes.NewReader(b)})
+	return diffing.Float64s(tensor.Tensor{DType: d, Shape: []int64{n}, Data: bytes.NewReader(b)})
 }
 
 // encodeValues stores vals as d, little-endian; float types round to
 // nearest even, F8 types stay zero.
-func encodeValues(d safetensors.DType, vals []float64) []byte {
+func encodeValues(d tensor.DType, vals []float64) []byte {
 	sz := d.Size()
 	b := make([]byte, len(vals)*sz)
 	le := binary.LittleEndian
 	for i, v := range vals {
 		p := b[i*sz:]
 		switch d {
-		case safetensors.F64:
+		case tensor.F64:
 			le.PutUint64(p, math.Float64bits(v))
-		case safetensors.F32:
+		case tensor.F32:
 			le.PutUint32(p, math.Float32bits(float32(v)))
-		case safetensors.BF16:
+		case tensor.BF16:
 			le.PutUint16(p, bf16Bits(float32(v)))
-		case safetensors.F16:
+		case tensor.F16:
 			le.PutUint16(p, f16Bits(v))
-		case safetensors.I64:
+		case tensor.I64:
 			le.PutUint64(p, uint64(int64(v)))
-		case safetensors.I32:
+		case tensor.I32:
 			le.PutUint32(p, uint32(int32(v)))
-		case safetensors.I16:
+		case tensor.I16:
 			le.PutUint16(p, uint16(int16(v)))
-		case safetensors.I8:
+		case tensor.I8:
 			p[0] = byte(int8(v))
-		case safetensors.U64:
+		case tensor.U64:
 			le.PutUint64(p, uint64(v))
-		case safetensors.U32:
+		case tensor.U32:
 			le.PutUint32(p, uint32(v))
-		case safetensors.U16:
+		case tensor.U16:
 			le.PutUint16(p, uint16(v))
-		case safetensors.U8:
+		case tensor.U8:
 			p[0] = byte(v)
-		case safetensors.Bool:
+		case tensor.Bool:
 			if v != 0 {
 				p[0] = 1
 			}
@@ -668,7 +668,7 @@ func applyOp(t denseTensor, op string, args []string) (denseTensor, error) {
 		if err := want(1); err != nil {
 			return t, err
 		}
-		d, err := safetensors.ParseDType(args[0])
+		d, err := tensor.ParseDType(args[0])
 		if err != nil {
 			return t, err
 		}
@@ -833,10 +833,10 @@ func writeNpy(path string, t denseTensor, fortran, big bool) error {
 
 // npyBytes encodes t as .npy version 1.0.
 func npyBytes(t denseTensor, fortran, big bool) []byte {
-	descr := map[safetensors.DType]string{
-		safetensors.F64: "f8", safetensors.F32: "f4", safetensors.F16: "f2",
-		safetensors.I64: "i8", safetensors.I32: "i4", safetensors.I16: "i2", safetensors.I8: "i1",
-		safetensors.U8: "u1", safetensors.Bool: "b1",
+	descr := map[tensor.DType]string{
+		tensor.F64: "f8", tensor.F32: "f4", tensor.F16: "f2",
+		tensor.I64: "i8", tensor.I32: "i4", tensor.I16: "i2", tensor.I8: "i1",
+		tensor.U8: "u1", tensor.Bool: "b1",
 	}[t.DType]
 	if descr == "" {
 		panic("npy has no dtype " + t.DType.String())
@@ -933,7 +933,7 @@ func TestScriptHelpers(t *testing.T) {
 			t.Errorf("f16Bits(%v) = %#04x, want %#04x", c.v, got, c.bits)
 		}
 		if c.bits != 0x7c00 {
-			back, err := decodeValues(safetensors.F16, []byte{byte(c.bits), byte(c.bits >> 8)})
+			back, err := decodeValues(tensor.F16, []byte{byte(c.bits), byte(c.bits >> 8)})
 			if err != nil || math.Abs(back[0]-c.v) > math.Abs(c.v)*1e-3 {
 				t.Errorf("F16 %#04x decodes to %v (%v), want about %v", c.bits, back, err, c.v)
 			}
@@ -942,7 +942,7 @@ func TestScriptHelpers(t *testing.T) {
 	if got := bf16Bits(1.00390625); got != 0x3f80 { // halfway: ties to even
 		t.Errorf("bf16Bits(1+2^-8) = %#04x, want 0x3f80", got)
 	}
-	x := denseTensor{DType: safetensors.F32, Shape: []int64{2, 3}, Vals: []float64{0, 1, 2, 3, 4, 5}}
+	x := denseTensor{DType: tensor.F32, Shape: []int64{2, 3}, Vals: []float64{0, 1, 2, 3, 4, 5}}
 	if got := permute(x, []int{1, 0}).Vals; !slices.Equal(got, []float64{0, 3, 1, 4, 2, 5}) {
 		t.Errorf("transpose: %v", got)
 	}

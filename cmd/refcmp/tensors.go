@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/spf13/cobra"
 )
@@ -350,8 +350,8 @@ func rawOptions(dtype, sideDType, shape, sideShape, side string) (tensorfile.Opt
 		sideDType, flag = dtype, "--dtype"
 	}
 	if sideDType != "" {
-		dt, err := safetensors.ParseDType(sideDType)
-		if err != nil || dt == safetensors.Unknown {
+		dt, err := tensor.ParseDType(sideDType)
+		if err != nil || dt == tensor.Unknown {
 			return opts, usagef("%s %q: not a dtype (f32, f16, bf16, f64, f8_e4m3, f8_e5m2, i8..i64, u8..u64, bool)", flag, sideDType)
 		}
 		opts.DType = dt

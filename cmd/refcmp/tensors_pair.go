@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
 )
 
@@ -19,7 +20,7 @@ type tensorSide struct {
 	path    string
 	member  string // NAME of PATH:NAME, or ""
 	c       *tensorfile.Container
-	tensors []diffing.Tensor
+	tensors []tensor.Tensor
 	// single is true for one tensor to compare directly, whatever its
 	// name: a single-tensor file, or a member chosen with PATH:NAME.
 	single bool
@@ -50,7 +51,7 @@ func openSide(label, arg string, opts tensorfile.Options) (*tensorSide, error) {
 	s.tensors = c.Tensors
 	s.single = c.Single
 	if s.member != "" {
-		i := slices.IndexFunc(c.Tensors, func(t diffing.Tensor) bool { return t.Name == s.member })
+		i := slices.IndexFunc(c.Tensors, func(t tensor.Tensor) bool { return t.Name == s.member })
 		if i < 0 {
 			c.Close()
 			return nil, fmt.Errorf("%s: no tensor %q in %s (it holds %s)", arg, s.member, s.path, nameList(c.Tensors, 8))
@@ -62,7 +63,7 @@ func openSide(label, arg string, opts tensorfile.Options) (*tensorSide, error) {
 }
 
 // nameList writes up to max tensor names for an error message.
-func nameList(ts []diffing.Tensor, max int) string {
+func nameList(ts []tensor.Tensor, max int) string {
 	if len(ts) == 0 {
 		return "no tensors"
 	}
@@ -329,10 +330,10 @@ func nameHints(ref, ours *tensorSide, p *pairPlan, rules diffing.NameRules) []di
 	if len(p.refOnly) == 0 || len(p.oursOnly) == 0 {
 		return out
 	}
-	listing := func(s *tensorSide) diffing.Listing {
-		l := diffing.Listing{Source: s.arg}
+	listing := func(s *tensorSide) tensor.Listing {
+		l := tensor.Listing{Source: s.arg}
 		for _, t := range s.tensors {
-			l.Weights = append(l.Weights, diffing.Weight{Name: t.Name, DType: t.DType, Shape: t.Shape})
+			l.Weights = append(l.Weights, tensor.Info{Name: t.Name, DType: t.DType, Shape: t.Shape})
 		}
 		return l
 	}
@@ -348,7 +349,7 @@ func nameHints(ref, ours *tensorSide, p *pairPlan, rules diffing.NameRules) []di
 }
 
 // dataBytes is the size of a tensor's data.
-func dataBytes(t diffing.Tensor) int64 {
+func dataBytes(t tensor.Tensor) int64 {
 	n := t.Numel()
 	if n < 0 {
 		return 0

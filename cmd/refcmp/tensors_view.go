@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // tensorsView is what the tensors renderers draw: the report and --all.
@@ -178,14 +179,14 @@ func (v tensorsView) table() tableSection {
 
 // tensorRow is one pair's row.
 func tensorRow(step int, t diffing.Result) []string {
-	shape := diffing.FormatShape(t.Shape)
+	shape := tensor.FormatShape(t.Shape)
 	dt := dtypeCell(t.RefDType)
 	if t.OursDType != t.RefDType {
 		dt += "/" + dtypeCell(t.OursDType)
 	}
 	row := []string{strconv.Itoa(step), t.Name, shape, dt, "", "", "", "", verdictCell(t)}
 	if t.ShapeMismatch {
-		row[2] = shape + " vs " + diffing.FormatShape(t.OursShape)
+		row[2] = shape + " vs " + tensor.FormatShape(t.OursShape)
 		row[4], row[5], row[6], row[7] = "-", "-", "-", "-"
 		return row
 	}
@@ -256,9 +257,9 @@ func (v tensorsView) details() (out []detail, more int) {
 // drawn here as a table, and, for a single pair, the ours name, which
 // the verdict already gives.
 func tensorDetail(step int, t diffing.Result, single bool) detail {
-	shape := diffing.FormatShape(t.Shape)
+	shape := tensor.FormatShape(t.Shape)
 	if t.ShapeMismatch {
-		shape += " vs " + diffing.FormatShape(t.OursShape)
+		shape += " vs " + tensor.FormatShape(t.OursShape)
 	}
 	dt := dtypeCell(t.RefDType)
 	if t.OursDType != t.RefDType {

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
-	"github.com/refcmp/refcmp/safetensors"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // weightsView is what the weights renderers draw: the report plus what
@@ -22,12 +22,12 @@ type weightsView struct {
 type matchedWeight struct {
 	Name, LoadedName string
 	Shape            []int64
-	DType            safetensors.DType
+	DType            tensor.DType
 }
 
 // matchedWeights lists the expected weights that were found, for --all:
 // those neither ignored, missing nor accepted as tied.
-func matchedWeights(expected, loaded diffing.Listing, rep diffing.WeightsReport, opts diffing.WeightsOptions) []matchedWeight {
+func matchedWeights(expected, loaded tensor.Listing, rep diffing.WeightsReport, opts diffing.WeightsOptions) []matchedWeight {
 	notMatched := map[string]bool{}
 	for _, n := range rep.Ignored.Expected {
 		notMatched[n] = true
@@ -175,7 +175,7 @@ func (v weightsView) sections() []tableSection {
 	if n := len(r.Missing); n > 0 {
 		rows := make([][]string, n)
 		for i, m := range r.Missing {
-			rows[i] = []string{m.Name, diffing.FormatShape(m.Shape), dtypeCell(m.DType), m.Hint}
+			rows[i] = []string{m.Name, tensor.FormatShape(m.Shape), dtypeCell(m.DType), m.Hint}
 		}
 		out = append(out, tableSection{
 			Title:  "Missing (expected, not loaded)",
@@ -197,7 +197,7 @@ func (v weightsView) sections() []tableSection {
 			if mapped {
 				row = append(row, u.MappedName)
 			}
-			rows = append(rows, append(row, diffing.FormatShape(u.Shape), dtypeCell(u.DType), u.Hint))
+			rows = append(rows, append(row, tensor.FormatShape(u.Shape), dtypeCell(u.DType), u.Hint))
 		}
 		s := tableSection{
 			Title:  "Unexpected (loaded, not expected)",
@@ -226,7 +226,7 @@ func (v weightsView) sections() []tableSection {
 			if renamed {
 				row = append(row, m.LoadedName)
 			}
-			rows = append(rows, append(row, diffing.FormatShape(m.ExpectedShape), diffing.FormatShape(m.LoadedShape), m.Hint))
+			rows = append(rows, append(row, tensor.FormatShape(m.ExpectedShape), tensor.FormatShape(m.LoadedShape), m.Hint))
 		}
 		s := tableSection{
 			Title:  "Shape mismatch",
@@ -290,7 +290,7 @@ func (v weightsView) sections() []tableSection {
 	if n := len(r.Tied); n > 0 {
 		rows := make([][]string, n)
 		for i, t := range r.Tied {
-			rows[i] = []string{t.Name, t.TiedTo, t.LoadedName, diffing.FormatShape(t.Shape)}
+			rows[i] = []string{t.Name, t.TiedTo, t.LoadedName, tensor.FormatShape(t.Shape)}
 		}
 		out = append(out, tableSection{
 			Title:  "Tied (absent, accepted by --tied)",
@@ -333,7 +333,7 @@ func (v weightsView) allSections() []tableSection {
 	if n := len(v.Matched); n > 0 {
 		rows := make([][]string, n)
 		for i, m := range v.Matched {
-			rows[i] = []string{m.Name, m.LoadedName, diffing.FormatShape(m.Shape), dtypeCell(m.DType)}
+			rows[i] = []string{m.Name, m.LoadedName, tensor.FormatShape(m.Shape), dtypeCell(m.DType)}
 		}
 		out = append(out, tableSection{
 			Title:  "Matched",
@@ -347,8 +347,8 @@ func (v weightsView) allSections() []tableSection {
 }
 
 // dtypeCell writes a dtype, or "?" when the source gives none.
-func dtypeCell(d safetensors.DType) string {
-	if d == safetensors.Unknown {
+func dtypeCell(d tensor.DType) string {
+	if d == tensor.Unknown {
 		return "?"
 	}
 	return d.String()

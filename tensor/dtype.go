@@ -1,4 +1,4 @@
-package safetensors
+package tensor
 
 import (
 	"fmt"
