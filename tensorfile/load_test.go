@@ -3,6 +3,7 @@ package tensorfile
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -67,5 +68,22 @@ func TestLoad(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(dir, "absent.npy"), ""); err == nil {
 		t.Error("absent file loads")
+	}
+}
+
+func TestParseOrder(t *testing.T) {
+	for in, want := range map[string][]string{
+		`["b", "a"]`:               {"b", "a"},
+		"b\na\n":                   {"b", "a"},
+		"# comment\nb, a\r\n\n c ": {"b", "a", "c"},
+		"":                         {},
+	} {
+		got, err := ParseOrder(in)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("ParseOrder(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := ParseOrder(`["a"`); err == nil {
+		t.Error("a broken JSON list was accepted")
 	}
 }

@@ -86,7 +86,7 @@ func openSafetensors(path string, cfg config) (*Container, error) {
 		c.Tensors = append(c.Tensors, t)
 	}
 	if s, ok := ck.Metadata[OrderKey]; ok {
-		if c.Order, err = parseOrder(s); err != nil {
+		if c.Order, err = ParseOrder(s); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("%s: __metadata__ %q: %w", path, OrderKey, err)
 		}
@@ -94,9 +94,12 @@ func openSafetensors(path string, cfg config) (*Container, error) {
 	return c, nil
 }
 
-// parseOrder reads a refcmp.order value: a JSON list of strings, or names
-// separated by commas or newlines.
-func parseOrder(s string) ([]string, error) {
+// ParseOrder reads a list of tensor names in execution order, as the
+// refcmp.order metadata entry and refcmp tensors --order FILE hold it: a
+// JSON list of strings, or names separated by newlines or commas (blank
+// entries and lines starting with # skipped). It is refcmp's one parser of
+// such lists.
+func ParseOrder(s string) ([]string, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "[") {
 		var names []string
@@ -106,9 +109,14 @@ func parseOrder(s string) ([]string, error) {
 		return names, nil
 	}
 	names := []string{}
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
-		if f = strings.TrimSpace(f); f != "" {
-			names = append(names, f)
+	for _, line := range strings.Split(s, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "#") {
+			continue
+		}
+		for _, f := range strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == '\r' }) {
+			if f = strings.TrimSpace(f); f != "" {
+				names = append(names, f)
+			}
 		}
 	}
 	return names, nil

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/names"
 )
 
 // tableSection is one table of a report, format-neutral: the text and
@@ -19,15 +19,15 @@ type tableSection struct {
 
 // appendNames appends a one-column table of names, folded
 // (layers.{0..31}.x), unless there are none.
-func appendNames(out []tableSection, title string, names []string) []tableSection {
-	if len(names) == 0 {
+func appendNames(out []tableSection, title string, ns []string) []tableSection {
+	if len(ns) == 0 {
 		return out
 	}
 	var rows [][]string
-	for _, p := range diffing.FoldPatterns(names) {
+	for _, p := range names.FoldPatterns(ns) {
 		rows = append(rows, []string{p})
 	}
-	return append(out, tableSection{Title: title, Count: len(names), Header: []string{"name"}, Code: []bool{true}, Rows: rows})
+	return append(out, tableSection{Title: title, Count: len(ns), Header: []string{"name"}, Code: []bool{true}, Rows: rows})
 }
 
 // foldRows folds the rows of a table whose first cells are names. Rows
@@ -48,9 +48,9 @@ func foldRows(rows [][]string, loose []bool) [][]string {
 	if len(rows) == 0 {
 		return nil
 	}
-	names := make([]string, len(rows))
+	ns := make([]string, len(rows))
 	for i, r := range rows {
-		names[i] = r[0]
+		ns[i] = r[0]
 	}
 	key := func(i int) string {
 		var b strings.Builder
@@ -63,7 +63,7 @@ func foldRows(rows [][]string, loose []bool) [][]string {
 		}
 		return b.String()
 	}
-	groups := diffing.FoldWith(names, key)
+	groups := names.FoldWith(ns, key)
 	out := make([][]string, 0, len(groups))
 	for _, g := range groups {
 		row := make([]string, len(rows[g.Index[0]]))
@@ -139,7 +139,7 @@ func foldTexts(texts []string) string {
 		for i := range texts {
 			col[i] = split[i][j]
 		}
-		p := diffing.FoldPatterns(col)
+		p := names.FoldPatterns(col)
 		if len(p) != 1 {
 			return first + " (first of " + strconv.Itoa(len(texts)) + ")"
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/names"
 	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/spf13/cobra"
@@ -100,7 +101,7 @@ func (g *goldenInput) open(path string) (*tensorfile.Container, []tensor.Tensor,
 	if err != nil {
 		return nil, nil, "", nil, err
 	}
-	rules, err := diffing.ParseNameRules(nil, g.ignores)
+	rules, err := names.ParseNameRules(nil, g.ignores)
 	if err != nil {
 		return nil, nil, "", nil, &usageError{err}
 	}
@@ -319,7 +320,7 @@ func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 	defer c.Close()
 
 	// Leave out what --ignore names on the recorded side too.
-	rules, _ := diffing.ParseNameRules(nil, o.in.ignores)
+	rules, _ := names.ParseNameRules(nil, o.in.ignores)
 	kept := rec.Tensors[:0:0]
 	for _, t := range rec.Tensors {
 		if !rules.Ignored(t.Name) {

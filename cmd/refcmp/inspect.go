@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/names"
 	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/spf13/cobra"
@@ -263,13 +264,13 @@ func execOrder(c *tensorfile.Container) (ts []tensor.Tensor, order string, notes
 	case c.Single || len(ts) <= 1:
 		return ts, orderSingle, nil
 	case c.Order != nil:
-		if missing := sortByNames(ts, name, c.Order); missing > 0 {
+		if missing := names.SortByList(ts, name, c.Order); missing > 0 {
 			notes = append(notes, fmt.Sprintf("refcmp.order does not name %s; listed last, in natural order", plural(missing, "tensor", "tensors")))
 		}
 		return ts, orderMetadata, notes
 	case c.Ordered:
 		return ts, orderInsertion, nil
 	}
-	slices.SortStableFunc(ts, func(a, b tensor.Tensor) int { return naturalCompare(a.Name, b.Name) })
+	slices.SortStableFunc(ts, func(a, b tensor.Tensor) int { return names.Compare(a.Name, b.Name) })
 	return ts, orderNatural, nil
 }

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/refcmp/refcmp/diffing/names"
 	"github.com/spf13/cobra"
 )
 
@@ -83,7 +84,7 @@ func (a *app) now() (time.Time, error) {
 
 // commandLine is refcmp's command line, quoted for a POSIX shell.
 func (a *app) commandLine() string {
-	return shellQuote(append([]string{"refcmp"}, a.args...))
+	return names.QuoteWords(append([]string{"refcmp"}, a.args...))
 }
 
 // appendIssue appends the entry for s to the log at path, creating the
@@ -250,31 +251,4 @@ func mdInline(s string) string {
 // words is literal in GitHub-flavoured Markdown and stays as is.
 func mdHeadingText(s string) string {
 	return strings.NewReplacer("\\", `\\`, "*", `\*`, "`", "\\`", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
-// shellQuote joins words into a POSIX shell command line, quoting those
-// that need it.
-func shellQuote(words []string) string {
-	out := make([]string, len(words))
-	for i, w := range words {
-		out[i] = shellWord(w)
-	}
-	return strings.Join(out, " ")
-}
-
-func shellWord(w string) string {
-	if w == "" {
-		return "''"
-	}
-	safe := true
-	for _, r := range w {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_@%+=:,./-", r)) {
-			safe = false
-			break
-		}
-	}
-	if safe {
-		return w
-	}
-	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 }

@@ -221,14 +221,6 @@ func TestIssueFingerprint(t *testing.T) {
 	}
 }
 
-func TestShellQuote(t *testing.T) {
-	got := shellQuote([]string{"refcmp", "tensors", "--map", `^model\.=`, "a b.npy", "it's", "", "x.npz:y", "--tol=lm_head=1e-3:1e-2"})
-	want := `refcmp tensors --map '^model\.=' 'a b.npy' 'it'\''s' '' x.npz:y --tol=lm_head=1e-3:1e-2`
-	if got != want {
-		t.Errorf("shellQuote:\n got %s\nwant %s", got, want)
-	}
-}
-
 // TestReadmeIssuesLogSample: the entry README.md shows is the one
 // testdata/script/issueslog_weights.txtar checks byte for byte.
 func TestReadmeIssuesLogSample(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/weights"
 	"github.com/refcmp/refcmp/tensor"
 )
 
@@ -21,7 +22,7 @@ func weightsSuite(o *weightsOptions, expected tensor.Listing, v weightsView) ciS
 	s := ciSuite{Command: "weights", Inputs: []string{o.expected, o.loaded}, Pass: r.Pass, Verdict: counts + " (" + sides + ")"}
 	const cls = "refcmp.weights"
 
-	hintsOf := map[string][]diffing.Hint{}
+	hintsOf := map[string][]weights.Hint{}
 	for _, h := range r.Hints {
 		for _, n := range unique(h.Names) {
 			hintsOf[n] = append(hintsOf[n], h)
@@ -52,11 +53,11 @@ func weightsSuite(o *weightsOptions, expected tensor.Listing, v weightsView) ciS
 	}
 
 	ignored := setOf(r.Ignored.Expected)
-	missing := byName(r.Missing, func(m diffing.WeightRow) string { return m.Name })
-	tied := byName(r.Tied, func(t diffing.TiedRow) string { return t.Name })
-	shapes := byName(r.ShapeMismatch, func(m diffing.ShapeMismatch) string { return m.Name })
-	dtypes := byName(r.DTypeMismatch, func(m diffing.DTypeMismatch) string { return m.Name })
-	collisions := byName(r.Collisions, func(c diffing.Collision) string { return c.Name })
+	missing := byName(r.Missing, func(m weights.Row) string { return m.Name })
+	tied := byName(r.Tied, func(t weights.TiedRow) string { return t.Name })
+	shapes := byName(r.ShapeMismatch, func(m weights.ShapeMismatch) string { return m.Name })
+	dtypes := byName(r.DTypeMismatch, func(m weights.DTypeMismatch) string { return m.Name })
+	collisions := byName(r.Collisions, func(c weights.Collision) string { return c.Name })
 
 	seen := map[string]bool{}
 	for _, w := range expected.Weights {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/weights"
 	"github.com/refcmp/refcmp/internal/testenv"
 )
 
@@ -257,7 +258,7 @@ func TestJUnitWeights(t *testing.T) {
 	inModuleRoot(t)
 	args := []string{"weights", "testdata/example/expected.safetensors", "testdata/example/loaded.txt"}
 	s := runJUnit(t, exitDiff, args...)
-	var rep diffing.WeightsReport
+	var rep weights.Report
 	jsonReport(t, &rep, args...)
 
 	if s.Name != "refcmp weights testdata/example/expected.safetensors testdata/example/loaded.txt" {
@@ -307,7 +308,7 @@ func TestJUnitWeights(t *testing.T) {
 	// With the config: ignored weights are skipped, tied ones pass.
 	args = append(args, "--config", "testdata/example/refcmp.json", "--ignore", "*.post_attention_layernorm.weight")
 	s = runJUnit(t, exitDiff, args...)
-	rep = diffing.WeightsReport{}
+	rep = weights.Report{}
 	jsonReport(t, &rep, args...)
 	var skipped []string
 	for _, c := range s.Cases {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/weights"
 	"github.com/refcmp/refcmp/internal/testenv"
 )
 
@@ -269,7 +270,7 @@ func TestReadmeJSONContract(t *testing.T) {
 		block string
 		typ   reflect.Type
 	}{
-		{"jsonc weights", reflect.TypeFor[diffing.WeightsReport]()},
+		{"jsonc weights", reflect.TypeFor[weights.Report]()},
 		{"jsonc tensors", reflect.TypeFor[tensorsReport]()},
 		{"jsonc golden-file", reflect.TypeFor[diffing.Golden]()},
 		{"jsonc golden-check", reflect.TypeFor[diffing.GoldenReport]()},

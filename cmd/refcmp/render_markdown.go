@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/weights"
 )
 
 // Markdown renderers: for a pull-request comment or a CI step summary
@@ -71,7 +71,7 @@ func writeMarkdownSection(b *strings.Builder, s tableSection, all bool) {
 // dash ("... — fix: `--map ...`").
 // allFixes, the report's fixes together, follows when several hints have
 // one.
-func writeMarkdownHints(b *strings.Builder, hints []diffing.Hint, allFixes string) {
+func writeMarkdownHints(b *strings.Builder, hints []weights.Hint, allFixes string) {
 	if len(hints) == 0 {
 		return
 	}

@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/weights"
 )
 
 // Text renderers: for people at a terminal. Verdict and counts first,
@@ -57,7 +57,7 @@ func writeTextSection(w io.Writer, s tableSection, st textStyle) error {
 // and the fix of each hint that has one.
 // allFixes, the report's fixes together, follows when several hints have
 // one.
-func writeTextHints(w io.Writer, hints []diffing.Hint, allFixes string, st textStyle) error {
+func writeTextHints(w io.Writer, hints []weights.Hint, allFixes string, st textStyle) error {
 	if len(hints) == 0 {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/names"
 	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/spf13/cobra"
@@ -229,7 +230,7 @@ func runTensors(a *app, o *tensorsOptions) error {
 // tensorsSettings is the command line and config file merged and parsed.
 type tensorsSettings struct {
 	refOpts, oursOpts tensorfile.Options
-	rules             diffing.NameRules
+	rules             names.NameRules
 	tol               diffing.ToleranceRules
 	order             []string // from --order, nil when not given
 	orderPath         string
@@ -259,7 +260,7 @@ func (o *tensorsOptions) settings() (tensorsSettings, error) {
 		if err != nil {
 			return s, err
 		}
-		if _, err := diffing.ParseNameRules(c.Map, c.Ignore); err != nil {
+		if _, err := names.ParseNameRules(c.Map, c.Ignore); err != nil {
 			return s, fmt.Errorf("%s: %w", o.configPath, err)
 		}
 		maps = append(maps, c.Map...)
@@ -278,12 +279,12 @@ func (o *tensorsOptions) settings() (tensorsSettings, error) {
 		}
 		s.tol.Rules = rules
 	}
-	if _, err := diffing.ParseNameRules(o.maps, o.ignores); err != nil {
+	if _, err := names.ParseNameRules(o.maps, o.ignores); err != nil {
 		return s, &usageError{err}
 	}
 	maps = append(maps, o.maps...)
 	ignores = append(ignores, o.ignores...)
-	if s.rules, err = diffing.ParseNameRules(maps, ignores); err != nil {
+	if s.rules, err = names.ParseNameRules(maps, ignores); err != nil {
 		return s, err
 	}
 

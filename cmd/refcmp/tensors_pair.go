@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/names"
+	"github.com/refcmp/refcmp/diffing/weights"
 	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
 )
@@ -98,7 +99,7 @@ type pairPlan struct {
 // pairTensors pairs the two sides: two single tensors (or a single tensor
 // and a container of one) directly, containers by name after the name
 // rules.
-func pairTensors(ref, ours *tensorSide, rules diffing.NameRules) (*pairPlan, error) {
+func pairTensors(ref, ours *tensorSide, rules names.NameRules) (*pairPlan, error) {
 	p := &pairPlan{refOnly: []string{}, oursOnly: []string{}, ignoredRef: []string{}, ignoredOurs: []string{}, notes: []string{}}
 	if ref.single || ours.single {
 		if len(ref.tensors) == 1 && len(ours.tensors) == 1 {
@@ -176,20 +177,20 @@ func (p *pairPlan) order(ref, ours *tensorSide, fileOrder []string, orderPath st
 	if p.orderSource == orderSingle {
 		return nil
 	}
-	byList := func(names []string, what string, oursNames bool) {
+	byList := func(ns []string, what string, oursNames bool) {
 		if oursNames { // name each pair by its REF name
 			refName := map[string]string{} // OURS name -> REF name of its pair
 			for _, q := range p.pairs {
 				refName[ours.tensors[q.ours].Name] = q.name
 			}
-			names = slices.Clone(names)
-			for i, n := range names {
+			ns = slices.Clone(ns)
+			for i, n := range ns {
 				if r, ok := refName[n]; ok {
-					names[i] = r
+					ns[i] = r
 				}
 			}
 		}
-		missing := sortByNames(p.pairs, func(q tensorPair) string { return q.name }, names)
+		missing := names.SortByList(p.pairs, func(q tensorPair) string { return q.name }, ns)
 		if missing > 0 {
 			p.notes = append(p.notes, fmt.Sprintf("%s does not name %s; %s last, in natural order",
 				what, plural(missing, "compared tensor", "compared tensors"), map[bool]string{true: "it comes", false: "they come"}[missing == 1]))
@@ -213,76 +214,20 @@ func (p *pairPlan) order(ref, ours *tensorSide, fileOrder []string, orderPath st
 		slices.SortStableFunc(p.pairs, func(a, b tensorPair) int { return a.ours - b.ours })
 	default:
 		p.orderSource = orderNatural
-		slices.SortStableFunc(p.pairs, func(a, b tensorPair) int { return naturalCompare(a.name, b.name) })
+		slices.SortStableFunc(p.pairs, func(a, b tensorPair) int { return names.Compare(a.name, b.name) })
 	}
 	return nil
 }
 
-// naturalCompare orders names naturally (layers.2 before layers.10),
-// then bytewise.
-func naturalCompare(a, b string) int {
-	switch {
-	case diffing.NaturalLess(a, b):
-		return -1
-	case diffing.NaturalLess(b, a):
-		return 1
-	}
-	return strings.Compare(a, b)
-}
-
-// sortByNames sorts xs stably by where their names first stand in names;
-// those names leaves out come last, in natural order. It returns how
-// many it leaves out.
-func sortByNames[T any](xs []T, name func(T) string, names []string) (missing int) {
-	pos := map[string]int{}
-	for i, n := range names {
-		if _, dup := pos[n]; !dup {
-			pos[n] = i
-		}
-	}
-	for _, x := range xs {
-		if _, ok := pos[name(x)]; !ok {
-			missing++
-		}
-	}
-	slices.SortStableFunc(xs, func(a, b T) int {
-		pa, oka := pos[name(a)]
-		pb, okb := pos[name(b)]
-		switch {
-		case oka && okb:
-			return pa - pb
-		case oka:
-			return -1
-		case okb:
-			return 1
-		}
-		return naturalCompare(name(a), name(b))
-	})
-	return missing
-}
-
-// readOrderFile reads --order FILE: a JSON list of names, or one name per
-// line (blank lines and lines starting with # skipped).
+// readOrderFile reads --order FILE (see tensorfile.ParseOrder).
 func readOrderFile(path string) ([]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	text := strings.TrimSpace(string(data))
-	if strings.HasPrefix(text, "[") {
-		var names []string
-		if err := json.Unmarshal([]byte(text), &names); err != nil {
-			return nil, fmt.Errorf("%s: not a JSON list of names: %v", path, err)
-		}
-		return names, nil
-	}
-	names := []string{}
-	for _, l := range strings.Split(text, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" || strings.HasPrefix(l, "#") {
-			continue
-		}
-		names = append(names, l)
+	names, err := tensorfile.ParseOrder(string(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	if len(names) == 0 {
 		return nil, fmt.Errorf("%s: no names (want one REF name per line, or a JSON list)", path)
@@ -325,10 +270,9 @@ func compareAll(a *app, p *pairPlan, ref, ours *tensorSide, set tensorsSettings,
 // nameHints explains names found on one side only with the header-level
 // hints of 'refcmp weights': a renamed prefix or component (with the
 // --map that fixes it), fused or stacked tensors, the closest name.
-func nameHints(ref, ours *tensorSide, p *pairPlan, rules diffing.NameRules) []diffing.Hint {
-	out := []diffing.Hint{}
+func nameHints(ref, ours *tensorSide, p *pairPlan, rules names.NameRules) []weights.Hint {
 	if len(p.refOnly) == 0 || len(p.oursOnly) == 0 {
-		return out
+		return []weights.Hint{}
 	}
 	listing := func(s *tensorSide) tensor.Listing {
 		l := tensor.Listing{Source: s.arg}
@@ -337,15 +281,7 @@ func nameHints(ref, ours *tensorSide, p *pairPlan, rules diffing.NameRules) []di
 		}
 		return l
 	}
-	rep := diffing.DiffWeights(listing(ref), listing(ours), diffing.WeightsOptions{Rules: rules, IgnoreDType: true})
-	for _, h := range rep.Hints {
-		switch h.Kind {
-		case diffing.HintPrefix, diffing.HintRename, diffing.HintFused, diffing.HintSplit,
-			diffing.HintStacked, diffing.HintUnstacked, diffing.HintClosest:
-			out = append(out, h)
-		}
-	}
-	return out
+	return weights.NameHints(listing(ref), listing(ours), rules)
 }
 
 // dataBytes is the size of a tensor's data.

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/weights"
 )
 
 // tensorsReport is the result of `refcmp tensors`: plain data, and with
@@ -29,7 +30,7 @@ type tensorsReport struct {
 	Ignored  tensorsIgnored   `json:"ignored"`
 	// NameHints explain names on one side only, as 'refcmp weights'
 	// does: a renamed prefix with the --map that fixes it, and so on.
-	NameHints []diffing.Hint `json:"name_hints"`
+	NameHints []weights.Hint `json:"name_hints"`
 	Notes     []string       `json:"notes"`
 }
 
@@ -72,7 +73,7 @@ func newTensorsReport(ref, ours *tensorSide, p *pairPlan) tensorsReport {
 		OursOnly:  p.oursOnly,
 		Ignored:   tensorsIgnored{Ref: p.ignoredRef, Ours: p.ignoredOurs},
 		Notes:     p.notes,
-		NameHints: []diffing.Hint{},
+		NameHints: []weights.Hint{},
 		Sequence:  sequenceReport{Order: p.orderSource},
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/weights"
 	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/spf13/cobra"
 )
@@ -116,10 +116,10 @@ func runWeights(a *app, o *weightsOptions) error {
 	if err != nil {
 		return err
 	}
-	rep := diffing.DiffWeights(expected, loaded, opts)
+	rep := weights.Diff(expected, loaded, opts)
 	view := weightsView{Report: rep, Opts: opts, All: o.out.all}
 	if o.out.all {
-		view.Matched = matchedWeights(expected, loaded, rep, opts)
+		view.Matched = rep.Matched
 	}
 	switch o.out.format {
 	case formatJSON:
@@ -141,17 +141,17 @@ func runWeights(a *app, o *weightsOptions) error {
 // --map and --ignore entries come first, a --tied flag replaces the file's
 // entry for the same name, and --ignore-dtype given on the command line
 // wins over the file.
-func (o *weightsOptions) diffOptions() (diffing.WeightsOptions, error) {
+func (o *weightsOptions) diffOptions() (weights.Options, error) {
 	var maps, ignores, tied []string
 	ignoreDType := o.ignoreDType
 	if o.configPath != "" {
 		c, err := loadConfig(o.configPath)
 		if err != nil {
-			return diffing.WeightsOptions{}, err
+			return weights.Options{}, err
 		}
 		// Parse the file's settings on their own, so errors name the file.
-		if _, err := diffing.ParseWeightsOptions(c.Map, c.Ignore, c.tiedList(), false); err != nil {
-			return diffing.WeightsOptions{}, fmt.Errorf("%s: %w", o.configPath, err)
+		if _, err := weights.ParseOptions(c.Map, c.Ignore, c.tiedList(), false); err != nil {
+			return weights.Options{}, fmt.Errorf("%s: %w", o.configPath, err)
 		}
 		maps = append(maps, c.Map...)
 		ignores = append(ignores, c.Ignore...)
@@ -171,11 +171,11 @@ func (o *weightsOptions) diffOptions() (diffing.WeightsOptions, error) {
 		}
 	}
 	// Flag values are checked on their own too: a bad one is a usage error.
-	if _, err := diffing.ParseWeightsOptions(o.maps, o.ignores, o.tied, false); err != nil {
-		return diffing.WeightsOptions{}, &usageError{err}
+	if _, err := weights.ParseOptions(o.maps, o.ignores, o.tied, false); err != nil {
+		return weights.Options{}, &usageError{err}
 	}
 	maps = append(maps, o.maps...)
 	ignores = append(ignores, o.ignores...)
 	tied = append(tied, o.tied...)
-	return diffing.ParseWeightsOptions(maps, ignores, tied, ignoreDType)
+	return weights.ParseOptions(maps, ignores, tied, ignoreDType)
 }

@@ -5,56 +5,18 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/names"
+	"github.com/refcmp/refcmp/diffing/weights"
 	"github.com/refcmp/refcmp/tensor"
 )
 
 // weightsView is what the weights renderers draw: the report plus what
 // only the CLI knows (the --all listing of matched weights).
 type weightsView struct {
-	Report  diffing.WeightsReport
-	Opts    diffing.WeightsOptions
+	Report  weights.Report
+	Opts    weights.Options
 	All     bool
-	Matched []matchedWeight // filled only with --all
-}
-
-// matchedWeight is an expected weight found in the loaded listing.
-type matchedWeight struct {
-	Name, LoadedName string
-	Shape            []int64
-	DType            tensor.DType
-}
-
-// matchedWeights lists the expected weights that were found, for --all:
-// those neither ignored, missing nor accepted as tied.
-func matchedWeights(expected, loaded tensor.Listing, rep diffing.WeightsReport, opts diffing.WeightsOptions) []matchedWeight {
-	notMatched := map[string]bool{}
-	for _, n := range rep.Ignored.Expected {
-		notMatched[n] = true
-	}
-	for _, m := range rep.Missing {
-		notMatched[m.Name] = true
-	}
-	for _, t := range rep.Tied {
-		notMatched[t.Name] = true
-	}
-	loadedAs := map[string]string{}
-	for _, w := range loaded.Weights {
-		m, ignored := opts.Rules.Map(w.Name)
-		if _, dup := loadedAs[m]; !dup && !ignored {
-			loadedAs[m] = w.Name
-		}
-	}
-	var out []matchedWeight
-	seen := map[string]bool{}
-	for _, w := range expected.Weights {
-		if seen[w.Name] || notMatched[w.Name] {
-			continue
-		}
-		seen[w.Name] = true
-		out = append(out, matchedWeight{Name: w.Name, LoadedName: loadedAs[w.Name], Shape: w.Shape, DType: w.DType})
-	}
-	return out
+	Matched []weights.Match // Report.Matched, only with --all
 }
 
 // verdict is the first line of every weights report: PASS or FAIL, the
@@ -85,7 +47,7 @@ func (v weightsView) verdict() (pass bool, counts, sides string) {
 
 // describeSide gives "291 tensors / 8.03 B params", or says which shapes
 // are unknown.
-func describeSide(s diffing.ListingSummary) string {
+func describeSide(s weights.ListingSummary) string {
 	t := plural(s.Tensors, "tensor", "tensors")
 	switch {
 	case s.Tensors > 0 && s.UnknownShapes == s.Tensors:
@@ -119,7 +81,7 @@ func (v weightsView) extras() string {
 
 // listedHints are the hints to list after the tables: those with a fix
 // (the flag to add), and those no row shows beside it.
-func (v weightsView) listedHints() []diffing.Hint {
+func (v weightsView) listedHints() []weights.Hint {
 	r := v.Report
 	inline := map[string]bool{}
 	for _, m := range r.Missing {
@@ -139,7 +101,7 @@ func (v weightsView) listedHints() []diffing.Hint {
 		inline[m.Name] = inline[m.Name] || m.Hint != ""
 		inline[m.LoadedName] = inline[m.LoadedName] || m.Hint != ""
 	}
-	var out []diffing.Hint
+	var out []weights.Hint
 	for _, h := range r.Hints {
 		shown := false
 		for _, n := range h.Names {
@@ -156,7 +118,7 @@ func (v weightsView) listedHints() []diffing.Hint {
 func (v weightsView) notes() []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, s := range []diffing.ListingSummary{v.Report.Expected, v.Report.Loaded} {
+	for _, s := range []weights.ListingSummary{v.Report.Expected, v.Report.Loaded} {
 		for _, n := range s.Notes {
 			if line := s.Source + ": " + n; !seen[line] {
 				seen[line] = true
@@ -316,10 +278,10 @@ func (v weightsView) allSections() []tableSection {
 	var out []tableSection
 	if n := len(r.Ignored.Expected) + len(r.Ignored.Loaded); n > 0 {
 		var rows [][]string
-		for _, p := range diffing.FoldPatterns(r.Ignored.Expected) {
+		for _, p := range names.FoldPatterns(r.Ignored.Expected) {
 			rows = append(rows, []string{p, "expected"})
 		}
-		for _, p := range diffing.FoldPatterns(r.Ignored.Loaded) {
+		for _, p := range names.FoldPatterns(r.Ignored.Loaded) {
 			rows = append(rows, []string{p, "loaded"})
 		}
 		out = append(out, tableSection{

@@ -1,4 +1,4 @@
-package diffing
+package names
 
 import (
 	"slices"
@@ -56,7 +56,7 @@ func FoldWith(names []string, key func(i int) string) []FoldedName {
 			if j > 0 {
 				tmpl.WriteByte('.')
 			}
-			if v, ok := foldIndex(p); ok {
+			if v, ok := ParseIndex(p); ok {
 				nums = append(nums, []int{v})
 				tmpl.WriteByte('#')
 			} else {
@@ -125,7 +125,7 @@ func FoldWith(names []string, key func(i int) string) []FoldedName {
 			if j > 0 {
 				b.WriteByte('.')
 			}
-			if _, ok := foldIndex(p); ok {
+			if _, ok := ParseIndex(p); ok {
 				b.WriteString(formatSet(it.nums[q]))
 				q++
 			} else {
@@ -147,9 +147,9 @@ func FoldPatterns(names []string) []string {
 	return out
 }
 
-// foldIndex parses a numeric name component: decimal digits, no leading
+// ParseIndex parses a numeric name component (a layer index Fold collapses): decimal digits, no leading
 // zero, at most 9 digits.
-func foldIndex(p string) (int, bool) {
+func ParseIndex(p string) (int, bool) {
 	if p == "" || len(p) > 9 || (len(p) > 1 && p[0] == '0') {
 		return 0, false
 	}

@@ -1,4 +1,4 @@
-package diffing
+package names
 
 import (
 	"fmt"

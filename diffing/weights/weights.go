@@ -1,32 +1,33 @@
-package diffing
+package weights
 
 import (
 	"fmt"
 	"math"
 	"slices"
 
+	"github.com/refcmp/refcmp/diffing/names"
 	"github.com/refcmp/refcmp/tensor"
 )
 
 // WeightsOptions are the settings of a weights diff.
-type WeightsOptions struct {
-	Rules       NameRules  // --map (loaded names) and --ignore (both sides)
-	Tied        []TiedPair // --tied pairs, in expected names
-	IgnoreDType bool       // --ignore-dtype: report no dtype mismatches
+type Options struct {
+	Rules       names.NameRules  // --map (loaded names) and --ignore (both sides)
+	Tied        []names.TiedPair // --tied pairs, in expected names
+	IgnoreDType bool             // --ignore-dtype: report no dtype mismatches
 }
 
 // ParseWeightsOptions parses the repeated --map, --ignore and --tied flag
 // values. Errors name the flag and the value.
-func ParseWeightsOptions(maps, ignores, tied []string, ignoreDType bool) (WeightsOptions, error) {
-	rules, err := ParseNameRules(maps, ignores)
+func ParseOptions(maps, ignores, tied []string, ignoreDType bool) (Options, error) {
+	rules, err := names.ParseNameRules(maps, ignores)
 	if err != nil {
-		return WeightsOptions{}, err
+		return Options{}, err
 	}
-	o := WeightsOptions{Rules: rules, IgnoreDType: ignoreDType}
+	o := Options{Rules: rules, IgnoreDType: ignoreDType}
 	for _, s := range tied {
-		p, err := ParseTied(s)
+		p, err := names.ParseTied(s)
 		if err != nil {
-			return WeightsOptions{}, err
+			return Options{}, err
 		}
 		o.Tied = append(o.Tied, p)
 	}
@@ -42,17 +43,17 @@ func ParseWeightsOptions(maps, ignores, tied []string, ignoreDType bool) (Weight
 // loaded weights (unexpected, collisions) in the loaded listing's order;
 // hints in a fixed order of kinds (see Hint), then by their first row.
 // Names in JSON are never folded; Fold is for text output.
-type WeightsReport struct {
+type Report struct {
 	// Pass is true when nothing is missing, unexpected, mismatched or
 	// colliding. Tied and ignored weights do not fail the diff.
 	Pass     bool           `json:"pass"`
 	Expected ListingSummary `json:"expected"`
 	Loaded   ListingSummary `json:"loaded"`
-	Counts   WeightsCounts  `json:"counts"`
+	Counts   Counts         `json:"counts"`
 	Options  OptionsEcho    `json:"options"`
 
-	Missing       []WeightRow     `json:"missing"`
-	Unexpected    []WeightRow     `json:"unexpected"`
+	Missing       []Row           `json:"missing"`
+	Unexpected    []Row           `json:"unexpected"`
 	ShapeMismatch []ShapeMismatch `json:"shape_mismatch"`
 	DTypeMismatch []DTypeMismatch `json:"dtype_mismatch"`
 	// Tied lists expected weights accepted through --tied.
@@ -67,6 +68,19 @@ type WeightsReport struct {
 	// the ones before it.
 	Fix     string   `json:"fix"`
 	FixArgs []string `json:"fix_args"`
+	// Matched lists the expected weights found among the loaded ones
+	// (mismatched or not), in the expected listing's order, with the
+	// loaded name each was found under. It is not part of the JSON
+	// (Counts.Matched is); text output lists it with --all.
+	Matched []Match `json:"-"`
+}
+
+// Match is an expected weight and the loaded weight it was paired with.
+type Match struct {
+	Name       string // expected name
+	LoadedName string // as loaded, before --map
+	Shape      []int64
+	DType      tensor.DType
 }
 
 // ListingSummary describes one side of the diff.
@@ -82,7 +96,7 @@ type ListingSummary struct {
 }
 
 // WeightsCounts are the sizes of the report's lists, for a verdict line.
-type WeightsCounts struct {
+type Counts struct {
 	Matched         int `json:"matched"` // expected weights found under their name (mismatched or not)
 	Missing         int `json:"missing"`
 	Unexpected      int `json:"unexpected"`
@@ -105,7 +119,7 @@ type OptionsEcho struct {
 // WeightRow is a missing weight (Name is the expected name) or an
 // unexpected one (Name is the name as loaded; MappedName is set when
 // --map rules changed it).
-type WeightRow struct {
+type Row struct {
 	Name       string       `json:"name"`
 	MappedName string       `json:"mapped_name,omitempty"`
 	Shape      []int64      `json:"shape"` // null when the source gives none
@@ -198,12 +212,45 @@ type loadedEntry struct {
 //
 // Hints (see Hint) are computed from the rows that remain and attached to
 // the rows they explain.
-func DiffWeights(expected, loaded tensor.Listing, opts WeightsOptions) WeightsReport {
-	r := WeightsReport{
+func Diff(expected, loaded tensor.Listing, opts Options) Report {
+	d, tiedHint := pair(expected, loaded, opts)
+	d.hints(tiedHint)
+	r := d.rep
+	r.Counts.Missing = len(r.Missing)
+	r.Counts.Unexpected = len(r.Unexpected)
+	r.Counts.ShapeMismatch = len(r.ShapeMismatch)
+	r.Counts.DTypeMismatch = len(r.DTypeMismatch)
+	r.Counts.Tied = len(r.Tied)
+	r.Counts.Collisions = len(r.Collisions)
+	r.Counts.IgnoredExpected = len(r.Ignored.Expected)
+	r.Counts.IgnoredLoaded = len(r.Ignored.Loaded)
+	r.Pass = len(r.Missing) == 0 && len(r.Unexpected) == 0 && len(r.ShapeMismatch) == 0 &&
+		len(r.DTypeMismatch) == 0 && len(r.Collisions) == 0
+	return *r
+}
+
+// NameHints explains names found on one side only with the name hints of
+// Diff: a renamed prefix or component (with the --map that fixes it),
+// fused or split, stacked or unstacked tensors, the closest name. It runs
+// those hint families alone (no tied, shape or dtype hints) on the rows a
+// Diff of the two listings under rules would have, for callers such as
+// the tensors report that pair names themselves. Hints come in the order
+// Diff gives them; the result is non-nil.
+func NameHints(expected, loaded tensor.Listing, rules names.NameRules) []Hint {
+	d, _ := pair(expected, loaded, Options{Rules: rules, IgnoreDType: true})
+	h := d.newHintState(nil)
+	h.nameFamilies()
+	return h.sorted()
+}
+
+// pair builds the rows of a diff (all but the hints and the counts) and
+// returns the hints --tied already gave missing rows, by name.
+func pair(expected, loaded tensor.Listing, opts Options) (*weightsDiff, map[string]string) {
+	r := &Report{
 		Expected:      summarize(expected),
 		Loaded:        summarize(loaded),
-		Missing:       []WeightRow{},
-		Unexpected:    []WeightRow{},
+		Missing:       []Row{},
+		Unexpected:    []Row{},
 		ShapeMismatch: []ShapeMismatch{},
 		DTypeMismatch: []DTypeMismatch{},
 		Tied:          []TiedRow{},
@@ -258,7 +305,7 @@ func DiffWeights(expected, loaded tensor.Listing, opts WeightsOptions) WeightsRe
 		byMapped[e.mapped] = i
 	}
 
-	d := &weightsDiff{opts: opts, rep: &r, exp: exp, lds: lds, byMapped: byMapped}
+	d := &weightsDiff{opts: opts, rep: r, exp: exp, lds: lds, byMapped: byMapped}
 	expNames := map[string]bool{}
 	var missing []tensor.Info
 	for _, w := range exp {
@@ -270,6 +317,7 @@ func DiffWeights(expected, loaded tensor.Listing, opts WeightsOptions) WeightsRe
 		}
 		r.Counts.Matched++
 		l := lds[j]
+		r.Matched = append(r.Matched, Match{Name: w.Name, LoadedName: l.w.Name, Shape: w.Shape, DType: w.DType})
 		if w.Shape != nil && l.w.Shape != nil && !slices.Equal(w.Shape, l.w.Shape) {
 			r.ShapeMismatch = append(r.ShapeMismatch, ShapeMismatch{
 				Name: w.Name, LoadedName: l.w.Name, ExpectedShape: w.Shape, LoadedShape: l.w.Shape,
@@ -293,46 +341,33 @@ func DiffWeights(expected, loaded tensor.Listing, opts WeightsOptions) WeightsRe
 		if hint != "" {
 			tiedHint[w.Name] = hint
 		}
-		r.Missing = append(r.Missing, WeightRow{Name: w.Name, Shape: w.Shape, DType: w.DType, Hint: hint})
+		r.Missing = append(r.Missing, Row{Name: w.Name, Shape: w.Shape, DType: w.DType, Hint: hint})
 	}
 	for i, e := range lds {
 		if e.ignored || byMapped[e.mapped] != i || expNames[e.mapped] {
 			continue
 		}
-		row := WeightRow{Name: e.w.Name, Shape: e.w.Shape, DType: e.w.DType}
+		row := Row{Name: e.w.Name, Shape: e.w.Shape, DType: e.w.DType}
 		if e.mapped != e.w.Name {
 			row.MappedName = e.mapped
 		}
 		r.Unexpected = append(r.Unexpected, row)
 		d.unexpIdx = append(d.unexpIdx, i)
 	}
-
-	d.hints(tiedHint)
-
-	r.Counts.Missing = len(r.Missing)
-	r.Counts.Unexpected = len(r.Unexpected)
-	r.Counts.ShapeMismatch = len(r.ShapeMismatch)
-	r.Counts.DTypeMismatch = len(r.DTypeMismatch)
-	r.Counts.Tied = len(r.Tied)
-	r.Counts.Collisions = len(r.Collisions)
-	r.Counts.IgnoredExpected = len(r.Ignored.Expected)
-	r.Counts.IgnoredLoaded = len(r.Ignored.Loaded)
-	r.Pass = len(r.Missing) == 0 && len(r.Unexpected) == 0 && len(r.ShapeMismatch) == 0 &&
-		len(r.DTypeMismatch) == 0 && len(r.Collisions) == 0
-	return r
+	return d, tiedHint
 }
 
 // weightsDiff carries the state hints need.
 type weightsDiff struct {
-	opts     WeightsOptions
-	rep      *WeightsReport
+	opts     Options
+	rep      *Report
 	exp      []tensor.Info // expected, not ignored, deduplicated
 	lds      []loadedEntry // loaded, in source order
 	byMapped map[string]int
 	unexpIdx []int // rep.Unexpected[i] is lds[unexpIdx[i]]
 }
 
-func mapLoaded(ws []tensor.Info, rules NameRules, expIgnored map[string]bool) []loadedEntry {
+func mapLoaded(ws []tensor.Info, rules names.NameRules, expIgnored map[string]bool) []loadedEntry {
 	out := make([]loadedEntry, len(ws))
 	for i, w := range ws {
 		m, ign := rules.Map(w.Name)
@@ -388,7 +423,7 @@ func summarize(l tensor.Listing) ListingSummary {
 	return s
 }
 
-func echo(o WeightsOptions) OptionsEcho {
+func echo(o Options) OptionsEcho {
 	e := OptionsEcho{Map: []string{}, Ignore: []string{}, Tied: []string{}, IgnoreDType: o.IgnoreDType}
 	for _, m := range o.Rules.Maps {
 		e.Map = append(e.Map, m.String())

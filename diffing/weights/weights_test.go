@@ -1,4 +1,4 @@
-package diffing
+package weights
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/refcmp/refcmp/diffing/names"
 	"github.com/refcmp/refcmp/internal/testenv"
 	"github.com/refcmp/refcmp/tensor"
 )
@@ -58,17 +59,17 @@ func rowField[T any](rows []T, name func(T) string) []string {
 	return out
 }
 
-func missingNames(r WeightsReport) []string {
-	return rowField(r.Missing, func(w WeightRow) string { return w.Name })
+func missingNames(r Report) []string {
+	return rowField(r.Missing, func(w Row) string { return w.Name })
 }
 
-func unexpectedNames(r WeightsReport) []string {
-	return rowField(r.Unexpected, func(w WeightRow) string { return w.Name })
+func unexpectedNames(r Report) []string {
+	return rowField(r.Unexpected, func(w Row) string { return w.Name })
 }
 
-func parseOpts(t *testing.T, maps, ignores, tied []string, ignoreDType bool) WeightsOptions {
+func parseOpts(t *testing.T, maps, ignores, tied []string, ignoreDType bool) Options {
 	t.Helper()
-	o, err := ParseWeightsOptions(maps, ignores, tied, ignoreDType)
+	o, err := ParseOptions(maps, ignores, tied, ignoreDType)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func wantEq(t *testing.T, what string, got, want any) {
 
 func TestDiffWeightsIdentical(t *testing.T) {
 	a := testListing("ref", "a.weight 4x2 F32", "a.bias 4 F32", "n -  I64")
-	r := DiffWeights(a, a, WeightsOptions{})
+	r := Diff(a, a, Options{})
 	if !r.Pass || r.Counts.Matched != 3 {
 		t.Fatalf("%+v", r)
 	}
@@ -94,7 +95,7 @@ func TestDiffWeightsIdentical(t *testing.T) {
 func TestDiffWeightsBasic(t *testing.T) {
 	exp := testListing("ref", "z.w 2x2 F32", "a.w 3 F32", "m.w 4 F32", "b.w 5 BF16", "s -")
 	got := testListing("port", "x.w 1 F32", "a.w 3 F32", "b.w 5 F32", "m.w 2x2 F32", "s 1", "y.w 1")
-	r := DiffWeights(exp, got, WeightsOptions{})
+	r := Diff(exp, got, Options{})
 	if r.Pass {
 		t.Error("pass")
 	}
@@ -107,16 +108,16 @@ func TestDiffWeightsBasic(t *testing.T) {
 	wantEq(t, "dtype mismatch", r.DTypeMismatch, []DTypeMismatch{
 		{Name: "b.w", LoadedName: "b.w", ExpectedDType: tensor.BF16, LoadedDType: tensor.F32, Hint: "upcast: the port keeps a wider float type"},
 	})
-	wantEq(t, "counts", r.Counts, WeightsCounts{Matched: 4, Missing: 1, Unexpected: 2, ShapeMismatch: 2, DTypeMismatch: 1})
+	wantEq(t, "counts", r.Counts, Counts{Matched: 4, Missing: 1, Unexpected: 2, ShapeMismatch: 2, DTypeMismatch: 1})
 
-	r = DiffWeights(exp, got, WeightsOptions{IgnoreDType: true})
+	r = Diff(exp, got, Options{IgnoreDType: true})
 	wantEq(t, "--ignore-dtype", len(r.DTypeMismatch), 0)
 }
 
 func TestDiffWeightsUnknownNeverMismatch(t *testing.T) {
 	exp := testListing("ref", "a 2x3 F32", "b", "c 4")
 	got := testListing("port", "a", "b 7 BF16", "c 4 F16")
-	r := DiffWeights(exp, got, WeightsOptions{})
+	r := Diff(exp, got, Options{})
 	if !r.Pass {
 		t.Fatalf("unknown shapes or dtypes mismatched: %+v %+v", r.ShapeMismatch, r.DTypeMismatch)
 	}
@@ -128,7 +129,7 @@ func TestDiffWeightsMapIgnore(t *testing.T) {
 	exp := testListing("ref", "model.layers.0.q.weight 4x4", "model.layers.0.rotary.inv_freq 2", "model.norm.weight 4")
 	got := testListing("port", "layers.0.q.weight 4x4", "layers.0.rotary.inv_freq 2", "norm.weight 8", "extra.thing 1")
 	o := parseOpts(t, []string{`^=model.`}, []string{"*.inv_freq", "model.extra.*"}, nil, false)
-	r := DiffWeights(exp, got, o)
+	r := Diff(exp, got, o)
 	wantEq(t, "missing", missingNames(r), []string{})
 	wantEq(t, "unexpected", unexpectedNames(r), []string{})
 	wantEq(t, "ignored", r.Ignored, IgnoredNames{
@@ -140,15 +141,15 @@ func TestDiffWeightsMapIgnore(t *testing.T) {
 
 	// An unexpected row carries the mapped name.
 	got.Weights = append(got.Weights, tensor.Info{Name: "other.w"})
-	r = DiffWeights(exp, got, o)
-	wantEq(t, "unexpected row", r.Unexpected, []WeightRow{{Name: "other.w", MappedName: "model.other.w"}})
+	r = Diff(exp, got, o)
+	wantEq(t, "unexpected row", r.Unexpected, []Row{{Name: "other.w", MappedName: "model.other.w"}})
 }
 
 func TestDiffWeightsTied(t *testing.T) {
 	exp := testListing("ref", "model.embed_tokens.weight 100x8", "lm_head.weight 100x8")
 	got := testListing("port", "model.embed_tokens.weight 100x8")
 	o := parseOpts(t, nil, nil, []string{"lm_head.weight=model.embed_tokens.weight"}, false)
-	r := DiffWeights(exp, got, o)
+	r := Diff(exp, got, o)
 	if !r.Pass {
 		t.Fatalf("tied not accepted: %+v", r.Missing)
 	}
@@ -156,13 +157,13 @@ func TestDiffWeightsTied(t *testing.T) {
 
 	// Either half may be the one stored.
 	got2 := testListing("port", "lm_head.weight 100x8")
-	if r := DiffWeights(exp, got2, o); !r.Pass || r.Tied[0].Name != "model.embed_tokens.weight" {
+	if r := Diff(exp, got2, o); !r.Pass || r.Tied[0].Name != "model.embed_tokens.weight" {
 		t.Errorf("reverse tie: %+v", r)
 	}
 
 	// Shapes differ: stays missing, with the reason.
 	got3 := testListing("port", "model.embed_tokens.weight 100x9")
-	r = DiffWeights(exp, got3, o)
+	r = Diff(exp, got3, o)
 	wantEq(t, "missing", missingNames(r), []string{"lm_head.weight"})
 	wantEq(t, "hint", r.Missing[0].Hint, "--tied lm_head.weight=model.embed_tokens.weight: model.embed_tokens.weight is loaded as model.embed_tokens.weight with shape [100 9], not [100 8]")
 }
@@ -170,7 +171,7 @@ func TestDiffWeightsTied(t *testing.T) {
 func TestDiffWeightsCollisionsAndDuplicates(t *testing.T) {
 	exp := testListing("ref", "a.w 2", "b.w 2", "a.w 3")
 	got := testListing("port", "x.a.w 2", "y.a.w 2", "b.w 2", "b.w 2")
-	r := DiffWeights(exp, got, parseOpts(t, []string{`^[xy]\.=`}, nil, nil, false))
+	r := Diff(exp, got, parseOpts(t, []string{`^[xy]\.=`}, nil, nil, false))
 	if r.Pass {
 		t.Error("collisions pass")
 	}
@@ -183,7 +184,7 @@ func TestDiffWeightsCollisionsAndDuplicates(t *testing.T) {
 }
 
 // applyFix re-runs the diff with a hint's fix added and returns the new report.
-func applyFix(t *testing.T, exp, got tensor.Listing, o WeightsOptions, h Hint) WeightsReport {
+func applyFix(t *testing.T, exp, got tensor.Listing, o Options, h Hint) Report {
 	t.Helper()
 	if len(h.FixArgs) == 0 {
 		t.Fatalf("hint without a fix: %+v", h)
@@ -210,10 +211,10 @@ func applyFix(t *testing.T, exp, got tensor.Listing, o WeightsOptions, h Hint) W
 	default:
 		t.Fatalf("unknown fix %q", h.FixArgs)
 	}
-	return DiffWeights(exp, got, parseOpts(t, maps, ignores, tied, ign))
+	return Diff(exp, got, parseOpts(t, maps, ignores, tied, ign))
 }
 
-func hintsOf(r WeightsReport, kind string) []Hint {
+func hintsOf(r Report, kind string) []Hint {
 	var out []Hint
 	for _, h := range r.Hints {
 		if h.Kind == kind {
@@ -251,7 +252,7 @@ func TestHintPrefix(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := testListing("port", tt.loaded...)
-			r := DiffWeights(exp, got, WeightsOptions{})
+			r := Diff(exp, got, Options{})
 			hs := hintsOf(r, HintPrefix)
 			if len(hs) != 1 {
 				t.Fatalf("prefix hints: %+v", r.Hints)
@@ -269,7 +270,7 @@ func TestHintPrefix(t *testing.T) {
 					t.Errorf("row hint %q", u.Hint)
 				}
 			}
-			if fixed := applyFix(t, exp, got, WeightsOptions{}, hs[0]); !fixed.Pass {
+			if fixed := applyFix(t, exp, got, Options{}, hs[0]); !fixed.Pass {
 				t.Errorf("the fix does not fix it: %+v %+v", fixed.Missing, fixed.Unexpected)
 			}
 		})
@@ -287,23 +288,23 @@ func prefixAll(p string, lines []string) []string {
 func TestHintPrefixTwoGroups(t *testing.T) {
 	exp := testListing("ref", "encoder.layers.0.w 2", "encoder.layers.1.w 2", "decoder.layers.0.w 2", "decoder.layers.1.w 2", "shared.w 3")
 	got := testListing("port", "enc.layers.0.w 2", "enc.layers.1.w 2", "dec.layers.0.w 2", "dec.layers.1.w 2", "shared.w 3")
-	r := DiffWeights(exp, got, WeightsOptions{})
+	r := Diff(exp, got, Options{})
 	hs := hintsOf(r, HintPrefix)
 	if len(hs) != 2 {
 		t.Fatalf("hints: %+v", r.Hints)
 	}
-	o := WeightsOptions{}
+	o := Options{}
 	for _, h := range hs {
 		o.Rules.Maps = append(o.Rules.Maps, mustMap(t, h.FixArgs[1]))
 	}
-	if r := DiffWeights(exp, got, o); !r.Pass {
+	if r := Diff(exp, got, o); !r.Pass {
 		t.Errorf("both fixes together: %+v", r)
 	}
 }
 
-func mustMap(t *testing.T, s string) MapRule {
+func mustMap(t *testing.T, s string) names.MapRule {
 	t.Helper()
-	m, err := ParseMap(s)
+	m, err := names.ParseMap(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,12 +316,12 @@ func TestHintPrefixNotSuggestedWhenItBreaks(t *testing.T) {
 	// already match; the hint limits the rule to the first components seen.
 	exp := testListing("ref", "model.a.w 2", "model.a.b 2", "lm_head.weight 2")
 	got := testListing("port", "a.w 2", "a.b 2", "lm_head.weight 2")
-	r := DiffWeights(exp, got, WeightsOptions{})
+	r := Diff(exp, got, Options{})
 	hs := hintsOf(r, HintPrefix)
 	if len(hs) != 1 || hs[0].Fix != `--map '^(a\.)=model.${1}'` {
 		t.Fatalf("hints: %+v", r.Hints)
 	}
-	if !applyFix(t, exp, got, WeightsOptions{}, hs[0]).Pass {
+	if !applyFix(t, exp, got, Options{}, hs[0]).Pass {
 		t.Error("fix does not fix")
 	}
 }
@@ -370,7 +371,7 @@ func TestHintFused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := DiffWeights(testListing("ref", tt.exp...), testListing("port", tt.loaded...), WeightsOptions{})
+			r := Diff(testListing("ref", tt.exp...), testListing("port", tt.loaded...), Options{})
 			hs := hintsOf(r, tt.kind)
 			if len(hs) != 1 {
 				t.Fatalf("hints: %+v", r.Hints)
@@ -385,7 +386,7 @@ func TestHintFused(t *testing.T) {
 				wantEq(t, "message", hs[0].Message, tt.msg)
 			}
 			if tt.missingHints != nil {
-				wantEq(t, "missing row hints", rowField(r.Missing, func(w WeightRow) string { return w.Hint }), tt.missingHints)
+				wantEq(t, "missing row hints", rowField(r.Missing, func(w Row) string { return w.Hint }), tt.missingHints)
 			}
 			if len(hs[0].Names) != len(tt.exp)+len(tt.loaded)-2*r.Counts.Matched {
 				t.Errorf("names %q", hs[0].Names)
@@ -396,9 +397,9 @@ func TestHintFused(t *testing.T) {
 
 func TestHintFusedNoMatch(t *testing.T) {
 	// Shapes do not add up: no fused hint.
-	r := DiffWeights(
+	r := Diff(
 		testListing("ref", "a.q_proj.weight 8x8", "a.k_proj.weight 8x8", "a.v_proj.weight 8x8"),
-		testListing("port", "a.qkv_proj.weight 25x8"), WeightsOptions{})
+		testListing("port", "a.qkv_proj.weight 25x8"), Options{})
 	if len(hintsOf(r, HintFused)) != 0 {
 		t.Errorf("hints: %+v", r.Hints)
 	}
@@ -410,7 +411,7 @@ func TestHintFusedAcrossLayersMerges(t *testing.T) {
 		exp = append(exp, fmt.Sprintf("m.layers.%d.q_proj.weight 8x8", i), fmt.Sprintf("m.layers.%d.k_proj.weight 2x8", i), fmt.Sprintf("m.layers.%d.v_proj.weight 2x8", i))
 		got = append(got, fmt.Sprintf("m.layers.%d.qkv_proj.weight 12x8", i))
 	}
-	r := DiffWeights(testListing("ref", exp...), testListing("port", got...), WeightsOptions{})
+	r := Diff(testListing("ref", exp...), testListing("port", got...), Options{})
 	if len(r.Hints) != 1 {
 		t.Fatalf("hints: %+v", r.Hints)
 	}
@@ -421,7 +422,7 @@ func TestHintFusedAcrossLayersMerges(t *testing.T) {
 func TestHintTiedSuggested(t *testing.T) {
 	exp := testListing("ref", "model.embed_tokens.weight 100x8", "model.norm.weight 8", "lm_head.weight 100x8")
 	got := testListing("port", "model.embed_tokens.weight 100x8", "model.norm.weight 8")
-	r := DiffWeights(exp, got, WeightsOptions{})
+	r := Diff(exp, got, Options{})
 	hs := hintsOf(r, HintTied)
 	if len(hs) != 1 {
 		t.Fatalf("hints: %+v", r.Hints)
@@ -434,17 +435,17 @@ func TestHintTiedSuggested(t *testing.T) {
 		FixArgs: []string{"--tied", "lm_head.weight=model.embed_tokens.weight"},
 	})
 	wantEq(t, "row", r.Missing[0].Hint, "likely tied to model.embed_tokens.weight; --tied 'lm_head.weight=model.embed_tokens.weight'")
-	if !applyFix(t, exp, got, WeightsOptions{}, hs[0]).Pass {
+	if !applyFix(t, exp, got, Options{}, hs[0]).Pass {
 		t.Error("fix does not fix")
 	}
 
 	// Another shape: not tied.
 	exp2 := testListing("ref", "model.embed_tokens.weight 100x8", "lm_head.weight 101x8")
-	if r := DiffWeights(exp2, got, WeightsOptions{}); len(hintsOf(r, HintTied)) != 0 {
+	if r := Diff(exp2, got, Options{}); len(hintsOf(r, HintTied)) != 0 {
 		t.Errorf("tied hint for different shapes: %+v", r.Hints)
 	}
 	// Unknown shapes (an index without shards): a weaker hint.
-	r = DiffWeights(testListing("ref", "transformer.wte.weight", "lm_head.weight"), testListing("port", "transformer.wte.weight"), WeightsOptions{})
+	r = Diff(testListing("ref", "transformer.wte.weight", "lm_head.weight"), testListing("port", "transformer.wte.weight"), Options{})
 	if hs := hintsOf(r, HintTied); len(hs) != 1 || !strings.Contains(hs[0].Message, "shapes unknown") {
 		t.Errorf("hints: %+v", r.Hints)
 	}
@@ -453,7 +454,7 @@ func TestHintTiedSuggested(t *testing.T) {
 func TestHintShapes(t *testing.T) {
 	exp := testListing("ref", "l.0.w 4x8", "l.1.w 4x8", "c.w 64x3x5x5", "e.w 32000x16", "r.w 16", "x.w 3x5")
 	got := testListing("port", "l.0.w 8x4", "l.1.w 8x4", "c.w 5x5x3x64", "e.w 32064x16", "r.w 4x4", "x.w 7x9")
-	r := DiffWeights(exp, got, WeightsOptions{})
+	r := Diff(exp, got, Options{})
 	wantEq(t, "row hints", rowField(r.ShapeMismatch, func(m ShapeMismatch) string { return m.Hint }), []string{
 		"transposed: loaded [8 4] is expected [4 8] with its dims swapped (PyTorch Linear stores [out, in])",
 		"transposed: loaded [8 4] is expected [4 8] with its dims swapped (PyTorch Linear stores [out, in])",
@@ -479,7 +480,7 @@ func TestHintClosestAndRename(t *testing.T) {
 		got = append(got, fmt.Sprintf("model.layers.%d.mlp.up.weight 8x8", i))
 	}
 	el, gl := testListing("ref", exp...), testListing("port", got...)
-	r := DiffWeights(el, gl, WeightsOptions{})
+	r := Diff(el, gl, Options{})
 	hs := hintsOf(r, HintRename)
 	if len(r.Hints) != 1 || len(hs) != 1 {
 		t.Fatalf("hints: %+v", r.Hints)
@@ -487,20 +488,20 @@ func TestHintClosestAndRename(t *testing.T) {
 	wantEq(t, "fix", hs[0].Fix, `--map '\.attn\.=.self_attn.'`)
 	wantEq(t, "message", hs[0].Message, `12 missing weights are loaded with "attn" where the reference has "self_attn"`)
 	wantEq(t, "report fix", r.Fix, hs[0].Fix)
-	if !applyFix(t, el, gl, WeightsOptions{}, hs[0]).Pass {
+	if !applyFix(t, el, gl, Options{}, hs[0]).Pass {
 		t.Error("fix does not fix")
 	}
 
 	// A near-typo in one weight: a verified --map too.
 	el, gl = testListing("ref", "enc.attn_norm.weight 8", "enc.fc.weight 8x8"), testListing("port", "enc.attn_nrm.weight 8", "enc.fc.weight 8x8", "zzz.other 3")
-	r = DiffWeights(el, gl, WeightsOptions{})
+	r = Diff(el, gl, Options{})
 	hs = hintsOf(r, HintRename)
 	if len(r.Hints) != 1 || len(hs) != 1 {
 		t.Fatalf("hints: %+v", r.Hints)
 	}
 	wantEq(t, "typo fix", hs[0].Fix, `--map '\.attn_nrm\.=.attn_norm.'`)
 	wantEq(t, "far name has no hint", r.Unexpected[1].Hint, "")
-	if fixed := applyFix(t, el, gl, WeightsOptions{}, hs[0]); len(fixed.Missing) != 0 {
+	if fixed := applyFix(t, el, gl, Options{}, hs[0]); len(fixed.Missing) != 0 {
 		t.Error("fix does not fix")
 	}
 
@@ -510,7 +511,7 @@ func TestHintClosestAndRename(t *testing.T) {
 		exp = append(exp, fmt.Sprintf("model.layers.%d.self_attn.q_proj.weight 8x8", i), fmt.Sprintf("model.layers.%d.mlp.up.weight 8x8", i))
 		got = append(got, fmt.Sprintf("model.layers.%d.attention.wq.weight 8x8", i), fmt.Sprintf("model.layers.%d.mlp.up.weight 8x8", i))
 	}
-	r = DiffWeights(testListing("ref", exp...), testListing("port", got...), WeightsOptions{})
+	r = Diff(testListing("ref", exp...), testListing("port", got...), Options{})
 	if len(r.Hints) != 1 || r.Hints[0].Kind != HintClosest || r.Hints[0].Fix != "" {
 		t.Fatalf("hints: %+v", r.Hints)
 	}
@@ -518,13 +519,13 @@ func TestHintClosestAndRename(t *testing.T) {
 	wantEq(t, "rows", []string{r.Missing[0].Hint, r.Unexpected[0].Hint}, []string{"closest loaded name: model.layers.0.attention.wq.weight", "closest expected name: model.layers.0.self_attn.q_proj.weight"})
 
 	// Ambiguous: wq is as far from q_proj as from o_proj: no hint.
-	r = DiffWeights(testListing("ref", "l.0.attn.q_proj.weight 8x8", "l.0.attn.o_proj.weight 8x8"), testListing("port", "l.0.attn.wq.weight 8x8", "l.0.attn.wo.weight 8x8"), WeightsOptions{})
+	r = Diff(testListing("ref", "l.0.attn.q_proj.weight 8x8", "l.0.attn.o_proj.weight 8x8"), testListing("port", "l.0.attn.wq.weight 8x8", "l.0.attn.wo.weight 8x8"), Options{})
 	if len(r.Hints) != 0 {
 		t.Errorf("hints: %+v", r.Hints)
 	}
 
 	// Different layer numbers never pair; far names never pair.
-	r = DiffWeights(testListing("ref", "l.0.attn.q.weight 8", "totally.different 8"), testListing("port", "l.1.attn.q.weight 8", "nothing.alike.at.all 8"), WeightsOptions{})
+	r = Diff(testListing("ref", "l.0.attn.q.weight 8", "totally.different 8"), testListing("port", "l.1.attn.q.weight 8", "nothing.alike.at.all 8"), Options{})
 	if len(r.Hints) != 0 {
 		t.Errorf("hints: %+v", r.Hints)
 	}
@@ -535,7 +536,7 @@ func TestHintClosestWithoutRule(t *testing.T) {
 	// as a --map; the closest-name hint remains.
 	exp := testListing("ref", "a.norm.weight 8", "b.nrm.weight 8", "b.x 1")
 	got := testListing("port", "a.nrm.weight 8", "b.nrm.weight 8", "b.x 1")
-	r := DiffWeights(exp, got, WeightsOptions{})
+	r := Diff(exp, got, Options{})
 	// rename a.nrm -> a.norm rule is `\.nrm\.=.norm.` in the middle? No:
 	// the differing run is at the start ("a" shared), so the rule is
 	// \.nrm\.=.norm. and would break b.nrm.weight.
@@ -552,20 +553,20 @@ func TestHintClosestWithoutRule(t *testing.T) {
 func TestHintDType(t *testing.T) {
 	exp := testListing("ref", "a 2 BF16", "b 2 BF16", "c 2 F32", "i 2 I64")
 	got := testListing("port", "a 2 F32", "b 2 F32", "c 2 F16", "i 2 I64")
-	r := DiffWeights(exp, got, WeightsOptions{})
+	r := Diff(exp, got, Options{})
 	hs := hintsOf(r, HintDType)
 	if len(hs) != 1 || hs[0].Message != "2 weights are F32 where the reference has BF16" || hs[0].Fix != "--ignore-dtype" {
 		t.Fatalf("hints: %+v", r.Hints)
 	}
 	wantEq(t, "rows", rowField(r.DTypeMismatch, func(d DTypeMismatch) string { return d.Hint }),
 		[]string{"upcast: the port keeps a wider float type", "upcast: the port keeps a wider float type", "downcast: the port keeps a narrower float type"})
-	if !applyFix(t, exp, got, WeightsOptions{}, hs[0]).Pass {
+	if !applyFix(t, exp, got, Options{}, hs[0]).Pass {
 		t.Error("fix does not fix")
 	}
 }
 
 func TestWeightsReportJSON(t *testing.T) {
-	r := DiffWeights(testListing("ref", "a 2x3 F32", "b 2"), testListing("port", "a 3x2 BF16", "c"), WeightsOptions{})
+	r := Diff(testListing("ref", "a 2x3 F32", "b 2"), testListing("port", "a 3x2 BF16", "c"), Options{})
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
@@ -593,7 +594,7 @@ func TestWeightsReportJSON(t *testing.T) {
 		}
 	}
 	// Empty report: lists are [] not null.
-	b, _ = json.Marshal(DiffWeights(tensor.Listing{}, tensor.Listing{}, WeightsOptions{}))
+	b, _ = json.Marshal(Diff(tensor.Listing{}, tensor.Listing{}, Options{}))
 	if bytes.Contains(b, []byte("null")) {
 		t.Errorf("null in %s", b)
 	}
@@ -606,9 +607,9 @@ func TestDiffWeightsDeterministic(t *testing.T) {
 		got = append(got, fmt.Sprintf("layers.%d.attn.qk.weight 16x8", i), fmt.Sprintf("layers.%d.mlp.w 4x8", i))
 	}
 	el, gl := testListing("ref", exp...), testListing("port", got...)
-	first, _ := json.Marshal(DiffWeights(el, gl, WeightsOptions{}))
+	first, _ := json.Marshal(Diff(el, gl, Options{}))
 	for range 10 {
-		b, _ := json.Marshal(DiffWeights(el, gl, WeightsOptions{}))
+		b, _ := json.Marshal(Diff(el, gl, Options{}))
 		if !bytes.Equal(b, first) {
 			t.Fatal("DiffWeights output differs between runs")
 		}
@@ -649,28 +650,28 @@ func TestMixtralMissingOneExpert(t *testing.T) {
 	if len(want) != 56*3 {
 		t.Fatalf("%d expert-3 names, want 168", len(want))
 	}
-	r := DiffWeights(expected, loaded, WeightsOptions{})
+	r := Diff(expected, loaded, Options{})
 	if r.Pass {
 		t.Fatal("pass")
 	}
 	wantEq(t, "missing", missingNames(r), want)
 	wantEq(t, "unexpected", len(r.Unexpected), 0)
-	wantEq(t, "counts", r.Counts, WeightsCounts{Matched: 1739 - 168, Missing: 168})
+	wantEq(t, "counts", r.Counts, Counts{Matched: 1739 - 168, Missing: 168})
 	wantEq(t, "notes", r.Expected.Notes, []string{"shard files absent: shapes unknown"})
-	wantEq(t, "folded", FoldPatterns(missingNames(r)), []string{
+	wantEq(t, "folded", names.FoldPatterns(missingNames(r)), []string{
 		"model.layers.{0..55}.block_sparse_moe.experts.3.w1.weight",
 		"model.layers.{0..55}.block_sparse_moe.experts.3.w2.weight",
 		"model.layers.{0..55}.block_sparse_moe.experts.3.w3.weight",
 	})
 	// The full list folds compactly too.
-	folded := FoldPatterns(all)
+	folded := names.FoldPatterns(all)
 	if len(folded) > 15 {
 		t.Errorf("all names fold into %d patterns: %q", len(folded), folded)
 	}
 }
 
 // optsWithArgs adds command-line fix arguments to o.
-func optsWithArgs(t *testing.T, o WeightsOptions, args []string) WeightsOptions {
+func optsWithArgs(t *testing.T, o Options, args []string) Options {
 	t.Helper()
 	for i := 0; i < len(args); i++ {
 		switch args[i] {
@@ -679,7 +680,7 @@ func optsWithArgs(t *testing.T, o WeightsOptions, args []string) WeightsOptions 
 			o.Rules.Maps = append(o.Rules.Maps, mustMap(t, args[i]))
 		case "--tied":
 			i++
-			p, err := ParseTied(args[i])
+			p, err := names.ParseTied(args[i])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -707,10 +708,10 @@ func TestHintsChainAllFixes(t *testing.T) {
 		got = append(got, fmt.Sprintf("layers.%d.mlp.up.weight 16x8", i))
 	}
 	el, gl := testListing("ref", exp...), testListing("port", got...)
-	r := DiffWeights(el, gl, WeightsOptions{})
+	r := Diff(el, gl, Options{})
 	wantEq(t, "hint kinds", rowField(r.Hints, func(h Hint) string { return h.Kind }), []string{HintPrefix, HintRename, HintTied})
 	wantEq(t, "fix", r.Fix, `--map '^=model.' --map '\.attn\.=.self_attn.' --tied 'lm_head.weight=model.embed_tokens.weight'`)
-	fixed := DiffWeights(el, gl, optsWithArgs(t, WeightsOptions{}, r.FixArgs))
+	fixed := Diff(el, gl, optsWithArgs(t, Options{}, r.FixArgs))
 	if !fixed.Pass {
 		t.Errorf("all fixes together do not fix: %+v", fixed)
 	}
@@ -732,11 +733,11 @@ func TestDiffWeightsLargeRename(t *testing.T) {
 			gl.Weights = append(gl.Weights, tensor.Info{Name: fmt.Sprintf("layers.%d.attention.%s.weight", i, w), Shape: []int64{8, 8}})
 		}
 	}
-	r := DiffWeights(el, gl, WeightsOptions{})
+	r := Diff(el, gl, Options{})
 	if len(r.Missing) != 56*28 {
 		t.Fatalf("%d missing", len(r.Missing))
 	}
-	fixed := DiffWeights(el, gl, optsWithArgs(t, WeightsOptions{}, r.FixArgs))
+	fixed := Diff(el, gl, optsWithArgs(t, Options{}, r.FixArgs))
 	t.Logf("fix: %s; after it: %d missing, %d unexpected", r.Fix, len(fixed.Missing), len(fixed.Unexpected))
 	if len(fixed.Missing) >= len(r.Missing) {
 		t.Errorf("the fixes fix nothing")
@@ -751,7 +752,7 @@ func TestDiffWeightsFlatWorstCase(t *testing.T) {
 		gl.Weights = append(gl.Weights, tensor.Info{Name: fmt.Sprintf("tensor_%d_b.weight", i*104729%100019), Shape: []int64{int64(i%3 + 1)}})
 	}
 	start := time.Now()
-	r := DiffWeights(el, gl, WeightsOptions{})
+	r := Diff(el, gl, Options{})
 	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("took %v", d)
 	}
@@ -767,7 +768,7 @@ func TestHintStacked(t *testing.T) {
 		got = append(got, fmt.Sprintf("model.layers.%d.moe.experts.w1.weight 4x16x8", l))
 	}
 	el, gl := testListing("ref", exp...), testListing("port", got...)
-	r := DiffWeights(el, gl, WeightsOptions{})
+	r := Diff(el, gl, Options{})
 	hs := hintsOf(r, HintStacked)
 	if len(r.Hints) != 1 || len(hs) != 1 {
 		t.Fatalf("hints: %+v", r.Hints)
@@ -778,7 +779,7 @@ func TestHintStacked(t *testing.T) {
 	wantEq(t, "unexpected row", r.Unexpected[0].Hint, "stacks model.layers.0.moe.experts.{0..3}.w1.weight")
 
 	// The reverse: the reference stacks, the port loads one by one.
-	r = DiffWeights(gl, el, WeightsOptions{})
+	r = Diff(gl, el, Options{})
 	hs = hintsOf(r, HintUnstacked)
 	if len(r.Hints) != 1 || len(hs) != 1 {
 		t.Fatalf("hints: %+v", r.Hints)
@@ -792,7 +793,7 @@ func TestHintStacked(t *testing.T) {
 		{"e.0.w 2", "e.1.w 3"},
 		{"e.0.w 2", "e.1.w 2", "e.2.w 2"},
 	} {
-		r = DiffWeights(testListing("ref", tt...), testListing("port", "e.w 2x2"), WeightsOptions{})
+		r = Diff(testListing("ref", tt...), testListing("port", "e.w 2x2"), Options{})
 		if len(hintsOf(r, HintStacked)) != 0 {
 			t.Errorf("%q: hints %+v", tt, r.Hints)
 		}
@@ -800,7 +801,31 @@ func TestHintStacked(t *testing.T) {
 }
 
 func TestHintPairThenShape(t *testing.T) {
-	r := DiffWeights(testListing("ref", "model.a.weight 6x4", "model.b.weight 2"), testListing("port", "a.weight 4x6", "b.weight 2"), WeightsOptions{})
+	r := Diff(testListing("ref", "model.a.weight 6x4", "model.b.weight 2"), testListing("port", "a.weight 4x6", "b.weight 2"), Options{})
 	wantEq(t, "row", r.Missing[0].Hint, "loaded as a.weight; --map '^=model.'; then its shape differs: transposed: loaded [4 6] is expected [6 4] with its dims swapped (PyTorch Linear stores [out, in])")
 	wantEq(t, "row", r.Missing[1].Hint, "loaded as b.weight; --map '^=model.'")
+}
+
+// TestNameHints: the name hints alone are exactly the name-kind hints a
+// whole Diff gives, in the same order, for the listings of the hint tests.
+func TestNameHints(t *testing.T) {
+	exp := testListing("ref", append(llamaNames("model.", 3), "lm_head.weight 64x16")...)
+	nameKinds := []string{HintPrefix, HintRename, HintFused, HintSplit, HintStacked, HintUnstacked, HintClosest}
+	for _, loaded := range [][]string{
+		append(llamaNames("", 3), "lm_head.weight 64x16"),
+		prefixAll("base.", append(llamaNames("model.", 3), "lm_head.weight 64x16")),
+		append(llamaNames("transformer.", 3), "lm_head.weight 16x64"),
+		llamaNames("model.", 2),
+	} {
+		got := testListing("port", loaded...)
+		want := []Hint{}
+		for _, h := range Diff(exp, got, Options{IgnoreDType: true}).Hints {
+			if slices.Contains(nameKinds, h.Kind) {
+				want = append(want, h)
+			}
+		}
+		if hs := NameHints(exp, got, names.NameRules{}); !reflect.DeepEqual(hs, want) {
+			t.Errorf("NameHints:\n got %+v\nwant %+v", hs, want)
+		}
+	}
 }

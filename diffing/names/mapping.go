@@ -1,4 +1,4 @@
-package diffing
+package names
 
 import (
 	"errors"
@@ -282,7 +282,7 @@ func ParseNameRules(maps, ignores []string) (NameRules, error) {
 // order replaces every match of its regexp. ignored is true when an
 // --ignore pattern matches either the name as loaded or the mapped name.
 func (r NameRules) Map(name string) (mapped string, ignored bool) {
-	mapped = applyMaps(r.Maps, name)
+	mapped = ApplyMaps(r.Maps, name)
 	return mapped, r.Ignored(name) || (mapped != name && r.Ignored(mapped))
 }
 
@@ -297,17 +297,31 @@ func (r NameRules) Ignored(name string) bool {
 	return false
 }
 
-func applyMaps(maps []MapRule, name string) string {
+// ApplyMaps applies maps to name in order, each to the result of the last.
+func ApplyMaps(maps []MapRule, name string) string {
 	for _, m := range maps {
 		name = m.Pattern.ReplaceAllString(name, m.Replacement)
 	}
 	return name
 }
 
-// shellQuote quotes s for a POSIX shell when it needs quoting.
-func shellQuote(s string) string {
+// Quote quotes s for a POSIX shell when it needs quoting. Only letters, digits
+// and _-.,/:+@% stand bare; "=" is quoted too: a word starting with "=" is
+// expanded by zsh (=cmd is the path of cmd) and a first word a=b is an
+// assignment, so quoting it is the rule that is right everywhere.
+func Quote(s string) string {
 	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,/:+@%") == "" {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// QuoteWords joins words into a POSIX shell command line, each quoted
+// with Quote when it needs it.
+func QuoteWords(words []string) string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = Quote(w)
+	}
+	return strings.Join(out, " ")
 }
