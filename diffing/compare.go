@@ -366,13 +366,13 @@ func (p *partial) fill(res *Result, shape []int64) {
 		res.Cosine = tensor.Float(cosine(p.dot.sum(), p.rr.sum(), p.oo.sum(), p.maxAbs == 0))
 	}
 	if p.worst >= 0 && p.maxAbs > 0 {
-		res.Worst = &Element{Index: unravel(p.worst, shape), Offset: p.worst, Ref: tensor.Float(p.worstR), Ours: tensor.Float(p.worstO)}
+		res.Worst = &Element{Index: tensor.Unravel(p.worst, shape), Offset: p.worst, Ref: tensor.Float(p.worstR), Ours: tensor.Float(p.worstO)}
 	}
 	if p.first >= 0 {
-		res.FirstMismatch = &Element{Index: unravel(p.first, shape), Offset: p.first, Ref: tensor.Float(p.firstR), Ours: tensor.Float(p.firstO)}
+		res.FirstMismatch = &Element{Index: tensor.Unravel(p.first, shape), Offset: p.first, Ref: tensor.Float(p.firstR), Ours: tensor.Float(p.firstO)}
 	}
 	if p.firstIntro >= 0 {
-		res.FirstIntroduced = &Element{Index: unravel(p.firstIntro, shape), Offset: p.firstIntro, Ref: tensor.Float(p.introR), Ours: tensor.Float(p.introO)}
+		res.FirstIntroduced = &Element{Index: tensor.Unravel(p.firstIntro, shape), Offset: p.firstIntro, Ref: tensor.Float(p.introR), Ours: tensor.Float(p.introO)}
 	}
 	res.Pass = verdict(res, p.nfMis)
 }
@@ -409,18 +409,6 @@ func cosine(dot, rr, oo float64, equal bool) float64 {
 	}
 	c := dot / (math.Sqrt(rr) * math.Sqrt(oo))
 	return max(-1, min(1, c))
-}
-
-// unravel turns a flat C-order index into a multi-dimensional one.
-func unravel(flat int64, shape []int64) []int64 {
-	idx := make([]int64, len(shape))
-	for i := len(shape) - 1; i >= 0; i-- {
-		if d := shape[i]; d > 0 {
-			idx[i] = flat % d
-			flat /= d
-		}
-	}
-	return idx
 }
 
 // scratch is one worker's buffers: the only memory a comparison holds,

@@ -1,6 +1,10 @@
 package diffing
 
-import "math"
+import (
+	"math"
+
+	"github.com/refcmp/refcmp/tensor"
+)
 
 // mismatchBox is the bounding box (per axis, the lowest and highest index)
 // of the mismatching elements of one chunk. Once it covers every index
@@ -46,7 +50,7 @@ func (b *mismatchBox) full() bool {
 // block's flat index).
 func (b *mismatchBox) add(in *blockIn, mode mismatchMode, kp *kparams, base int64, flags []bool) {
 	blockMismatches(in, mode, kp, flags)
-	idx := unravel(base, b.shape)
+	idx := tensor.Unravel(base, b.shape)
 	nd := len(idx)
 	for _, m := range flags {
 		if m {

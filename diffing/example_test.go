@@ -107,26 +107,3 @@ func ExampleHalfTensor() {
 	// Output:
 	// PASS w [3] F32 vs BF16: matches exactly
 }
-
-// A golden record keeps a few numbers per tensor; a later run checks
-// against it without the full tensors.
-func ExampleCheckGolden() {
-	summarize := func(name string, vals []float32, samples []int64) diffing.GoldenTensor {
-		s, _ := diffing.Summarize(diffing.SliceTensor(name, vals, nil), diffing.SummaryOptions{Hash: true, Samples: samples})
-		return diffing.GoldenTensorOf(s)
-	}
-	vals := []float32{0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5}
-	rec := diffing.Golden{Version: diffing.GoldenVersion, Tensors: []diffing.GoldenTensor{
-		summarize("act", vals, diffing.SamplePositions(int64(len(vals)))),
-	}}
-
-	vals[9] = 50 // a regression
-	samples := diffing.GoldenSamplesFor(rec, "act", []int64{10}, false)
-	cur := diffing.Golden{Tensors: []diffing.GoldenTensor{summarize("act", vals, samples)}}
-	rep := diffing.CheckGolden(rec, cur, diffing.GoldenCheckOptions{Mode: diffing.GoldenStats})
-	fmt.Println(rep.Pass, *rep.FirstChange)
-	fmt.Println(rep.Tensors[0].Summary())
-	// Output:
-	// false act
-	// act: changed: max 5 -> 50 (|diff| 45 > allowed 1.65e-05); mean 2.75 -> 7.25 (|diff| 4.5 > allowed 1.358e-05); std 1.436141 -> 14.30253 (|diff| 12.87 > allowed 1.187e-05); value at [9] 5 -> 50 (|diff| 45 > allowed 1.65e-05)
-}

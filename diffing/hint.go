@@ -473,7 +473,7 @@ func remapHints(ref, ours tensor.Tensor, res *Result, atol, rtol float64) ([]Ten
 				if f < 0 || f >= res.Numel {
 					return false
 				}
-				copy(ri, unravel(f, shape))
+				copy(ri, tensor.Unravel(f, shape))
 				return true
 			})
 			if err != nil {
@@ -574,7 +574,7 @@ func shapeHints(ref, ours tensor.Tensor, res *Result) ([]TensorHint, error) {
 		}
 		// The same data in C order.
 		sc, err := checkRemap(rr, or, os, rs, atol, rtol, eqNaN, false, func(oi, ri []int64) bool {
-			copy(ri, unravel(ravel(oi, os), rs))
+			copy(ri, tensor.Unravel(ravel(oi, os), rs))
 			return true
 		})
 		if err != nil {

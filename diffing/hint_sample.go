@@ -94,7 +94,7 @@ func checkRemap(ref, ours *elemReader, oursShape, refShape []int64, atol, rtol f
 		if !all {
 			j = rng.Int64N(n)
 		}
-		oi := unravel(j, oursShape)
+		oi := tensor.Unravel(j, oursShape)
 		if !mapOurs(oi, ri) {
 			continue
 		}

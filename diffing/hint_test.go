@@ -30,7 +30,7 @@ func permute(vals []float64, shape []int64, p []int) ([]float64, []int64) {
 	out := make([]float64, len(vals))
 	ri := make([]int64, len(shape))
 	for j := range out {
-		oi := unravel(int64(j), ns)
+		oi := tensor.Unravel(int64(j), ns)
 		for i, a := range p {
 			ri[a] = oi[i]
 		}

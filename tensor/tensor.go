@@ -87,3 +87,15 @@ func FormatShape(s []int64) string {
 	}
 	return string(append(b, ']'))
 }
+
+// Unravel turns a flat C-order index into a multi-dimensional one.
+func Unravel(flat int64, shape []int64) []int64 {
+	idx := make([]int64, len(shape))
+	for i := len(shape) - 1; i >= 0; i-- {
+		if d := shape[i]; d > 0 {
+			idx[i] = flat % d
+			flat /= d
+		}
+	}
+	return idx
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/golden"
 	"github.com/refcmp/refcmp/diffing/names"
 	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
@@ -165,22 +166,22 @@ func runGoldenRecord(a *app, o *goldenRecordOptions) error {
 		return err
 	}
 	defer c.Close()
-	g := diffing.Golden{
-		Version: diffing.GoldenVersion,
+	g := golden.File{
+		Version: golden.Version,
 		Source:  o.input,
 		Format:  c.Format,
 		Single:  c.Single,
 		Order:   order,
-		Tensors: make([]diffing.GoldenTensor, 0, len(ts)),
+		Tensors: make([]golden.Tensor, 0, len(ts)),
 	}
 	for _, t := range ts {
 		s, err := diffing.Summarize(t, diffing.SummaryOptions{Hash: true, Samples: diffing.SamplePositions(t.Numel())})
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.input, err)
 		}
-		g.Tensors = append(g.Tensors, diffing.GoldenTensorOf(s))
+		g.Tensors = append(g.Tensors, golden.TensorOf(s))
 	}
-	data, err := diffing.EncodeGolden(g)
+	data, err := golden.Encode(g)
 	if err != nil {
 		return err
 	}
@@ -229,9 +230,9 @@ GLOB matches the recorded name ('*' does not cross '/').
 ` + exitCodesHelp
 
 func newGoldenCheckCmd(a *app) *cobra.Command {
-	o := goldenCheckOptions{mode: string(diffing.GoldenStats)}
+	o := goldenCheckOptions{mode: string(golden.ModeStats)}
 	var modes []string
-	for _, m := range diffing.GoldenModes() {
+	for _, m := range golden.Modes() {
 		modes = append(modes, string(m))
 	}
 	cmd := &cobra.Command{
@@ -304,12 +305,12 @@ func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 	if err != nil {
 		return err
 	}
-	mode := diffing.GoldenMode(o.mode)
+	mode := golden.Mode(o.mode)
 	data, err := os.ReadFile(o.golden)
 	if err != nil {
 		return err
 	}
-	rec, err := diffing.ParseGolden(data)
+	rec, err := golden.Parse(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.golden, err)
 	}
@@ -337,21 +338,21 @@ func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 		recorded[t.Name] = true
 	}
 	single := c.Single && rec.Single && len(ts) == 1 && len(rec.Tensors) == 1
-	cur := diffing.Golden{Source: o.input, Format: c.Format, Single: c.Single, Tensors: make([]diffing.GoldenTensor, 0, len(ts))}
+	cur := golden.File{Source: o.input, Format: c.Format, Single: c.Single, Tensors: make([]golden.Tensor, 0, len(ts))}
 	for _, t := range ts {
-		if mode == diffing.GoldenStructure || (!recorded[t.Name] && !single) {
+		if mode == golden.ModeStructure || (!recorded[t.Name] && !single) {
 			// Structure only: no data read.
-			cur.Tensors = append(cur.Tensors, diffing.GoldenTensor{Name: t.Name, DType: t.DType, Shape: t.Shape, Numel: t.Numel()})
+			cur.Tensors = append(cur.Tensors, golden.Tensor{Name: t.Name, DType: t.DType, Shape: t.Shape, Numel: t.Numel()})
 			continue
 		}
-		samples := diffing.GoldenSamplesFor(rec, t.Name, t.Shape, c.Single)
+		samples := golden.SamplesFor(rec, t.Name, t.Shape, c.Single)
 		s, err := diffing.Summarize(t, diffing.SummaryOptions{Hash: true, Samples: samples})
 		if err != nil {
 			return fmt.Errorf("%s: %w", o.input, err)
 		}
-		cur.Tensors = append(cur.Tensors, diffing.GoldenTensorOf(s))
+		cur.Tensors = append(cur.Tensors, golden.TensorOf(s))
 	}
-	rep := diffing.CheckGolden(rec, cur, diffing.GoldenCheckOptions{Mode: mode, Tolerance: tol})
+	rep := golden.Check(rec, cur, golden.CheckOptions{Mode: mode, Tolerance: tol})
 	rep.Golden.Path = o.golden
 	rep.Notes = append(notes, rep.Notes...)
 	if rep.Notes == nil {

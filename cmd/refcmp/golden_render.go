@@ -6,12 +6,13 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/golden"
 	"github.com/refcmp/refcmp/tensor"
 )
 
 // goldenView is what the golden check renderers draw.
 type goldenView struct {
-	Report diffing.GoldenReport
+	Report golden.Report
 	All    bool
 }
 
@@ -91,7 +92,7 @@ func (v goldenView) table() (tableSection, bool) {
 }
 
 // goldenVerdictCell says in a few words what happened to a tensor.
-func goldenVerdictCell(t diffing.GoldenTensorCheck) string {
+func goldenVerdictCell(t golden.TensorCheck) string {
 	if t.Pass {
 		if t.HashMatch != nil && !*t.HashMatch {
 			return "unchanged (within tolerance; bits differ)"
@@ -151,11 +152,11 @@ func (v goldenView) details() (out []detail, more int) {
 }
 
 // goldenRuleText says what a tensor was held to.
-func goldenRuleText(mode diffing.GoldenMode, tol *diffing.Tolerance) string {
+func goldenRuleText(mode golden.Mode, tol *diffing.Tolerance) string {
 	switch {
-	case mode == diffing.GoldenStructure:
+	case mode == golden.ModeStructure:
 		return "structure: shape and dtype"
-	case mode == diffing.GoldenExact:
+	case mode == golden.ModeExact:
 		return "exact: shape, dtype and SHA-256 of the data"
 	case tol == nil:
 		return string(mode)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/golden"
 	"github.com/refcmp/refcmp/internal/testenv"
 	"github.com/refcmp/refcmp/tensor"
 )
@@ -86,7 +87,7 @@ func checkGoldenNumpy(t *testing.T, py string, files []string) {
 		if code := run([]string{"golden", "record", f}, &out, &errb); code != exitOK {
 			t.Fatalf("golden record %s: exit %d: %s", f, code, errb.String())
 		}
-		g, err := diffing.ParseGolden(out.Bytes())
+		g, err := golden.Parse(out.Bytes())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -132,12 +132,12 @@ func TestIssuesLogCreates(t *testing.T) {
 	inModuleRoot(t)
 	dir := t.TempDir()
 	log := filepath.Join(dir, "ISSUES.md")
-	golden := filepath.Join(dir, "acts.golden.json")
-	if _, e, code := runCLI(t, nil, "golden", "record", portingRef, "-o", golden); code != 0 {
+	goldenPath := filepath.Join(dir, "acts.golden.json")
+	if _, e, code := runCLI(t, nil, "golden", "record", portingRef, "-o", goldenPath); code != 0 {
 		t.Fatal(e)
 	}
 	env := map[string]string{envNow: "2026-03-01"}
-	_, _, code := runCLI(t, env, "golden", "check", portingPort, golden, "--format", "junit", "--issues-log", log)
+	_, _, code := runCLI(t, env, "golden", "check", portingPort, goldenPath, "--format", "junit", "--issues-log", log)
 	if code != exitDiff {
 		t.Fatalf("exit %d", code)
 	}
@@ -154,7 +154,7 @@ func TestIssuesLogCreates(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := readLog(t, log)
-	runCLI(t, env, "golden", "check", portingPort, golden, "--issues-log", log)
+	runCLI(t, env, "golden", "check", portingPort, goldenPath, "--issues-log", log)
 	if readLog(t, log) != before {
 		t.Errorf("a logged failure was logged again")
 	}

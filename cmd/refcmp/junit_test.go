@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/golden"
 	"github.com/refcmp/refcmp/diffing/weights"
 	"github.com/refcmp/refcmp/internal/testenv"
 )
@@ -392,18 +392,18 @@ func TestJUnitTensors(t *testing.T) {
 func TestJUnitGolden(t *testing.T) {
 	inModuleRoot(t)
 	dir := t.TempDir()
-	golden := filepath.Join(dir, "acts.golden.json")
-	if _, e, code := runCLI(t, nil, "golden", "record", "testdata/porting/ref_activations.safetensors", "-o", golden); code != 0 {
+	goldenPath := filepath.Join(dir, "acts.golden.json")
+	if _, e, code := runCLI(t, nil, "golden", "record", "testdata/porting/ref_activations.safetensors", "-o", goldenPath); code != 0 {
 		t.Fatalf("golden record: %s", e)
 	}
-	s := runJUnit(t, exitOK, "golden", "check", "testdata/porting/ref_activations.safetensors", golden)
+	s := runJUnit(t, exitOK, "golden", "check", "testdata/porting/ref_activations.safetensors", goldenPath)
 	if len(s.Cases) != 18 || s.Failures != 0 {
 		t.Errorf("unchanged input: %d cases, %d failures", len(s.Cases), s.Failures)
 	}
 
-	args := []string{"golden", "check", "testdata/porting/port_activations.safetensors", golden}
+	args := []string{"golden", "check", "testdata/porting/port_activations.safetensors", goldenPath}
 	s = runJUnit(t, exitDiff, args...)
-	var rep diffing.GoldenReport
+	var rep golden.Report
 	jsonReport(t, &rep, args...)
 	want := map[string]string{}
 	for _, c := range rep.Tensors {
@@ -422,7 +422,7 @@ func TestJUnitGolden(t *testing.T) {
 	}
 
 	// A renamed record: the old name is missing, the new one is new.
-	data, err := os.ReadFile(golden)
+	data, err := os.ReadFile(goldenPath)
 	if err != nil {
 		t.Fatal(err)
 	}

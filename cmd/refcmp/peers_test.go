@@ -7,9 +7,9 @@ package main
 //
 // TestPeersNumpy runs numpy live, all cases in one python process
 // (skipped without a python3 that imports numpy, and torch for .pt pairs,
-// unless REFCMP_PEERS=required), and also checks that the committed golden
+// unless REFCMP_PEERS=required), and also checks that the committed goldenPath
 // reports are current. TestPeersGolden
-// compares with those committed reports (testdata/pairs/golden), so the
+// compares with those committed reports (testdata/pairs/goldenPath), so the
 // numbers are checked even where numpy is absent.
 //
 // Agreement means: verdicts, names, shapes, dtypes and every count exactly
@@ -150,10 +150,10 @@ func TestPeersNumpy(t *testing.T) {
 			got := refcmpTensors(t, dir, c)
 			comparePeerReports(t, want, got)
 
-			// The committed golden report must still be what numpy says.
-			golden := readGolden(t, dir, c)
+			// The committed goldenPath report must still be what numpy says.
+			goldenPath := readGolden(t, dir, c)
 			var gc peerCompare
-			gc.report("", want, golden)
+			gc.report("", want, goldenPath)
 			for _, e := range gc.errs {
 				t.Errorf("testdata/pairs/golden/%s.json is stale (rerun scripts/make_fixtures.py): %s", c.Name, e)
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/golden"
 	"github.com/refcmp/refcmp/internal/testenv"
 	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
@@ -258,15 +259,15 @@ func TestPortingExample(t *testing.T) {
 		t.Errorf("refcmp tensors ref port: the text names neither the tensor nor sqrt(8):\n%s", out)
 	}
 
-	// A golden record of the committed reference checks the fresh one, and
+	// A goldenPath record of the committed reference checks the fresh one, and
 	// catches the port at the same step.
-	golden := filepath.Join(tmp, "ref.golden.json")
-	refcmp("golden", "record", filepath.Join(ex, "ref_activations.safetensors"), "-o", golden)
-	if out, code := refcmp("golden", "check", path("ref_activations.safetensors"), golden); code != exitOK {
+	goldenPath := filepath.Join(tmp, "ref.golden.json")
+	refcmp("golden", "record", filepath.Join(ex, "ref_activations.safetensors"), "-o", goldenPath)
+	if out, code := refcmp("golden", "check", path("ref_activations.safetensors"), goldenPath); code != exitOK {
 		t.Errorf("golden check of the fresh reference dump:\n%s", out)
 	}
-	out, code := refcmp("golden", "check", "--format", "json", path("port_activations.safetensors"), golden)
-	var grep diffing.GoldenReport
+	out, code := refcmp("golden", "check", "--format", "json", path("port_activations.safetensors"), goldenPath)
+	var grep golden.Report
 	if err := json.Unmarshal([]byte(out), &grep); err != nil || code != exitDiff || grep.FirstChange == nil || *grep.FirstChange != "layers.0.self_attn.scores" {
 		t.Errorf("golden check of the port: exit %d, first change %v (want layers.0.self_attn.scores) %v", code, grep.FirstChange, err)
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/diffing/golden"
 	"github.com/refcmp/refcmp/diffing/weights"
 	"github.com/refcmp/refcmp/internal/testenv"
 )
@@ -272,8 +272,8 @@ func TestReadmeJSONContract(t *testing.T) {
 	}{
 		{"jsonc weights", reflect.TypeFor[weights.Report]()},
 		{"jsonc tensors", reflect.TypeFor[tensorsReport]()},
-		{"jsonc golden-file", reflect.TypeFor[diffing.Golden]()},
-		{"jsonc golden-check", reflect.TypeFor[diffing.GoldenReport]()},
+		{"jsonc golden-file", reflect.TypeFor[golden.File]()},
+		{"jsonc golden-check", reflect.TypeFor[golden.Report]()},
 		{"jsonc inspect", reflect.TypeFor[inspectReport]()},
 	} {
 		doc, ok := docs[c.block]

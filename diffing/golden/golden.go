@@ -1,4 +1,4 @@
-package diffing
+package golden
 
 import (
 	"bytes"
@@ -10,20 +10,21 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/tensor"
 )
 
 // GoldenVersion is the version of the golden file format: the "version"
 // field of every file `refcmp golden record` writes. A reader refuses
 // files of a newer version.
-const GoldenVersion = 1
+const Version = 1
 
 // Golden is a golden file: per-tensor summaries of a known-good output,
 // for regression tests that keep no full tensors. Its JSON form is the
 // file format (documented in README.md, section "refcmp golden"). The same
 // input gives the same bytes: tensors in execution order, fixed fields,
 // floats written exactly (shortest round-trip form).
-type Golden struct {
+type File struct {
 	Version int    `json:"version"`
 	Source  string `json:"source"` // the input path as given to `golden record`
 	Format  string `json:"format"` // safetensors, npy, npz, pytorch-zip, ...
@@ -32,29 +33,29 @@ type Golden struct {
 	Single bool `json:"single"`
 	// Order says where the tensor order came from: "metadata"
 	// (refcmp.order), "insertion" (.npz, .pt), "natural" or "single".
-	Order   string         `json:"order"`
-	Tensors []GoldenTensor `json:"tensors"`
+	Order   string   `json:"order"`
+	Tensors []Tensor `json:"tensors"`
 }
 
 // GoldenTensor is what a golden file keeps of one tensor.
-type GoldenTensor struct {
+type Tensor struct {
 	Name  string       `json:"name"`
 	DType tensor.DType `json:"dtype"`
 	Shape []int64      `json:"shape"`
 	Numel int64        `json:"numel"`
 	// Stats: min, max, mean, std (population) of the finite elements,
 	// NaN and Inf counts.
-	Stats SideStats `json:"stats"`
+	Stats diffing.SideStats `json:"stats"`
 	// SHA256 is the hex SHA-256 of the data as little-endian C-order bytes.
 	SHA256 string `json:"sha256"`
 	// Samples are values at fixed positions (SamplePositions).
-	Samples []Sample `json:"samples"`
+	Samples []diffing.Sample `json:"samples"`
 }
 
 // EncodeGolden writes g in the golden file layout: the header fields one
 // per line, then one line per tensor, so that a changed tensor is one
 // changed line in a diff. The same Golden gives the same bytes.
-func EncodeGolden(g Golden) ([]byte, error) {
+func Encode(g File) ([]byte, error) {
 	enc := func(v any) ([]byte, error) {
 		var b bytes.Buffer
 		e := json.NewEncoder(&b)
@@ -86,7 +87,7 @@ func EncodeGolden(g Golden) ([]byte, error) {
 			t.Shape = []int64{}
 		}
 		if t.Samples == nil {
-			t.Samples = []Sample{}
+			t.Samples = []diffing.Sample{}
 		}
 		b, err := enc(t)
 		if err != nil {
@@ -104,13 +105,13 @@ func EncodeGolden(g Golden) ([]byte, error) {
 }
 
 // GoldenTensorOf keeps what a golden file records of a summary.
-func GoldenTensorOf(s TensorSummary) GoldenTensor {
-	g := GoldenTensor{Name: s.Name, DType: s.DType, Shape: s.Shape, Numel: s.Numel, Stats: s.Stats, SHA256: s.SHA256, Samples: s.Samples}
+func TensorOf(s diffing.TensorSummary) Tensor {
+	g := Tensor{Name: s.Name, DType: s.DType, Shape: s.Shape, Numel: s.Numel, Stats: s.Stats, SHA256: s.SHA256, Samples: s.Samples}
 	if g.Shape == nil {
 		g.Shape = []int64{}
 	}
 	if g.Samples == nil {
-		g.Samples = []Sample{}
+		g.Samples = []diffing.Sample{}
 	}
 	return g
 }
@@ -120,46 +121,46 @@ func GoldenTensorOf(s TensorSummary) GoldenTensor {
 // hex SHA-256, sample offsets inside the tensor (ascending) with indices
 // that match them. Unknown fields are ignored, so files from a later
 // refcmp of the same version still read.
-func ParseGolden(data []byte) (Golden, error) {
+func Parse(data []byte) (File, error) {
 	var head struct {
 		Version *int `json:"version"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
-		return Golden{}, fmt.Errorf("not a golden file: %w", jsonErr(data, err))
+		return File{}, fmt.Errorf("not a golden file: %w", jsonErr(data, err))
 	}
 	switch {
 	case head.Version == nil:
-		return Golden{}, errors.New(`not a golden file: no "version" field (write one with 'refcmp golden record')`)
-	case *head.Version > GoldenVersion:
-		return Golden{}, fmt.Errorf("golden file version %d is newer than this refcmp reads (%d): upgrade refcmp", *head.Version, GoldenVersion)
+		return File{}, errors.New(`not a golden file: no "version" field (write one with 'refcmp golden record')`)
+	case *head.Version > Version:
+		return File{}, fmt.Errorf("golden file version %d is newer than this refcmp reads (%d): upgrade refcmp", *head.Version, Version)
 	case *head.Version < 1:
-		return Golden{}, fmt.Errorf("golden file version %d: want %d", *head.Version, GoldenVersion)
+		return File{}, fmt.Errorf("golden file version %d: want %d", *head.Version, Version)
 	}
-	var g Golden
+	var g File
 	if err := json.Unmarshal(data, &g); err != nil {
-		return Golden{}, jsonErr(data, err)
+		return File{}, jsonErr(data, err)
 	}
 	seen := map[string]bool{}
 	for i := range g.Tensors {
 		t := &g.Tensors[i]
 		if t.Name == "" && !g.Single {
-			return Golden{}, fmt.Errorf("tensor %d: no name", i)
+			return File{}, fmt.Errorf("tensor %d: no name", i)
 		}
 		if seen[t.Name] {
-			return Golden{}, fmt.Errorf("tensor %q appears twice", t.Name)
+			return File{}, fmt.Errorf("tensor %q appears twice", t.Name)
 		}
 		seen[t.Name] = true
 		if err := t.validate(); err != nil {
-			return Golden{}, fmt.Errorf("tensor %q: %w", t.Name, err)
+			return File{}, fmt.Errorf("tensor %q: %w", t.Name, err)
 		}
 	}
 	if g.Tensors == nil {
-		g.Tensors = []GoldenTensor{}
+		g.Tensors = []Tensor{}
 	}
 	return g, nil
 }
 
-func (t *GoldenTensor) validate() error {
+func (t *Tensor) validate() error {
 	if t.DType == tensor.Unknown {
 		return errors.New("no dtype")
 	}
@@ -192,12 +193,12 @@ func (t *GoldenTensor) validate() error {
 		if i > 0 && s.Offset <= t.Samples[i-1].Offset {
 			return fmt.Errorf("sample %d: offsets must ascend (%d after %d)", i, s.Offset, t.Samples[i-1].Offset)
 		}
-		if !slices.Equal(s.Index, unravel(s.Offset, t.Shape)) {
+		if !slices.Equal(s.Index, tensor.Unravel(s.Offset, t.Shape)) {
 			return fmt.Errorf("sample %d: index %v is not offset %d in shape %v", i, s.Index, s.Offset, t.Shape)
 		}
 	}
 	if t.Samples == nil {
-		t.Samples = []Sample{}
+		t.Samples = []diffing.Sample{}
 	}
 	return nil
 }
@@ -223,55 +224,55 @@ func jsonErr(data []byte, err error) error {
 }
 
 // GoldenMode is what `golden check` compares.
-type GoldenMode string
+type Mode string
 
 const (
 	// GoldenStats (the default) compares names, shapes and dtypes; NaN
 	// and Inf counts exactly; min, max, mean, std and the sampled values
 	// within tolerance: |current - recorded| <= atol + rtol * |recorded|.
-	GoldenStats GoldenMode = "stats"
+	ModeStats Mode = "stats"
 	// GoldenExact compares names, shapes, dtypes and the SHA-256 of the
 	// data: any changed bit fails.
-	GoldenExact GoldenMode = "exact"
+	ModeExact Mode = "exact"
 	// GoldenStructure compares names, shapes and dtypes only.
-	GoldenStructure GoldenMode = "structure"
+	ModeStructure Mode = "structure"
 )
 
 // GoldenModes lists the modes, default first.
-func GoldenModes() []GoldenMode { return []GoldenMode{GoldenStats, GoldenExact, GoldenStructure} }
+func Modes() []Mode { return []Mode{ModeStats, ModeExact, ModeStructure} }
 
 // GoldenCheckOptions says how CheckGolden compares.
-type GoldenCheckOptions struct {
-	Mode GoldenMode // "" means GoldenStats
+type CheckOptions struct {
+	Mode Mode // "" means GoldenStats
 	// Tolerance resolves each tensor's tolerance in stats mode (dtype
 	// defaults of the recorded and current dtypes, the looser, under the
 	// flags and per-name rules). Checks allclose and max-abs apply to the
 	// statistics and samples; Exact asks for the same SHA-256. The
 	// aggregate checks (cosine, nmse) have nothing to apply to here.
-	Tolerance ToleranceRules
+	Tolerance diffing.ToleranceRules
 }
 
 // GoldenReport is the result of a golden check: plain data, and with
 // --format json refcmp's stable contract. Lists are never nil.
-type GoldenReport struct {
+type Report struct {
 	// Pass: every recorded tensor is present and unchanged, and no tensor
 	// is new.
-	Pass bool       `json:"pass"`
-	Mode GoldenMode `json:"mode"`
+	Pass bool `json:"pass"`
+	Mode Mode `json:"mode"`
 	// FirstChange is the first changed tensor in the recorded order, or
 	// null.
-	FirstChange *string             `json:"first_change"`
-	Golden      GoldenFileInfo      `json:"golden"`
-	Input       GoldenInputInfo     `json:"input"`
-	Counts      GoldenCounts        `json:"counts"`
-	Tensors     []GoldenTensorCheck `json:"tensors"` // one per recorded tensor found in the input, recorded order
-	New         []string            `json:"new"`     // in the input, not recorded (input order)
-	Missing     []string            `json:"missing"` // recorded, not in the input (recorded order)
-	Notes       []string            `json:"notes"`
+	FirstChange *string       `json:"first_change"`
+	Golden      FileInfo      `json:"golden"`
+	Input       InputInfo     `json:"input"`
+	Counts      Counts        `json:"counts"`
+	Tensors     []TensorCheck `json:"tensors"` // one per recorded tensor found in the input, recorded order
+	New         []string      `json:"new"`     // in the input, not recorded (input order)
+	Missing     []string      `json:"missing"` // recorded, not in the input (recorded order)
+	Notes       []string      `json:"notes"`
 }
 
 // GoldenFileInfo describes the golden file.
-type GoldenFileInfo struct {
+type FileInfo struct {
 	Path    string `json:"path"`    // the golden file as given (set by the caller)
 	Version int    `json:"version"` // its format version
 	Source  string `json:"source"`  // the input it was recorded from
@@ -280,14 +281,14 @@ type GoldenFileInfo struct {
 }
 
 // GoldenInputInfo describes the checked input.
-type GoldenInputInfo struct {
+type InputInfo struct {
 	Source  string `json:"source"`
 	Format  string `json:"format"`
 	Tensors int    `json:"tensors"`
 }
 
 // GoldenCounts sums a report up.
-type GoldenCounts struct {
+type Counts struct {
 	Checked int `json:"checked"` // recorded tensors found in the input
 	Passed  int `json:"passed"`
 	Changed int `json:"changed"`
@@ -296,7 +297,7 @@ type GoldenCounts struct {
 }
 
 // GoldenTensorCheck is the check of one recorded tensor.
-type GoldenTensorCheck struct {
+type TensorCheck struct {
 	Name string `json:"name"`
 	// CurrentName is the input's name for it when that differs (a single
 	// tensor checked against a single-tensor record).
@@ -309,13 +310,13 @@ type GoldenTensorCheck struct {
 	// change within tolerance.
 	HashMatch *bool `json:"hash_match"`
 	// Tolerance is the rule of stats mode (null in other modes).
-	Tolerance *Tolerance `json:"tolerance"`
+	Tolerance *diffing.Tolerance `json:"tolerance"`
 	// Recorded and Current are both statistics (null in structure mode).
-	Recorded *SideStats `json:"recorded"`
-	Current  *SideStats `json:"current"`
+	Recorded *diffing.SideStats `json:"recorded"`
+	Current  *diffing.SideStats `json:"current"`
 	// Changes lists what differs, in a fixed order: shape, dtype, nan,
 	// inf, min, max, mean, std, value (by offset), sha256.
-	Changes []GoldenChange `json:"changes"`
+	Changes []Change `json:"changes"`
 }
 
 // GoldenChange is one difference between the record and the input.
@@ -323,7 +324,7 @@ type GoldenTensorCheck struct {
 // (string), counts (int64), statistics and element values (Float, so
 // NaN and infinities are the strings "NaN", "Infinity", "-Infinity"),
 // hashes (string).
-type GoldenChange struct {
+type Change struct {
 	What     string  `json:"what"`             // shape, dtype, nan, inf, min, max, mean, std, value, sha256
 	Index    []int64 `json:"index,omitempty"`  // value: the element's index
 	Offset   *int64  `json:"offset,omitempty"` // value: its flat offset
@@ -338,16 +339,16 @@ type GoldenChange struct {
 // CheckGolden checks current (the input, summarized with the recorded
 // sample positions; see GoldenSamplesFor) against recorded. Tensors pair
 // by name, or directly when both sides are one single tensor.
-func CheckGolden(recorded, current Golden, opt GoldenCheckOptions) GoldenReport {
+func Check(recorded, current File, opt CheckOptions) Report {
 	mode := opt.Mode
 	if mode == "" {
-		mode = GoldenStats
+		mode = ModeStats
 	}
-	rep := GoldenReport{
+	rep := Report{
 		Mode:    mode,
-		Golden:  GoldenFileInfo{Version: recorded.Version, Source: recorded.Source, Format: recorded.Format, Tensors: len(recorded.Tensors)},
-		Input:   GoldenInputInfo{Source: current.Source, Format: current.Format, Tensors: len(current.Tensors)},
-		Tensors: []GoldenTensorCheck{},
+		Golden:  FileInfo{Version: recorded.Version, Source: recorded.Source, Format: recorded.Format, Tensors: len(recorded.Tensors)},
+		Input:   InputInfo{Source: current.Source, Format: current.Format, Tensors: len(current.Tensors)},
+		Tensors: []TensorCheck{},
 		New:     []string{},
 		Missing: []string{},
 		Notes:   []string{},
@@ -374,7 +375,7 @@ func CheckGolden(recorded, current Golden, opt GoldenCheckOptions) GoldenReport 
 		used[j] = true
 		ct := current.Tensors[j]
 		tol := opt.Tolerance.Resolve(rt.Name, rt.DType, ct.DType)
-		c := CheckGoldenTensor(rt, ct, mode, tol)
+		c := CheckTensor(rt, ct, mode, tol)
 		rep.Tensors = append(rep.Tensors, c)
 	}
 	for j, t := range current.Tensors {
@@ -405,8 +406,8 @@ func CheckGolden(recorded, current Golden, opt GoldenCheckOptions) GoldenReport 
 // GoldenSamplesFor returns the sample offsets to summarize an input
 // tensor with: the recorded tensor's, when one of that name (or the
 // single recorded tensor) has the same shape; nil otherwise.
-func GoldenSamplesFor(recorded Golden, name string, shape []int64, single bool) []int64 {
-	var rt *GoldenTensor
+func SamplesFor(recorded File, name string, shape []int64, single bool) []int64 {
+	var rt *Tensor
 	if single && recorded.Single && len(recorded.Tensors) == 1 {
 		rt = &recorded.Tensors[0]
 	} else {
@@ -429,8 +430,8 @@ func GoldenSamplesFor(recorded Golden, name string, shape []int64, single bool) 
 
 // CheckGoldenTensor compares one tensor with its record under mode; tol
 // is used in stats mode (see GoldenCheckOptions.Tolerance).
-func CheckGoldenTensor(rec, cur GoldenTensor, mode GoldenMode, tol Tolerance) GoldenTensorCheck {
-	c := GoldenTensorCheck{Name: rec.Name, DType: rec.DType, Shape: rec.Shape, Changes: []GoldenChange{}}
+func CheckTensor(rec, cur Tensor, mode Mode, tol diffing.Tolerance) TensorCheck {
+	c := TensorCheck{Name: rec.Name, DType: rec.DType, Shape: rec.Shape, Changes: []Change{}}
 	if cur.Name != rec.Name {
 		c.CurrentName = cur.Name
 	}
@@ -439,12 +440,12 @@ func CheckGoldenTensor(rec, cur GoldenTensor, mode GoldenMode, tol Tolerance) Go
 	}
 	sameShape := slices.Equal(rec.Shape, cur.Shape)
 	if !sameShape {
-		c.Changes = append(c.Changes, GoldenChange{What: "shape", Recorded: rec.Shape, Current: cur.Shape})
+		c.Changes = append(c.Changes, Change{What: "shape", Recorded: rec.Shape, Current: cur.Shape})
 	}
 	if rec.DType != cur.DType {
-		c.Changes = append(c.Changes, GoldenChange{What: "dtype", Recorded: rec.DType.String(), Current: cur.DType.String()})
+		c.Changes = append(c.Changes, Change{What: "dtype", Recorded: rec.DType.String(), Current: cur.DType.String()})
 	}
-	if mode != GoldenStructure {
+	if mode != ModeStructure {
 		rs, cs := rec.Stats, cur.Stats
 		c.Recorded, c.Current = &rs, &cs
 		if rec.SHA256 != "" && cur.SHA256 != "" {
@@ -453,14 +454,14 @@ func CheckGoldenTensor(rec, cur GoldenTensor, mode GoldenMode, tol Tolerance) Go
 		}
 	}
 	switch {
-	case mode == GoldenExact || (mode == GoldenStats && tol.Exact):
-		if mode == GoldenStats {
+	case mode == ModeExact || (mode == ModeStats && tol.Exact):
+		if mode == ModeStats {
 			c.Tolerance = &tol
 		}
 		if sameShape && rec.SHA256 != cur.SHA256 {
-			c.Changes = append(c.Changes, GoldenChange{What: "sha256", Recorded: rec.SHA256, Current: cur.SHA256})
+			c.Changes = append(c.Changes, Change{What: "sha256", Recorded: rec.SHA256, Current: cur.SHA256})
 		}
-	case mode == GoldenStats:
+	case mode == ModeStats:
 		c.Tolerance = &tol
 		if sameShape {
 			c.Changes = append(c.Changes, statChanges(rec, cur, tol)...)
@@ -472,24 +473,24 @@ func CheckGoldenTensor(rec, cur GoldenTensor, mode GoldenMode, tol Tolerance) Go
 
 // statChanges compares counts exactly and statistics and samples within
 // tol.
-func statChanges(rec, cur GoldenTensor, tol Tolerance) []GoldenChange {
-	var out []GoldenChange
+func statChanges(rec, cur Tensor, tol diffing.Tolerance) []Change {
+	var out []Change
 	if rec.Stats.NaN != cur.Stats.NaN {
-		out = append(out, GoldenChange{What: "nan", Recorded: rec.Stats.NaN, Current: cur.Stats.NaN})
+		out = append(out, Change{What: "nan", Recorded: rec.Stats.NaN, Current: cur.Stats.NaN})
 	}
 	if rec.Stats.Inf != cur.Stats.Inf {
-		out = append(out, GoldenChange{What: "inf", Recorded: rec.Stats.Inf, Current: cur.Stats.Inf})
+		out = append(out, Change{What: "inf", Recorded: rec.Stats.Inf, Current: cur.Stats.Inf})
 	}
 	atol, rtol := tol.Atol, tol.Rtol
-	if tol.Check == CheckMaxAbs {
+	if tol.Check == diffing.CheckMaxAbs {
 		rtol = 0
 	}
-	num := func(what string, r, c tensor.Float) *GoldenChange {
+	num := func(what string, r, c tensor.Float) *Change {
 		ok, d, allowed := goldenClose(float64(c), float64(r), atol, rtol)
 		if ok {
 			return nil
 		}
-		ch := GoldenChange{What: what, Recorded: r, Current: c}
+		ch := Change{What: what, Recorded: r, Current: c}
 		if !math.IsNaN(d) {
 			df, af := tensor.Float(d), tensor.Float(allowed)
 			ch.AbsDiff, ch.Allowed = &df, &af
@@ -516,7 +517,7 @@ func statChanges(rec, cur GoldenTensor, tol Tolerance) []GoldenChange {
 		}
 		off := s.Offset
 		if j == len(cur.Samples) || cur.Samples[j].Offset != s.Offset {
-			out = append(out, GoldenChange{What: "value", Index: s.Index, Offset: &off, Recorded: s.Value, Current: nil})
+			out = append(out, Change{What: "value", Index: s.Index, Offset: &off, Recorded: s.Value, Current: nil})
 			continue
 		}
 		if ch := num("value", s.Value, cur.Samples[j].Value); ch != nil {
@@ -544,13 +545,13 @@ func goldenClose(c, r, atol, rtol float64) (ok bool, d, allowed float64) {
 
 // Text describes a change in one line, e.g.
 // "max 3.25 -> 100 (|diff| 96.75 > allowed 0.0001433)".
-func (c GoldenChange) Text() string {
+func (c Change) Text() string {
 	val := func(v any) string {
 		switch x := v.(type) {
 		case nil:
 			return "(not read)"
 		case tensor.Float:
-			return FormatValue(float64(x))
+			return diffing.FormatValue(float64(x))
 		case []int64:
 			return tensor.FormatShape(x)
 		case int64:
@@ -574,14 +575,14 @@ func (c GoldenChange) Text() string {
 	}
 	s := fmt.Sprintf("%s %s -> %s", what, val(c.Recorded), val(c.Current))
 	if c.AbsDiff != nil && c.Allowed != nil {
-		s += fmt.Sprintf(" (|diff| %s > allowed %s)", FormatStat(float64(*c.AbsDiff)), FormatStat(float64(*c.Allowed)))
+		s += fmt.Sprintf(" (|diff| %s > allowed %s)", diffing.FormatStat(float64(*c.AbsDiff)), diffing.FormatStat(float64(*c.Allowed)))
 	}
 	return s
 }
 
 // Summary is the check of one tensor in one line: "name: unchanged", or
 // "name: changed: max 3.25 -> 100 (...); value at [0 3] ...".
-func (c GoldenTensorCheck) Summary() string {
+func (c TensorCheck) Summary() string {
 	if c.Pass {
 		s := c.Name + ": unchanged"
 		if c.HashMatch != nil && !*c.HashMatch {

@@ -200,7 +200,7 @@ func Summarize(t tensor.Tensor, opt SummaryOptions) (TensorSummary, error) {
 		for i := lo; i < len(opt.Samples) && opt.Samples[i] < start+cn; i++ {
 			o := opt.Samples[i]
 			x, _ := DecodeValue(t.DType, buf[(o-start)*esz:])
-			out.samples = append(out.samples, Sample{Index: unravel(o, s.Shape), Offset: o, Value: tensor.Float(x)})
+			out.samples = append(out.samples, Sample{Index: tensor.Unravel(o, s.Shape), Offset: o, Value: tensor.Float(x)})
 		}
 		if opt.Hash {
 			out.raw = buf
@@ -236,7 +236,7 @@ func Summarize(t tensor.Tensor, opt SummaryOptions) (TensorSummary, error) {
 		s.Samples = nil
 	}
 	if firstNF >= 0 {
-		s.FirstNonFinite = &Sample{Index: unravel(firstNF, s.Shape), Offset: firstNF, Value: tensor.Float(nfVal)}
+		s.FirstNonFinite = &Sample{Index: tensor.Unravel(firstNF, s.Shape), Offset: firstNF, Value: tensor.Float(nfVal)}
 	}
 	return s, nil
 }
