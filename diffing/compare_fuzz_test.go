@@ -25,6 +25,6 @@ func FuzzCompare(f *testing.F) {
 		if err == nil && res.Numel < 0 {
 			t.Fatalf("negative numel")
 		}
-		_ = AnalyzeSequence(nil, []Result{res, res})
+		_ = AnalyzeSequence([]Result{res, res})
 	})
 }

@@ -56,8 +56,7 @@ func stepLevel(r *Result) float64 {
 }
 
 // AnalyzeSequence finds the first failing step of results (in execution
-// order; names[i] names results[i], else results[i].Name is used) and
-// classifies the error profile:
+// order; results[i].Name names step i) and classifies the error profile:
 //   - clean: every step passes;
 //   - nan: the first failing step has NaN/Inf introduced by ours;
 //   - jump at step N: log10 max|diff| at N exceeds every earlier step's by
@@ -67,15 +66,10 @@ func stepLevel(r *Result) float64 {
 //     of the first third by at least one decade, and levels rise at most
 //     steps;
 //   - steady: none of these (e.g. wrong from the first step at one level).
-func AnalyzeSequence(names []string, results []Result) Sequence {
+func AnalyzeSequence(results []Result) Sequence {
 	n := len(results)
 	s := Sequence{Steps: n, FirstFailure: -1, Step: -1, Levels: make([]tensor.Float, n)}
-	name := func(i int) string {
-		if i < len(names) && names[i] != "" {
-			return names[i]
-		}
-		return results[i].Name
-	}
+	name := func(i int) string { return results[i].Name }
 	lv := make([]float64, n)
 	nanStep := -1
 	for i := range results {

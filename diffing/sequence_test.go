@@ -43,7 +43,7 @@ func TestAnalyzeSequence(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := AnalyzeSequence(nil, seqResults(c.diffs, c.nanAt))
+			s := AnalyzeSequence(seqResults(c.diffs, c.nanAt))
 			if s.Profile != c.profile || s.FirstFailure != c.first || s.Step != c.step {
 				t.Errorf("profile %s first %d step %d, want %s %d %d\n%s\n%s", s.Profile, s.FirstFailure, s.Step,
 					c.profile, c.first, c.step, s.Summary, s.Evidence)
@@ -56,11 +56,15 @@ func TestAnalyzeSequence(t *testing.T) {
 			}
 		})
 	}
-	s := AnalyzeSequence([]string{"x", "y", "z"}, seqResults([]float64{0, 1, 1e-9}, -1))
+	named := seqResults([]float64{0, 1, 1e-9}, -1)
+	for i, n := range []string{"x", "y", "z"} {
+		named[i].Name = n
+	}
+	s := AnalyzeSequence(named)
 	if s.FirstFailureName != "y" || !strings.Contains(s.Summary, "step 1 (y)") {
 		t.Errorf("names: %+v", s)
 	}
-	if s := AnalyzeSequence(nil, nil); s.Profile != ProfileClean || s.FirstFailure != -1 {
+	if s := AnalyzeSequence(nil); s.Profile != ProfileClean || s.FirstFailure != -1 {
 		t.Errorf("empty: %+v", s)
 	}
 }
@@ -74,7 +78,7 @@ func TestSparkline(t *testing.T) {
 	if got := Sparkline([]tensor.Float{-3, -2.9, -3}); got != "▁▂▁" {
 		t.Errorf("flat sparkline = %q", got)
 	}
-	s := AnalyzeSequence(nil, seqResults([]float64{1e-7, 1e-7, 1e-2}, -1))
+	s := AnalyzeSequence(seqResults([]float64{1e-7, 1e-7, 1e-2}, -1))
 	if got := Sparkline(s.Levels); got != "▁▁█" {
 		t.Errorf("sequence sparkline = %q", got)
 	}

@@ -110,7 +110,7 @@ func (g *goldenInput) open(path string) (*tensorfile.Container, []tensor.Tensor,
 	if err != nil {
 		return nil, nil, "", nil, err
 	}
-	ts, order, notes := execOrder(c)
+	ts, order, notes := diffing.ExecOrder(c.Tensors, c.Order, c.Ordered, c.Single)
 	notes = append(append([]string(nil), c.Notes...), notes...)
 	kept := ts[:0]
 	ignored := 0
@@ -166,20 +166,9 @@ func runGoldenRecord(a *app, o *goldenRecordOptions) error {
 		return err
 	}
 	defer c.Close()
-	g := golden.File{
-		Version: golden.Version,
-		Source:  o.input,
-		Format:  c.Format,
-		Single:  c.Single,
-		Order:   order,
-		Tensors: make([]golden.Tensor, 0, len(ts)),
-	}
-	for _, t := range ts {
-		s, err := diffing.Summarize(t, diffing.SummaryOptions{Hash: true, Samples: diffing.SamplePositions(t.Numel())})
-		if err != nil {
-			return fmt.Errorf("%s: %w", o.input, err)
-		}
-		g.Tensors = append(g.Tensors, golden.TensorOf(s))
+	g, err := golden.Record(o.input, c.Format, c.Single, order, ts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.input, err)
 	}
 	data, err := golden.Encode(g)
 	if err != nil {
@@ -333,24 +322,9 @@ func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 	}
 	rec.Tensors = kept
 
-	recorded := map[string]bool{}
-	for _, t := range rec.Tensors {
-		recorded[t.Name] = true
-	}
-	single := c.Single && rec.Single && len(ts) == 1 && len(rec.Tensors) == 1
-	cur := golden.File{Source: o.input, Format: c.Format, Single: c.Single, Tensors: make([]golden.Tensor, 0, len(ts))}
-	for _, t := range ts {
-		if mode == golden.ModeStructure || (!recorded[t.Name] && !single) {
-			// Structure only: no data read.
-			cur.Tensors = append(cur.Tensors, golden.Tensor{Name: t.Name, DType: t.DType, Shape: t.Shape, Numel: t.Numel()})
-			continue
-		}
-		samples := golden.SamplesFor(rec, t.Name, t.Shape, c.Single)
-		s, err := diffing.Summarize(t, diffing.SummaryOptions{Hash: true, Samples: samples})
-		if err != nil {
-			return fmt.Errorf("%s: %w", o.input, err)
-		}
-		cur.Tensors = append(cur.Tensors, golden.TensorOf(s))
+	cur, err := golden.Current(rec, o.input, c.Format, c.Single, ts, mode)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.input, err)
 	}
 	rep := golden.Check(rec, cur, golden.CheckOptions{Mode: mode, Tolerance: tol})
 	rep.Golden.Path = o.golden
@@ -360,18 +334,9 @@ func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 	}
 
 	view := goldenView{Report: rep, All: o.out.all}
-	switch o.out.format {
-	case formatJSON:
-		err = writeJSON(a.stdout, rep)
-	case formatMarkdown:
-		err = renderGoldenMarkdown(a.stdout, view)
-	case formatJUnit:
-		err = writeJUnit(a.stdout, goldenSuite(o, view))
-	default:
-		err = renderGoldenText(a.stdout, view, o.out.style(a, a.stdout))
-	}
-	if err != nil {
-		return err
-	}
-	return o.out.finish(a, rep.Pass, func() ciSuite { return goldenSuite(o, view) })
+	return o.out.render(a, rep, rep.Pass, formatRenderers{
+		text:     func(st textStyle) error { return renderGoldenText(a.stdout, view, st) },
+		markdown: func() error { return renderGoldenMarkdown(a.stdout, view) },
+		junit:    func() ciSuite { return goldenSuite(o, view) },
+	})
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/refcmp/refcmp/diffing"
-	"github.com/refcmp/refcmp/diffing/names"
 	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/spf13/cobra"
@@ -157,7 +155,7 @@ func runInspect(a *app, o *inspectOptions) error {
 		}
 	} else {
 		defer c.Close()
-		ts, order, notes := execOrder(c)
+		ts, order, notes := diffing.ExecOrder(c.Tensors, c.Order, c.Ordered, c.Single)
 		rep.Format, rep.Order = c.Format, order
 		rep.Notes = append(append(rep.Notes, c.Notes...), notes...)
 		for _, t := range ts {
@@ -198,21 +196,10 @@ func runInspect(a *app, o *inspectOptions) error {
 	}
 
 	view := inspectView{Report: rep, Stats: o.stats, CheckFinite: o.checkFinite, All: o.out.all}
-	switch o.out.format {
-	case formatJSON:
-		err = writeJSON(a.stdout, rep)
-	case formatMarkdown:
-		err = renderInspectMarkdown(a.stdout, view)
-	default:
-		err = renderInspectText(a.stdout, view, o.out.style(a, a.stdout))
-	}
-	if err != nil {
-		return err
-	}
-	if rep.Finite != nil && !rep.Finite.Pass {
-		return errDifferences
-	}
-	return nil
+	return o.out.render(a, rep, rep.Finite == nil || rep.Finite.Pass, formatRenderers{
+		text:     func(st textStyle) error { return renderInspectText(a.stdout, view, st) },
+		markdown: func() error { return renderInspectMarkdown(a.stdout, view) },
+	})
 }
 
 func newInspectTensor(name string, dt tensor.DType, shape []int64) inspectTensor {
@@ -250,27 +237,4 @@ func rawInputOptions(dtype, shape string) (tensorfile.Options, error) {
 		opts.Shape = sh
 	}
 	return opts, nil
-}
-
-// execOrder returns c's tensors in execution order, as `refcmp tensors`
-// orders them: the refcmp.order metadata (names it does not list come
-// last, in natural order), else the container's insertion order (.npz,
-// .pt), else a natural sort of names. It says where the order came from,
-// with a note when refcmp.order leaves tensors out.
-func execOrder(c *tensorfile.Container) (ts []tensor.Tensor, order string, notes []string) {
-	ts = slices.Clone(c.Tensors)
-	name := func(t tensor.Tensor) string { return t.Name }
-	switch {
-	case c.Single || len(ts) <= 1:
-		return ts, orderSingle, nil
-	case c.Order != nil:
-		if missing := names.SortByList(ts, name, c.Order); missing > 0 {
-			notes = append(notes, fmt.Sprintf("refcmp.order does not name %s; listed last, in natural order", plural(missing, "tensor", "tensors")))
-		}
-		return ts, orderMetadata, notes
-	case c.Ordered:
-		return ts, orderInsertion, nil
-	}
-	slices.SortStableFunc(ts, func(a, b tensor.Tensor) int { return names.Compare(a.Name, b.Name) })
-	return ts, orderNatural, nil
 }

@@ -47,7 +47,7 @@ func (v inspectView) sourceLine() string {
 	c := r.Counts
 	s := fmt.Sprintf("%s: %s, %s, %s params, %s", r.Source, r.Format, plural(c.Tensors, "tensor", "tensors"),
 		humanCount(c.Params), humanBytes(c.Bytes))
-	if r.Order != orderSingle {
+	if r.Order != diffing.OrderSingle {
 		s += ", " + r.Order + " order"
 	}
 	return s

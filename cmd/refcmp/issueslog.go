@@ -42,32 +42,6 @@ func (o *outputFlags) registerIssuesLog(cmd *cobra.Command) {
 		"on failure, append an [OPEN] entry describing it to this Markdown `FILE` (created if absent; one entry per distinct failure)")
 }
 
-// finish ends a reporting command once its report is written. On a pass
-// it returns nil. On a failure it appends to --issues-log, when given,
-// an entry built from suite (unless the log already holds this failure),
-// and returns errDifferences.
-func (o *outputFlags) finish(a *app, pass bool, suite func() ciSuite) error {
-	if pass {
-		return nil
-	}
-	if o.issuesLog != "" {
-		now, err := a.now()
-		if err != nil {
-			return err
-		}
-		added, title, fp, err := appendIssue(o.issuesLog, suite(), a.commandLine(), now)
-		if err != nil {
-			return fmt.Errorf("--issues-log %s: %w", o.issuesLog, err)
-		}
-		if added {
-			fmt.Fprintf(a.stderr, "refcmp: %s: added [OPEN] %s\n", o.issuesLog, title)
-		} else {
-			fmt.Fprintf(a.stderr, "refcmp: %s: this failure is already logged (fingerprint %s)\n", o.issuesLog, fp[:len("sha256:")+12])
-		}
-	}
-	return errDifferences
-}
-
 // now is the current time, or $REFCMP_NOW.
 func (a *app) now() (time.Time, error) {
 	s := strings.TrimSpace(a.getenv(envNow))

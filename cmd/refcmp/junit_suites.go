@@ -175,7 +175,7 @@ func tensorsSuite(o *tensorsOptions, v tensorsView) ciSuite {
 	for i, t := range r.Tensors {
 		c := ciCase{Name: t.Name, Classname: cls}
 		if c.Name == "" {
-			c.Name = r.Ref.label()
+			c.Name = r.Ref.Label()
 		}
 		if !t.Pass {
 			c.Status, c.Type = caseFail, tensorFailType(t)
@@ -195,12 +195,12 @@ func tensorsSuite(o *tensorsOptions, v tensorsView) ciSuite {
 	for _, n := range r.RefOnly {
 		s.Cases = append(s.Cases, ciCase{Name: n, Classname: cls, Status: caseFail, Type: "ref_only",
 			Message: "only in REF: OURS has no tensor of this name",
-			Text:    fmt.Sprintf("REF %s holds %s; OURS %s has no tensor of this name (after --map)", r.Ref.label(), n, r.Ours.label())})
+			Text:    fmt.Sprintf("REF %s holds %s; OURS %s has no tensor of this name (after --map)", r.Ref.Label(), n, r.Ours.Label())})
 	}
 	for _, n := range r.OursOnly {
 		s.Cases = append(s.Cases, ciCase{Name: n, Classname: cls + ".ours_only", Status: caseFail, Type: "ours_only",
 			Message: "only in OURS: REF has no tensor of this name",
-			Text:    fmt.Sprintf("OURS %s holds %s; REF %s has no tensor of this name (after --map)", r.Ours.label(), n, r.Ref.label())})
+			Text:    fmt.Sprintf("OURS %s holds %s; REF %s has no tensor of this name (after --map)", r.Ours.Label(), n, r.Ref.Label())})
 	}
 	for _, n := range r.Ignored.Ref {
 		s.Cases = append(s.Cases, ciCase{Name: n, Classname: cls, Status: caseSkip, Type: "ignored", Message: "ignored by --ignore"})

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/diffing/golden"
 	"github.com/refcmp/refcmp/diffing/weights"
 	"github.com/refcmp/refcmp/internal/testenv"
@@ -334,7 +335,7 @@ func TestJUnitTensors(t *testing.T) {
 	inModuleRoot(t)
 	args := []string{"tensors", "testdata/porting/ref_activations.safetensors", "testdata/porting/port_activations.safetensors"}
 	s := runJUnit(t, exitDiff, args...)
-	var rep tensorsReport
+	var rep diffing.Report
 	jsonReport(t, &rep, args...)
 
 	if len(s.Cases) != len(rep.Tensors) {

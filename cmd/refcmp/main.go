@@ -1,6 +1,8 @@
 // Command refcmp compares what a neural-network port loads and computes
-// with its reference: checkpoint headers (refcmp weights) and, later,
-// tensor dumps. See README.md for the formats it reads and the JSON it writes.
+// with its reference: checkpoint headers (refcmp weights), tensor dumps
+// (refcmp tensors), golden records of known-good output (refcmp golden)
+// and single files (refcmp inspect). See README.md for the formats it
+// reads and the JSON it writes.
 package main
 
 import "os"

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/diffing/golden"
 	"github.com/refcmp/refcmp/diffing/weights"
 	"github.com/refcmp/refcmp/internal/testenv"
@@ -271,7 +272,7 @@ func TestReadmeJSONContract(t *testing.T) {
 		typ   reflect.Type
 	}{
 		{"jsonc weights", reflect.TypeFor[weights.Report]()},
-		{"jsonc tensors", reflect.TypeFor[tensorsReport]()},
+		{"jsonc tensors", reflect.TypeFor[diffing.Report]()},
 		{"jsonc golden-file", reflect.TypeFor[golden.File]()},
 		{"jsonc golden-check", reflect.TypeFor[golden.Report]()},
 		{"jsonc inspect", reflect.TypeFor[inspectReport]()},

@@ -1,83 +1,21 @@
 package main
 
-// The render framework shared by every reporting command. Each command
-// computes a plain report (package diffing) and hands it to one renderer
-// per format: render<Cmd>Text, render<Cmd>JSON, render<Cmd>Markdown. This
-// file holds what those renderers share: the --format/--color/--all flags,
-// the color decision, and writers for JSON, text tables and Markdown tables.
+// What the renderers of every reporting command share: flag values that
+// choose one of a fixed set, the text style, and writers for JSON, text
+// tables and Markdown tables. output.go picks the renderer.
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
-
-// Output formats. A command lists the ones it supports when it registers
-// its outputFlags.
-const (
-	formatText     = "text"
-	formatJSON     = "json"
-	formatMarkdown = "markdown"
-)
-
-// Color modes for --color.
-const (
-	colorAuto   = "auto"
-	colorAlways = "always"
-	colorNever  = "never"
-)
-
-// outputFlags are the flags every reporting command shares.
-type outputFlags struct {
-	format string // one of the formats given to register
-	color  string // auto, always, never
-	all    bool   // also show what passed
-	// issuesLog is --issues-log FILE (commands with JUnit output; see issueslog.go).
-	issuesLog string
-}
-
-// register adds --format, --color and --all to cmd. formats lists the
-// output formats the command supports; the first is the default.
-func (o *outputFlags) register(cmd *cobra.Command, formats ...string) {
-	o.format = formats[0]
-	o.color = colorAuto
-	fs := cmd.Flags()
-	fs.Var(&choiceValue{&o.format, formats}, "format", "output format")
-	fs.Var(&choiceValue{&o.color, []string{colorAuto, colorAlways, colorNever}}, "color",
-		"color text output: auto = only on a terminal; NO_COLOR in the environment turns it off")
-	fs.BoolVar(&o.all, "all", false, "also list what matched, not only the differences")
-	if slices.Contains(formats, formatJUnit) { // the CI commands
-		o.registerIssuesLog(cmd)
-	}
-	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
-	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{colorAuto, colorAlways, colorNever}, cobra.ShellCompDirectiveNoFileComp))
-}
-
-// style returns how text output to w should look.
-// NO_COLOR (https://no-color.org), when set and not empty, always wins;
-// otherwise --color=always and --color=never decide, and auto colors
-// only when w is a terminal.
-func (o *outputFlags) style(a *app, w io.Writer) textStyle {
-	if a.getenv("NO_COLOR") != "" {
-		return textStyle{}
-	}
-	switch o.color {
-	case colorAlways:
-		return textStyle{color: true}
-	case colorNever:
-		return textStyle{}
-	}
-	return textStyle{color: isTerminal(w) && a.getenv("TERM") != "dumb"}
-}
 
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {

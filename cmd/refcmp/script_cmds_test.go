@@ -453,15 +453,15 @@ func cmdPack(ts *testscript.TestScript, neg bool, args []string) {
 
 // readDense reads one tensor (PATH or PATH:NAME) as float64 values.
 func readDense(arg string) (denseTensor, error) {
-	s, err := openSide("IN", arg, tensorfile.Options{})
+	in, closeIn, err := openInput("IN", arg, tensorfile.Options{})
 	if err != nil {
 		return denseTensor{}, err
 	}
-	defer s.close()
-	if len(s.tensors) != 1 {
-		return denseTensor{}, fmt.Errorf("%s holds %d tensors; name one as PATH:NAME", arg, len(s.tensors))
+	defer closeIn()
+	if len(in.Tensors) != 1 {
+		return denseTensor{}, fmt.Errorf("%s holds %d tensors; name one as PATH:NAME", arg, len(in.Tensors))
 	}
-	t := s.tensors[0]
+	t := in.Tensors[0]
 	vals, err := diffing.Float64s(t)
 	if err != nil {
 		return denseTensor{}, fmt.Errorf("%s: %v", arg, err)

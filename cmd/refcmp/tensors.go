@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -188,43 +191,70 @@ func runTensors(a *app, o *tensorsOptions) error {
 	if err != nil {
 		return err
 	}
-	refSide, err := openSide("REF", o.ref, set.refOpts)
+	ref, closeRef, err := openInput("REF", o.ref, set.refOpts)
 	if err != nil {
 		return err
 	}
-	defer refSide.close()
-	oursSide, err := openSide("OURS", o.ours, set.oursOpts)
+	defer closeRef()
+	ours, closeOurs, err := openInput("OURS", o.ours, set.oursOpts)
 	if err != nil {
 		return err
 	}
-	defer oursSide.close()
-
-	plan, err := pairTensors(refSide, oursSide, set.rules)
+	defer closeOurs()
+	var bar *progress
+	defer func() { bar.finish() }()
+	rep, err := diffing.CompareAll(ref, ours, diffing.CompareAllOptions{
+		Rules: set.rules, Tolerance: set.tol, Order: set.order, OrderWhat: "--order " + set.orderPath,
+		Progress: func(total int64) func(int64) {
+			bar = newProgress(a, o.progress, total)
+			return bar.set
+		},
+	})
+	var perr *diffing.PairingError
+	if errors.As(err, &perr) {
+		return &usageError{err}
+	}
 	if err != nil {
 		return err
 	}
-	if err := plan.order(refSide, oursSide, set.order, set.orderPath); err != nil {
-		return err
-	}
-	rep, err := compareAll(a, plan, refSide, oursSide, set, o.progress)
-	if err != nil {
-		return err
-	}
+	bar.finish()
+	bar = nil
 	view := tensorsView{Report: rep, All: o.out.all}
-	switch o.out.format {
-	case formatJSON:
-		err = writeJSON(a.stdout, rep)
-	case formatMarkdown:
-		err = renderTensorsMarkdown(a.stdout, view)
-	case formatJUnit:
-		err = writeJUnit(a.stdout, tensorsSuite(o, view))
-	default:
-		err = renderTensorsText(a.stdout, view, o.out.style(a, a.stdout))
+	return o.out.render(a, rep, rep.Pass, formatRenderers{
+		text:     func(st textStyle) error { return renderTensorsText(a.stdout, view, st) },
+		markdown: func() error { return renderTensorsMarkdown(a.stdout, view) },
+		junit:    func() ciSuite { return tensorsSuite(o, view) },
+	})
+}
+
+// openInput opens one input of `refcmp tensors`, PATH or PATH:NAME.
+// PATH:NAME selects a member when no file called PATH:NAME exists but
+// PATH does.
+func openInput(label, arg string, opts tensorfile.Options) (diffing.Input, func(), error) {
+	in := diffing.Input{Label: label, Arg: arg, Path: arg}
+	if _, err := os.Stat(arg); err != nil {
+		if i := strings.LastIndexByte(arg, ':'); i > 0 && i < len(arg)-1 {
+			if _, perr := os.Stat(arg[:i]); perr == nil {
+				in.Path, in.Member = arg[:i], arg[i+1:]
+			}
+		}
 	}
+	c, err := tensorfile.Open(in.Path, opts)
 	if err != nil {
-		return err
+		return in, nil, err
 	}
-	return o.out.finish(a, rep.Pass, func() ciSuite { return tensorsSuite(o, view) })
+	in.Format, in.Held, in.Notes = c.Format, len(c.Tensors), c.Notes
+	in.Tensors, in.Single, in.Order, in.Ordered = c.Tensors, c.Single, c.Order, c.Ordered
+	if in.Member != "" {
+		i := slices.IndexFunc(c.Tensors, func(t tensor.Tensor) bool { return t.Name == in.Member })
+		if i < 0 {
+			c.Close()
+			return in, nil, fmt.Errorf("%s: no tensor %q in %s (it holds %s)", arg, in.Member, in.Path, diffing.NameList(c.Tensors, 8))
+		}
+		in.Tensors = c.Tensors[i : i+1]
+		in.Single = true
+	}
+	return in, func() { c.Close() }, nil
 }
 
 // tensorsSettings is the command line and config file merged and parsed.
@@ -477,4 +507,20 @@ func parseTolRule(v string) (diffing.ToleranceRule, error) {
 		}
 	}
 	return r, nil
+}
+
+// readOrderFile reads --order FILE (see tensorfile.ParseOrder).
+func readOrderFile(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	names, err := tensorfile.ParseOrder(string(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s: no names (want one REF name per line, or a JSON list)", path)
+	}
+	return names, nil
 }

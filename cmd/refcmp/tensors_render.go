@@ -159,8 +159,8 @@ func renderTensorsMarkdown(w io.Writer, v tensorsView) error {
 	pass, text := v.verdict()
 	fmt.Fprintf(&b, "### refcmp tensors: %s\n\n", mdVerdict(pass))
 	fmt.Fprintf(&b, "**%s**\n\n", mdCell(text))
-	fmt.Fprintf(&b, "- ref: %s (%s, %s)\n", mdCode(r.Ref.label()), r.Ref.Format, plural(r.Ref.Tensors, "tensor", "tensors"))
-	fmt.Fprintf(&b, "- ours: %s (%s, %s)\n", mdCode(r.Ours.label()), r.Ours.Format, plural(r.Ours.Tensors, "tensor", "tensors"))
+	fmt.Fprintf(&b, "- ref: %s (%s, %s)\n", mdCode(r.Ref.Label()), r.Ref.Format, plural(r.Ref.Tensors, "tensor", "tensors"))
+	fmt.Fprintf(&b, "- ours: %s (%s, %s)\n", mdCode(r.Ours.Label()), r.Ours.Format, plural(r.Ours.Tensors, "tensor", "tensors"))
 	if seq, spark, ok := v.sequenceLine(); ok {
 		fmt.Fprintf(&b, "- %s %s\n", mdCell(seq), mdCode(spark))
 		if ev := v.sequenceEvidence(); ev != "" {

@@ -132,7 +132,7 @@ func TestTensorsDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	if rep.Pass || rep.FirstFailure == nil || *rep.FirstFailure != "layers.0.self_attn.scores" ||
-		rep.Sequence.Order != orderMetadata || rep.Sequence.Profile != "jump" || rep.Sequence.Step != 5 {
+		rep.Sequence.Order != diffing.OrderMetadata || rep.Sequence.Profile != "jump" || rep.Sequence.Step != 5 {
 		t.Errorf("report: %+v", rep)
 	}
 }

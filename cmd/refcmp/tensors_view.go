@@ -14,12 +14,12 @@ import (
 // Its methods give format-neutral pieces (plain strings and table
 // sections) that the text and Markdown renderers both use.
 type tensorsView struct {
-	Report tensorsReport
+	Report diffing.Report
 	All    bool
 }
 
 // single reports a comparison of one pair of single tensors.
-func (v tensorsView) single() bool { return v.Report.Sequence.Order == orderSingle }
+func (v tensorsView) single() bool { return v.Report.Sequence.Order == diffing.OrderSingle }
 
 // verdict is the first line: PASS or FAIL and the counts.
 //
@@ -32,14 +32,14 @@ func (v tensorsView) verdict() (pass bool, text string) {
 	case v.single() && len(r.Tensors) == 1:
 		t := r.Tensors[0]
 		if t.Pass {
-			fmt.Fprintf(&b, "%s matches %s", r.Ours.label(), r.Ref.label())
+			fmt.Fprintf(&b, "%s matches %s", r.Ours.Label(), r.Ref.Label())
 			if m := float64(t.MaxAbsDiff); !math.IsNaN(m) && m > 0 {
 				fmt.Fprintf(&b, " within tolerance (max|diff| %s)", diffing.FormatStat(m))
 			} else if t.Numel > 0 {
 				b.WriteString(" exactly")
 			}
 		} else {
-			fmt.Fprintf(&b, "%s differs from %s: %s", r.Ours.label(), r.Ref.label(), t.FailReason())
+			fmt.Fprintf(&b, "%s differs from %s: %s", r.Ours.Label(), r.Ref.Label(), t.FailReason())
 		}
 	case c.Failed > 0:
 		verb := "differ"
@@ -65,7 +65,7 @@ func (v tensorsView) verdict() (pass bool, text string) {
 		if c.Compared == 1 {
 			b.WriteString("es")
 		}
-		if m := maxAbsDiff(r.Tensors); !math.IsNaN(m) {
+		if m := diffing.MaxAbsDiff(r.Tensors); !math.IsNaN(m) {
 			fmt.Fprintf(&b, " (max|diff| %s)", diffing.FormatStat(m))
 		}
 	}
@@ -85,22 +85,14 @@ func (v tensorsView) verdict() (pass bool, text string) {
 	return r.Pass, b.String()
 }
 
-// label names a source in the verdict: the path, or PATH:NAME.
-func (s tensorsSource) label() string {
-	if s.Member != "" {
-		return s.Source + ":" + s.Member
-	}
-	return s.Source
-}
-
 // describe writes a source for the line under the verdict.
-func (s tensorsSource) describe() string {
-	return fmt.Sprintf("%s (%s, %s)", s.label(), s.Format, plural(s.Tensors, "tensor", "tensors"))
+func describe(s diffing.Source) string {
+	return fmt.Sprintf("%s (%s, %s)", s.Label(), s.Format, plural(s.Tensors, "tensor", "tensors"))
 }
 
 // sourcesLine is the line under the verdict.
 func (v tensorsView) sourcesLine() string {
-	return "REF " + v.Report.Ref.describe() + " vs OURS " + v.Report.Ours.describe()
+	return "REF " + describe(v.Report.Ref) + " vs OURS " + describe(v.Report.Ours)
 }
 
 // sequenceLine describes the sequence, for two steps or more: the

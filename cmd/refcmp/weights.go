@@ -121,20 +121,11 @@ func runWeights(a *app, o *weightsOptions) error {
 	if o.out.all {
 		view.Matched = rep.Matched
 	}
-	switch o.out.format {
-	case formatJSON:
-		err = writeJSON(a.stdout, rep)
-	case formatMarkdown:
-		err = renderWeightsMarkdown(a.stdout, view)
-	case formatJUnit:
-		err = writeJUnit(a.stdout, weightsSuite(o, expected, view))
-	default:
-		err = renderWeightsText(a.stdout, view, o.out.style(a, a.stdout))
-	}
-	if err != nil {
-		return err
-	}
-	return o.out.finish(a, rep.Pass, func() ciSuite { return weightsSuite(o, expected, view) })
+	return o.out.render(a, rep, rep.Pass, formatRenderers{
+		text:     func(st textStyle) error { return renderWeightsText(a.stdout, view, st) },
+		markdown: func() error { return renderWeightsMarkdown(a.stdout, view) },
+		junit:    func() ciSuite { return weightsSuite(o, expected, view) },
+	})
 }
 
 // diffOptions merges the config file (if any) with the flags: the file's

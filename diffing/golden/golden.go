@@ -596,3 +596,45 @@ func (c TensorCheck) Summary() string {
 	}
 	return c.Name + ": changed: " + strings.Join(parts, "; ")
 }
+
+// Record builds the golden file of ts (in execution order, as
+// diffing.ExecOrder gives them): one pass over each tensor for its
+// statistics, SHA-256 and the values at diffing.SamplePositions. Errors
+// name the tensor.
+func Record(source, format string, single bool, order string, ts []tensor.Tensor) (File, error) {
+	g := File{Version: Version, Source: source, Format: format, Single: single, Order: order, Tensors: make([]Tensor, 0, len(ts))}
+	for _, t := range ts {
+		s, err := diffing.Summarize(t, diffing.SummaryOptions{Hash: true, Samples: diffing.SamplePositions(t.Numel())})
+		if err != nil {
+			return g, err
+		}
+		g.Tensors = append(g.Tensors, TensorOf(s))
+	}
+	return g, nil
+}
+
+// Current summarizes ts for a Check against rec: recorded tensors are
+// read for the statistics, hash and values at rec's sample positions;
+// with ModeStructure, or for tensors rec does not hold, only names,
+// shapes and dtypes are kept (no data is read).
+func Current(rec File, source, format string, single bool, ts []tensor.Tensor, mode Mode) (File, error) {
+	recorded := map[string]bool{}
+	for _, t := range rec.Tensors {
+		recorded[t.Name] = true
+	}
+	one := single && rec.Single && len(ts) == 1 && len(rec.Tensors) == 1
+	cur := File{Source: source, Format: format, Single: single, Tensors: make([]Tensor, 0, len(ts))}
+	for _, t := range ts {
+		if mode == ModeStructure || (!recorded[t.Name] && !one) {
+			cur.Tensors = append(cur.Tensors, Tensor{Name: t.Name, DType: t.DType, Shape: t.Shape, Numel: t.Numel()})
+			continue
+		}
+		samples := SamplesFor(rec, t.Name, t.Shape, single)
+		s, err := diffing.Summarize(t, diffing.SummaryOptions{Hash: true, Samples: samples})
+		if err != nil {
+			return cur, err
+		}
+		cur.Tensors = append(cur.Tensors, TensorOf(s))
+	}
+	return cur, nil
+}

@@ -1,7 +1,6 @@
 package golden
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"io"
 	"math"
@@ -279,14 +278,10 @@ type goldenReader struct{ r io.ReaderAt }
 func (r goldenReader) ReadAt(p []byte, off int64) (int, error) { return r.r.ReadAt(p, off) }
 
 func f32Tensor(name string, vals []float32, shape ...int64) tensor.Tensor {
-	b := make([]byte, 4*len(vals))
-	for i, v := range vals {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-	}
 	if shape == nil {
 		shape = []int64{int64(len(vals))}
 	}
-	return tensor.Tensor{Name: name, DType: tensor.F32, Shape: shape, Data: tensor.MemData(b)}
+	return diffing.SliceTensor(name, vals, shape)
 }
 
 func randF32(n int, seed uint64) []float32 {
