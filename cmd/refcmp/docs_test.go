@@ -15,76 +15,140 @@ import (
 	"github.com/refcmp/refcmp/internal/testenv"
 )
 
-// TestReadme runs the commands README.md shows, so the README cannot go
-// stale:
+// docPage is one Markdown page whose examples the tests run: README.md or
+// a page of docs/.
+type docPage struct {
+	path string // slash-separated, from the module root
+	md   string
+}
+
+// docPages returns README.md and every docs/*.md, so a new page is
+// checked without being listed anywhere.
+func docPages(t *testing.T) []docPage {
+	t.Helper()
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("docs/ has no page")
+	}
+	pages := []docPage{{"README.md", readDoc(t, "README.md")}}
+	for _, f := range files {
+		path := "docs/" + filepath.Base(f)
+		pages = append(pages, docPage{path, readDoc(t, path)})
+	}
+	return pages
+}
+
+// readDoc returns the page at path (slash-separated, from the module root).
+func readDoc(t *testing.T, path string) string {
+	t.Helper()
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// TestDocs runs the commands README.md and docs/*.md show, so no page can
+// go stale: every `$ go run ./cmd/refcmp ...` line of a ```console block
+// runs in-process from the module root; the lines up to the next `$ ` are
+// its stdout, exactly, and `$ echo $?` is followed by its exit status. A
+// console block may hold nothing else, so none is left unchecked.
 //
-//   - the first ```sh block (Quick start) holds exactly the two set-up
-//     commands: a `go run ./cmd/refcmp ...` shown with its output in a
-//     ```console block, and the test command, which .ci/run must run as is;
-//   - every `$ go run ./cmd/refcmp ...` line of a ```console block runs
-//     in-process from the module root; the lines up to the next `$ ` are
-//     its stdout, exactly, and `$ echo $?` is followed by its exit status.
-//
-// With -update, outputs that differ are rewritten in README.md.
+// With -update, outputs that differ are rewritten in the pages.
+func TestDocs(t *testing.T) {
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	n := 0
+	for _, page := range docPages(t) {
+		lines := strings.Split(page.md, "\n")
+		type edit struct {
+			line, n int // replace n lines after line (1-based) ...
+			text    string
+		}
+		var edits []edit // ... with text, for -update
+		for _, b := range fencedBlocks(page.md) {
+			if b.info != "console" {
+				continue
+			}
+			for _, c := range consoleCommands(t, page.path, b) {
+				rest, ok := strings.CutPrefix(c.cmd, "go run ./cmd/refcmp ")
+				if !ok {
+					t.Errorf("%s:%d: console command %q is not `go run ./cmd/refcmp ...`, so no test runs it; show it in a ```sh block or run it from a test", page.path, c.line, c.cmd)
+					continue
+				}
+				n++
+				t.Run(fmt.Sprintf("%s:%d", page.path, c.line), func(t *testing.T) {
+					args := shellWords(t, rest)
+					var stdout, stderr bytes.Buffer
+					code := run(args, &stdout, &stderr)
+					if stderr.Len() > 0 {
+						t.Errorf("%s\nwrote to stderr:\n%s", c.cmd, stderr.String())
+					}
+					if got := stdout.String(); got != c.stdout && *update {
+						edits = append(edits, edit{c.line, c.nstdout, got})
+					} else if got != c.stdout {
+						t.Errorf("%s\n%s:%d shows output that is not what refcmp prints now.\n%s", c.cmd, page.path, c.line, lineDiff(c.stdout, got))
+					}
+					if c.status >= 0 && code != c.status {
+						t.Errorf("%s\nexit status %d, %s shows %d", c.cmd, code, page.path, c.status)
+					}
+				})
+			}
+		}
+		if len(edits) > 0 {
+			var out []string
+			next := 0
+			for _, e := range edits {
+				out = append(out, lines[next:e.line]...)
+				out = append(out, strings.Split(strings.TrimSuffix(e.text, "\n"), "\n")...)
+				next = e.line + e.n
+			}
+			out = append(out, lines[next:]...)
+			if err := os.WriteFile(filepath.Join(root, filepath.FromSlash(page.path)), []byte(strings.Join(out, "\n")), 0o666); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: rewrote the output of %d commands", page.path, len(edits))
+		}
+	}
+	if n == 0 {
+		t.Error("no page shows a refcmp command in a ```console block")
+	}
+}
+
+// TestReadme checks README.md's Quick start: its first ```sh block holds
+// exactly the two set-up commands, a `go run ./cmd/refcmp ...` shown with
+// its output in a ```console block (which TestDocs runs), and the test
+// command, which .ci/run must run as is. It also checks that the README
+// links every page of docs/.
 func TestReadme(t *testing.T) {
 	root, err := testenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	md := readReadme(t)
+	md := readDoc(t, "README.md")
 	blocks := fencedBlocks(md)
-	t.Chdir(root)
-
-	shown := map[string]bool{} // commands run from console blocks
-	lines := strings.Split(md, "\n")
-	type edit struct {
-		line, n int // replace n lines after line (1-based) ...
-		text    string
-	}
-	var edits []edit // ... with text, for -update
+	shown := map[string]bool{}
 	for _, b := range blocks {
-		if b.info != "console" {
-			continue
-		}
-		for _, c := range consoleCommands(t, b) {
-			shown[c.cmd] = true
-			if !strings.HasPrefix(c.cmd, "go run ./cmd/refcmp ") {
-				continue
+		if b.info == "console" {
+			for _, c := range consoleCommands(t, "README.md", b) {
+				shown[c.cmd] = true
 			}
-			t.Run(fmt.Sprintf("README.md:%d", c.line), func(t *testing.T) {
-				args := shellWords(t, strings.TrimPrefix(c.cmd, "go run ./cmd/refcmp "))
-				var stdout, stderr bytes.Buffer
-				code := run(args, &stdout, &stderr)
-				if stderr.Len() > 0 {
-					t.Errorf("%s\nwrote to stderr:\n%s", c.cmd, stderr.String())
-				}
-				if got := stdout.String(); got != c.stdout && *update {
-					edits = append(edits, edit{c.line, c.nstdout, got})
-				} else if got != c.stdout {
-					t.Errorf("%s\nREADME.md:%d shows output that is not what refcmp prints now.\n%s", c.cmd, c.line, lineDiff(c.stdout, got))
-				}
-				if c.status >= 0 && code != c.status {
-					t.Errorf("%s\nexit status %d, README shows %d", c.cmd, code, c.status)
-				}
-			})
 		}
 	}
-
-	if len(edits) > 0 {
-		var out []string
-		next := 0
-		for _, e := range edits {
-			out = append(out, lines[next:e.line]...)
-			out = append(out, strings.Split(strings.TrimSuffix(e.text, "\n"), "\n")...)
-			next = e.line + e.n
-		}
-		out = append(out, lines[next:]...)
-		if err := os.WriteFile(filepath.Join(root, "README.md"), []byte(strings.Join(out, "\n")), 0o666); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("README.md: rewrote the output of %d commands", len(edits))
-	}
-
 	var quick *mdBlock
 	for i := range blocks {
 		if blocks[i].info == "sh" {
@@ -104,7 +168,7 @@ func TestReadme(t *testing.T) {
 	if len(cmds) != 2 || !strings.HasPrefix(cmds[0], "go run ./cmd/refcmp ") {
 		t.Fatalf("README.md:%d: the Quick start block should hold two commands, `go run ./cmd/refcmp ...` and the test command; it holds %q", quick.line, cmds)
 	}
-	if !shown["go run ./cmd/refcmp "+strings.TrimPrefix(cmds[0], "go run ./cmd/refcmp ")] {
+	if !shown[cmds[0]] {
 		t.Errorf("README.md:%d: %q is not shown with its output in a ```console block, so nothing checks it", quick.line, cmds[0])
 	}
 	ci, err := os.ReadFile(filepath.Join(root, ".ci", "run"))
@@ -118,6 +182,11 @@ func TestReadme(t *testing.T) {
 	if !found {
 		t.Errorf(".ci/run does not run README's test command %q", cmds[1])
 	}
+	for _, page := range docPages(t)[1:] {
+		if !strings.Contains(md, "]("+page.path+")") {
+			t.Errorf("README.md does not link %s", page.path)
+		}
+	}
 }
 
 // mdBlock is one fenced code block of a Markdown file.
@@ -130,11 +199,16 @@ type mdBlock struct {
 func fencedBlocks(md string) []mdBlock {
 	var out []mdBlock
 	var cur *mdBlock
+	fence := "" // the open fence: ``` or ~~~~ (which may hold ``` blocks)
 	for i, l := range strings.Split(md, "\n") {
 		switch {
-		case cur == nil && strings.HasPrefix(l, "```"):
-			cur = &mdBlock{info: strings.TrimSpace(strings.TrimPrefix(l, "```")), line: i + 2}
-		case cur != nil && strings.TrimSpace(l) == "```":
+		case cur == nil && (strings.HasPrefix(l, "```") || strings.HasPrefix(l, "~~~~")):
+			fence = l[:3]
+			if fence == "~~~" {
+				fence = "~~~~"
+			}
+			cur = &mdBlock{info: strings.TrimSpace(strings.TrimLeft(l, "`~")), line: i + 2}
+		case cur != nil && strings.TrimSpace(l) == fence:
 			out = append(out, *cur)
 			cur = nil
 		case cur != nil:
@@ -154,12 +228,12 @@ type consoleCommand struct {
 	status  int // -1 when no `$ echo $?` follows
 }
 
-func consoleCommands(t *testing.T, b mdBlock) []consoleCommand {
+func consoleCommands(t *testing.T, page string, b mdBlock) []consoleCommand {
 	var out []consoleCommand
 	for i := 0; i < len(b.lines); i++ {
 		l := b.lines[i]
 		if !strings.HasPrefix(l, "$ ") {
-			t.Fatalf("README.md:%d: console block line does not belong to a command: %q", b.line+i, l)
+			t.Fatalf("%s:%d: console block line does not belong to a command: %q", page, b.line+i, l)
 		}
 		c := consoleCommand{cmd: strings.TrimPrefix(l, "$ "), line: b.line + i, status: -1}
 		var stdout strings.Builder
@@ -172,7 +246,7 @@ func consoleCommands(t *testing.T, b mdBlock) []consoleCommand {
 		if i+2 < len(b.lines) && b.lines[i+1] == "$ echo $?" {
 			n, err := strconv.Atoi(b.lines[i+2])
 			if err != nil {
-				t.Fatalf("README.md:%d: `$ echo $?` is not followed by a number", b.line+i+1)
+				t.Fatalf("%s:%d: `$ echo $?` is not followed by a number", page, b.line+i+1)
 			}
 			c.status = n
 			i += 2
@@ -183,7 +257,7 @@ func consoleCommands(t *testing.T, b mdBlock) []consoleCommand {
 }
 
 // shellWords splits a command line as a POSIX shell would, for the
-// quoting README commands use: 'single', "double" (with \" \\ \$ \`
+// quoting the docs' commands use: 'single', "double" (with \" \\ \$ \`
 // escapes) and backslash escapes. Anything that would need a real shell
 // (pipes, redirections, variables, globs) fails the test.
 func shellWords(t *testing.T, s string) []string {
@@ -213,7 +287,7 @@ func shellWords(t *testing.T, s string) []string {
 				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\"\\$`", s[i+1]) >= 0 {
 					i++
 				} else if s[i] == '$' || s[i] == '`' {
-					t.Fatalf("README command needs a shell (expansion in double quotes): %q", s)
+					t.Fatalf("command needs a shell (expansion in double quotes): %q", s)
 				}
 				w.WriteByte(s[i])
 			}
@@ -226,7 +300,7 @@ func shellWords(t *testing.T, s string) []string {
 			w.WriteByte(s[i])
 			inWord = true
 		case strings.IndexByte("|&;<>()$`*?[~#", c) >= 0:
-			t.Fatalf("README command needs a shell (%q): %q", c, s)
+			t.Fatalf("command needs a shell (%q): %q", c, s)
 		default:
 			w.WriteByte(c)
 			inWord = true
@@ -251,18 +325,19 @@ func lineDiff(want, got string) string {
 			g = gl[i]
 		}
 		if w != g || i >= len(wl) || i >= len(gl) {
-			fmt.Fprintf(&b, "first difference at output line %d:\n- README: %q\n+ refcmp: %q\n\nrefcmp prints:\n%s", i+1, w, g, got)
+			fmt.Fprintf(&b, "first difference at output line %d:\n- docs:   %q\n+ refcmp: %q\n\nrefcmp prints:\n%s", i+1, w, g, got)
 			return b.String()
 		}
 	}
 	return "(same lines)"
 }
 
-// TestReadmeJSONContract checks that each ```jsonc block of README.md that
-// describes a JSON document names exactly the keys that document has.
-func TestReadmeJSONContract(t *testing.T) {
+// TestDocsJSONContract checks that each ```jsonc block of docs/json.md,
+// the stable interface, names exactly the keys its document has.
+func TestDocsJSONContract(t *testing.T) {
+	const page = "docs/json.md"
 	docs := map[string]string{}
-	for _, b := range fencedBlocks(readReadme(t)) {
+	for _, b := range fencedBlocks(readDoc(t, page)) {
 		docs[b.info] = strings.Join(b.lines, "\n")
 	}
 	for _, c := range []struct {
@@ -277,7 +352,7 @@ func TestReadmeJSONContract(t *testing.T) {
 	} {
 		doc, ok := docs[c.block]
 		if !ok {
-			t.Errorf("README.md has no ```%s block", c.block)
+			t.Errorf("%s has no ```%s block", page, c.block)
 			continue
 		}
 		documented := map[string]bool{}
@@ -288,29 +363,15 @@ func TestReadmeJSONContract(t *testing.T) {
 		jsonKeys(c.typ, actual)
 		for k := range actual {
 			if !documented[k] {
-				t.Errorf("%s: JSON key %q is not documented in README.md", c.block, k)
+				t.Errorf("%s: JSON key %q is not documented in %s", c.block, k, page)
 			}
 		}
 		for k := range documented {
 			if !actual[k] {
-				t.Errorf("%s: README.md documents JSON key %q, which %s does not have", c.block, k, c.typ)
+				t.Errorf("%s: %s documents JSON key %q, which %s does not have", c.block, page, k, c.typ)
 			}
 		}
 	}
-}
-
-// readReadme returns README.md.
-func readReadme(t *testing.T) string {
-	t.Helper()
-	root, err := testenv.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(filepath.Join(root, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
 }
 
 // jsonKeys collects the JSON object keys of t and the types inside it;
@@ -340,7 +401,7 @@ func jsonKeys(t reflect.Type, keys map[string]bool) {
 }
 
 // TestGoldenFixture checks that testdata/golden/model.golden.json, which
-// README.md's golden example checks against, is what `golden record`
+// docs/reference.md's golden example checks against, is what `golden record`
 // writes today. Run with -update to rewrite it.
 func TestGoldenFixture(t *testing.T) {
 	root, err := testenv.ModuleRoot()
