@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +16,8 @@ import (
 
 	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/internal/testenv"
+	"github.com/refcmp/refcmp/tensorfile"
+	"github.com/spf13/pflag"
 )
 
 // docPage is one Markdown page whose examples the tests run: README.md or
@@ -199,20 +204,21 @@ type mdBlock struct {
 func fencedBlocks(md string) []mdBlock {
 	var out []mdBlock
 	var cur *mdBlock
-	fence := "" // the open fence: ``` or ~~~~ (which may hold ``` blocks)
+	fence, indent := "", "" // the open fence (``` or ~~~~, which may hold ``` blocks) and its indent (in a list item)
 	for i, l := range strings.Split(md, "\n") {
+		trimmed := strings.TrimLeft(l, " ")
 		switch {
-		case cur == nil && (strings.HasPrefix(l, "```") || strings.HasPrefix(l, "~~~~")):
-			fence = l[:3]
+		case cur == nil && (strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~~")):
+			fence, indent = trimmed[:3], l[:len(l)-len(trimmed)]
 			if fence == "~~~" {
 				fence = "~~~~"
 			}
-			cur = &mdBlock{info: strings.TrimSpace(strings.TrimLeft(l, "`~")), line: i + 2}
+			cur = &mdBlock{info: strings.TrimSpace(strings.TrimLeft(trimmed, "`~")), line: i + 2}
 		case cur != nil && strings.TrimSpace(l) == fence:
 			out = append(out, *cur)
 			cur = nil
 		case cur != nil:
-			cur.lines = append(cur.lines, l)
+			cur.lines = append(cur.lines, strings.TrimPrefix(l, indent))
 		}
 	}
 	return out
@@ -426,5 +432,130 @@ func TestGoldenFixture(t *testing.T) {
 	}
 	if !bytes.Equal(out.Bytes(), want) {
 		t.Errorf("%s is not what golden record writes now (run go test ./cmd/refcmp -run TestGoldenFixture -update):\n%s", fixture, lineDiff(string(want), out.String()))
+	}
+}
+
+// TestDocsShellCommands checks the `refcmp ...` commands of every page's
+// ```sh blocks, which run on files the reader has (a checkpoint, a port's
+// dumps) and so cannot run here: each must parse (command, flags, flag
+// values, number of arguments), so the examples cannot go stale as flags
+// change. Comments (` # ...`) and redirections are left out.
+func TestDocsShellCommands(t *testing.T) {
+	n := 0
+	for _, page := range docPages(t) {
+		for _, b := range fencedBlocks(page.md) {
+			if b.info != "sh" {
+				continue
+			}
+			cur, first := "", 0
+			for i, l := range b.lines {
+				if cur == "" {
+					first = b.line + i
+				}
+				if s, ok := strings.CutSuffix(l, "\\"); ok {
+					cur += s
+					continue
+				}
+				cmd := strings.TrimSpace(cur + l)
+				cur = ""
+				for _, sep := range []string{" # ", " >", " | "} {
+					if j := strings.Index(cmd, sep); j >= 0 {
+						cmd = cmd[:j]
+					}
+				}
+				rest, ok := strings.CutPrefix(cmd, "refcmp ")
+				if !ok {
+					continue
+				}
+				n++
+				if err := parseArgs(shellWords(t, rest)); err != nil && !errors.Is(err, pflag.ErrHelp) {
+					t.Errorf("%s:%d: %s: %v", page.path, first, cmd, err)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no page has a refcmp command in a ```sh block")
+	}
+}
+
+// TestDocsAPI checks docs/api.md: its ```go block is valid Go, and the
+// `res.Summary()` text it shows is what the library words for the worked
+// example's bug (the port's attention scores against the reference's),
+// called as the block calls it.
+func TestDocsAPI(t *testing.T) {
+	const page = "docs/api.md"
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code, summary *mdBlock
+	blocks := fencedBlocks(readDoc(t, page))
+	for i := range blocks {
+		switch b := &blocks[i]; {
+		case b.info == "go" && code == nil:
+			code = b
+		case b.info == "text" && summary == nil:
+			summary = b
+		}
+	}
+	if code == nil || summary == nil {
+		t.Fatalf("%s: want a ```go block and a ```text block with res.Summary()", page)
+	}
+	src := "package port\n\n" + strings.Join(code.lines, "\n") + "\n"
+	if _, err := parser.ParseFile(token.NewFileSet(), page, src, 0); err != nil {
+		t.Errorf("%s:%d: the ```go block is not valid Go: %v", page, code.line, err)
+	}
+
+	const scores = "layers.0.self_attn.scores"
+	ref, err := tensorfile.Load(filepath.Join(root, "testdata/porting/ref_activations.safetensors"), scores)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, err := tensorfile.Load(filepath.Join(root, "testdata/porting/port_activations.safetensors"), scores)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, err := diffing.Float64s(ours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f32 := make([]float32, len(vals)) // the port's own []float32, as the block has it
+	for i, v := range vals {
+		f32[i] = float32(v)
+	}
+	res, err := diffing.CompareSlice(ref, f32, nil, diffing.Tolerance{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join(summary.lines, "\n")
+	if got := strings.TrimSuffix(res.Summary(), "\n"); got != want {
+		t.Errorf("%s:%d: res.Summary() is not what the page shows:\n%s", page, summary.line, lineDiff(want, got))
+	}
+}
+
+// TestDocsJSONExamples checks every ```json block of every page: each is a
+// config file refcmp accepts (unknown keys are errors there) or a
+// manifest it reads.
+func TestDocsJSONExamples(t *testing.T) {
+	n := 0
+	for _, page := range docPages(t) {
+		for _, b := range fencedBlocks(page.md) {
+			if b.info != "json" {
+				continue
+			}
+			n++
+			src := strings.Join(b.lines, "\n") + "\n"
+			_, cerr := parseConfig("config.json", []byte(src))
+			if cerr == nil {
+				continue
+			}
+			if _, merr := tensorfile.ParseManifest("manifest.json", strings.NewReader(src)); merr != nil {
+				t.Errorf("%s:%d: the ```json block is neither a config (%v) nor a manifest (%v)", page.path, b.line, cerr, merr)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no page has a ```json block")
 	}
 }
