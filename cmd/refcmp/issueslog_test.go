@@ -221,14 +221,14 @@ func TestIssueFingerprint(t *testing.T) {
 	}
 }
 
-// TestReadmeIssuesLogSample: the entry README.md shows is the one
+// TestDocsIssuesLogSample: the entry docs/ci.md shows is the one
 // testdata/script/issueslog_weights.txtar checks byte for byte.
-func TestReadmeIssuesLogSample(t *testing.T) {
+func TestDocsIssuesLogSample(t *testing.T) {
 	root := inModuleRoot(t)
-	md := readLog(t, filepath.Join(root, "README.md"))
+	md := readDoc(t, "docs/ci.md")
 	i := strings.Index(md, "\n~~~~markdown\n### [OPEN]")
 	if i < 0 {
-		t.Fatal("README.md shows no issues-log entry (a ~~~~markdown block)")
+		t.Fatal("docs/ci.md shows no issues-log entry (a ~~~~markdown block)")
 	}
 	shown := md[i+len("\n~~~~markdown\n"):]
 	shown = shown[:strings.Index(shown, "\n~~~~\n")+1]
@@ -241,7 +241,7 @@ func TestReadmeIssuesLogSample(t *testing.T) {
 			want := string(f.Data)
 			want = want[strings.Index(want, "### [OPEN]"):]
 			if shown != want {
-				t.Errorf("README.md's issues-log entry is not the one issueslog_weights.txtar checks:\n%s", lineDiff(want, shown))
+				t.Errorf("docs/ci.md's issues-log entry is not the one issueslog_weights.txtar checks:\n%s", lineDiff(want, shown))
 			}
 			return
 		}

@@ -40,6 +40,9 @@ func TestMain(m *testing.M) {
 //	transform      apply a transformation to a tensor (see cmdTransform;
 //	               transform IN OUT set I V plants a value)
 //	pack           put single tensors into an .npz or .safetensors (see cmdPack)
+//	exits          exits STATUS refcmp ARGS...: exec that checks the exact
+//	               exit status (see cmdExits); scripts use it, not ! exec,
+//	               for every refcmp expected to fail (TestScriptExitStatus)
 //
 // There is one harness, so every script has every command: testscript
 // caches [exec:PROG] per process, so a guard like [!exec:PROG] skip cannot
@@ -103,6 +106,7 @@ func TestScript(t *testing.T) {
 			"mknpy":         cmdMknpy,
 			"transform":     cmdTransform,
 			"pack":          cmdPack,
+			"exits":         cmdExits,
 		},
 	})
 }

@@ -17,44 +17,27 @@ import (
 	"github.com/refcmp/refcmp/tensorfile"
 )
 
-// The README's worked example, "Porting a model, step by step", is kept
-// honest by TestReadme (its refcmp commands and their output) and by the
-// tests below: the snippets are those of the programs they are copied
-// from, the excerpts are those of the output TestReadme checks, the
-// options are those the scripts accept, and the Python commands run and
-// make the files the refcmp commands then read.
+// The worked example, docs/porting.md, is kept honest by TestDocs (its
+// refcmp commands and their output) and by the tests below: the snippets
+// are those of the programs they are copied from, the excerpts are those
+// of the output TestDocs checks, the options are those the scripts accept,
+// and the Python commands run and make the files the refcmp commands then
+// read.
 
-const portingHeading = "## Porting a model, step by step"
+const portingPage = "docs/porting.md"
 
-// portingSection returns the fenced blocks of README.md's porting section.
+// portingSection returns docs/porting.md and its fenced blocks.
 func portingSection(t *testing.T) (md string, blocks []mdBlock) {
 	t.Helper()
-	md = readReadme(t)
-	lines := strings.Split(md, "\n")
-	start := slices.Index(lines, portingHeading)
-	if start < 0 {
-		t.Fatalf("README.md has no %q section", portingHeading)
-	}
-	end := len(lines)
-	for i := start + 1; i < len(lines); i++ {
-		if strings.HasPrefix(lines[i], "## ") {
-			end = i
-			break
-		}
-	}
-	for _, b := range fencedBlocks(md) {
-		if b.line > start && b.line <= end {
-			blocks = append(blocks, b)
-		}
-	}
-	return md, blocks
+	md = readDoc(t, portingPage)
+	return md, fencedBlocks(md)
 }
 
-// TestReadmePortingSnippets checks that each Go, Rust and C++ snippet of
+// TestDocsPortingSnippets checks that each Go, Rust and C++ snippet of
 // the porting section (a block whose info string names its source file,
 // "```go testdata/porting/port_side/port_side.go") appears verbatim in that
 // file.
-func TestReadmePortingSnippets(t *testing.T) {
+func TestDocsPortingSnippets(t *testing.T) {
 	root, err := testenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -69,55 +52,64 @@ func TestReadmePortingSnippets(t *testing.T) {
 		langs[lang] = true
 		src, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(file)))
 		if err != nil {
-			t.Errorf("README.md:%d: %v", b.line, err)
+			t.Errorf("%s:%d: %v", portingPage, b.line, err)
 			continue
 		}
 		snippet := strings.Join(b.lines, "\n") + "\n"
 		if !strings.Contains(string(src), snippet) {
-			t.Errorf("README.md:%d: the %s snippet is not in %s as shown; copy it from there again", b.line, lang, file)
+			t.Errorf("%s:%d: the %s snippet is not in %s as shown; copy it from there again", portingPage, b.line, lang, file)
 		}
 	}
 	for _, lang := range []string{"go", "rust", "cpp"} {
 		if !langs[lang] {
-			t.Errorf("README.md's porting section has no ```%s snippet naming its source file", lang)
+			t.Errorf(portingPage+" has no ```%s snippet naming its source file", lang)
 		}
 	}
 }
 
-// TestReadmePortingExcerpts checks the porting section's excerpts: a
-// ```text block whose first line is a `$ go run ./cmd/refcmp ...` command
-// shown in full in a ```console block elsewhere (which TestReadme checks).
-// Lines "…" stand for left-out lines; the lines between them must appear
-// in that output, consecutively and in order, and an excerpt that does not
-// start (end) with "…" starts (ends) where the output does.
-func TestReadmePortingExcerpts(t *testing.T) {
-	md, blocks := portingSection(t)
+// TestDocsExcerpts checks the excerpts of every page: a ```text block
+// whose first line is a `$ go run ./cmd/refcmp ...` command shown in full
+// in a ```console block of some page (which TestDocs checks). Lines "…"
+// stand for left-out lines; the lines between them must appear in that
+// output, consecutively and in order, and an excerpt that does not start
+// (end) with "…" starts (ends) where the output does. A ```text block that
+// starts with any other `$ ` command fails: nothing would check it.
+func TestDocsExcerpts(t *testing.T) {
+	pages := docPages(t)
 	full := map[string]string{}
-	for _, b := range fencedBlocks(md) {
-		if b.info == "console" {
-			for _, c := range consoleCommands(t, b) {
-				full[c.cmd] = c.stdout
+	for _, page := range pages {
+		for _, b := range fencedBlocks(page.md) {
+			if b.info == "console" {
+				for _, c := range consoleCommands(t, page.path, b) {
+					full[c.cmd] = c.stdout
+				}
 			}
 		}
 	}
 	n := 0
-	for _, b := range blocks {
-		if b.info != "text" || len(b.lines) == 0 || !strings.HasPrefix(b.lines[0], "$ go run ./cmd/refcmp ") {
-			continue
-		}
-		n++
-		cmd := strings.TrimPrefix(b.lines[0], "$ ")
-		out, ok := full[cmd]
-		if !ok {
-			t.Errorf("README.md:%d: the excerpt's command is not shown in full in a ```console block: %s", b.line, cmd)
-			continue
-		}
-		if err := checkExcerpt(b.lines[1:], strings.Split(strings.TrimSuffix(out, "\n"), "\n")); err != nil {
-			t.Errorf("README.md:%d: excerpt of %s: %v", b.line, cmd, err)
+	for _, page := range pages {
+		for _, b := range fencedBlocks(page.md) {
+			if b.info != "text" || len(b.lines) == 0 || !strings.HasPrefix(b.lines[0], "$ ") {
+				continue
+			}
+			cmd := strings.TrimPrefix(b.lines[0], "$ ")
+			if !strings.HasPrefix(cmd, "go run ./cmd/refcmp ") {
+				t.Errorf("%s:%d: the excerpt's command is not `go run ./cmd/refcmp ...`, so nothing checks it: %s", page.path, b.line, cmd)
+				continue
+			}
+			n++
+			out, ok := full[cmd]
+			if !ok {
+				t.Errorf("%s:%d: the excerpt's command is not shown in full in a ```console block: %s", page.path, b.line, cmd)
+				continue
+			}
+			if err := checkExcerpt(b.lines[1:], strings.Split(strings.TrimSuffix(out, "\n"), "\n")); err != nil {
+				t.Errorf("%s:%d: excerpt of %s: %v", page.path, b.line, cmd, err)
+			}
 		}
 	}
 	if n == 0 {
-		t.Error("README.md's porting section has no excerpt")
+		t.Error("no page has an excerpt")
 	}
 }
 
@@ -164,10 +156,10 @@ func checkExcerpt(excerpt, out []string) error {
 // optionRE finds the options of the first column of an options table.
 var optionRE = regexp.MustCompile("`(-[-a-z]+)")
 
-// TestReadmePortingOptions checks that every option the section's tables
+// TestDocsPortingOptions checks that every option the section's tables
 // list for scripts/dump_activations.py and scripts/dump_weights.py is one
 // the script's --help shows.
-func TestReadmePortingOptions(t *testing.T) {
+func TestDocsPortingOptions(t *testing.T) {
 	py := testenv.Python(t) // --help needs neither numpy nor torch
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -175,12 +167,11 @@ func TestReadmePortingOptions(t *testing.T) {
 	}
 	md, _ := portingSection(t)
 	lines := strings.Split(md, "\n")
-	start := slices.Index(lines, portingHeading)
 	for _, script := range []string{"dump_activations.py", "dump_weights.py"} {
 		header := "| `" + script + "` option |"
-		i := slices.IndexFunc(lines[start:], func(l string) bool { return strings.HasPrefix(l, header) })
+		i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, header) })
 		if i < 0 {
-			t.Errorf("README.md's porting section has no %q table", header)
+			t.Errorf(portingPage+" has no %q table", header)
 			continue
 		}
 		cmd := exec.Command(py, filepath.Join("scripts", script), "--help")
@@ -190,7 +181,7 @@ func TestReadmePortingOptions(t *testing.T) {
 			t.Fatalf("%s --help: %v", script, err)
 		}
 		n := 0
-		for _, row := range lines[start+i+2:] {
+		for _, row := range lines[i+2:] {
 			if !strings.HasPrefix(row, "|") {
 				break
 			}
@@ -198,18 +189,18 @@ func TestReadmePortingOptions(t *testing.T) {
 			for _, m := range optionRE.FindAllStringSubmatch(first, -1) {
 				n++
 				if !regexp.MustCompile(`(^|[\s,\[])` + regexp.QuoteMeta(m[1]) + `\b`).Match(help) {
-					t.Errorf("README.md lists %s for %s, which its --help does not show", m[1], script)
+					t.Errorf("%s lists %s for %s, which its --help does not show", portingPage, m[1], script)
 				}
 			}
 		}
 		if n == 0 {
-			t.Errorf("README.md's %s table lists no option", script)
+			t.Errorf("%s: the %s table lists no option", portingPage, script)
 		}
 	}
 }
 
 // portWrites are the files of the worked example that its port writes
-// itself (simulated by scripts/make_example.py), not the README's commands.
+// itself (simulated by scripts/make_example.py), not the page's commands.
 var portWrites = []string{"testdata/porting/port_loaded.txt", "testdata/porting/port_transposed_weights.safetensors"}
 
 // portingCommand is a command of a ```sh block of the porting section.
@@ -243,24 +234,24 @@ func portingShellCommands(t *testing.T, blocks []mdBlock) []portingCommand {
 			cur = ""
 		}
 		if cur != "" {
-			t.Fatalf("README.md:%d: the command ends in a continuation", first)
+			t.Fatalf("%s:%d: the command ends in a continuation", portingPage, first)
 		}
 	}
 	return out
 }
 
-// TestReadmePortingCommands runs the porting section as a new user would,
+// TestDocsPortingCommands runs the porting section as a new user would,
 // in a scratch copy of the example: the ```sh blocks' python3 commands
 // (with Debian's python3-torch and python3-numpy), then the ```python
 // library snippet, then the section's refcmp commands against the fresh
 // dumps. Every python3 command must succeed and write its -o file; the
 // fresh dumps must agree with the committed ones (text byte for byte,
 // tensors within refcmp's tolerance); every file a refcmp command reads
-// must be there, and each must exit as README.md shows. A `refcmp ...`
+// must be there, and each must exit as the page shows. A `refcmp ...`
 // line of a ```sh block (the port's dumps/ directory) is run on a
 // directory of .bin/.npy files made from the reference dump, and must
 // pass.
-func TestReadmePortingCommands(t *testing.T) {
+func TestDocsPortingCommands(t *testing.T) {
 	py := testenv.Python(t, "numpy", "torch")
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -278,24 +269,24 @@ func TestReadmePortingCommands(t *testing.T) {
 		case "python3":
 			i := slices.IndexFunc(c.args, func(a string) bool { return a == "-o" || a == "--output" })
 			if i < 0 || i+1 >= len(c.args) {
-				t.Fatalf("README.md:%d: the python3 command names no -o file: %q", c.line, c.args)
+				t.Fatalf("%s:%d: the python3 command names no -o file: %q", portingPage, c.line, c.args)
 			}
 			outputs[filepath.FromSlash(c.args[i+1])] = true
 			pyCmds = append(pyCmds, c)
 		case "refcmp":
 			templates = append(templates, c)
 		default:
-			t.Fatalf("README.md:%d: a ```sh command of the porting section that is neither python3 nor refcmp: %q", c.line, c.args)
+			t.Fatalf("%s:%d: a ```sh command of the porting section that is neither python3 nor refcmp: %q", portingPage, c.line, c.args)
 		}
 	}
 	if len(pyCmds) < 2 {
-		t.Fatalf("README.md's porting section has %d python3 commands; want the dump_weights.py and dump_activations.py ones", len(pyCmds))
+		t.Fatalf(portingPage+" has %d python3 commands; want the dump_weights.py and dump_activations.py ones", len(pyCmds))
 	}
 
 	// A scratch tree: scripts/, the committed files the python3 commands
 	// read (the reference checkpoint, the input), and what the port writes
 	// itself; everything else the refcmp commands read must come from the
-	// README's commands.
+	// page's commands.
 	tmp := t.TempDir()
 	if err := os.Symlink(filepath.Join(root, "scripts"), filepath.Join(tmp, "scripts")); err != nil {
 		t.Fatal(err)
@@ -321,7 +312,7 @@ func TestReadmePortingCommands(t *testing.T) {
 		cmd.Dir = tmp
 		cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("README.md:%d: python3 %s: %v\n%s", line, strings.Join(args, " "), err, out)
+			t.Fatalf("%s:%d: python3 %s: %v\n%s", portingPage, line, strings.Join(args, " "), err, out)
 		}
 	}
 	for _, c := range pyCmds {
@@ -329,7 +320,7 @@ func TestReadmePortingCommands(t *testing.T) {
 	}
 	for out := range outputs {
 		if fi, err := os.Stat(filepath.Join(tmp, out)); err != nil || fi.Size() == 0 {
-			t.Errorf("the README's python3 commands did not write %s", out)
+			t.Errorf("the python3 commands of %s did not write %s", portingPage, out)
 		}
 	}
 
@@ -341,11 +332,11 @@ func TestReadmePortingCommands(t *testing.T) {
 		}
 	}
 	if lib == nil {
-		t.Fatal("README.md's porting section has no ```python block")
+		t.Fatal(portingPage + " has no ```python block")
 	}
 	src := strings.Join(lib.lines, "\n") + "\n"
 	if !strings.Contains(src, "from dump_activations import dump_activations") {
-		t.Errorf("README.md:%d: the ```python block does not import dump_activations", lib.line)
+		t.Errorf("%s:%d: the ```python block does not import dump_activations", portingPage, lib.line)
 	}
 	var libOut []string
 	for _, m := range regexp.MustCompile(`"([^"]+\.(?:safetensors|npz|txt|json))"`).FindAllStringSubmatch(src, -1) {
@@ -353,7 +344,7 @@ func TestReadmePortingCommands(t *testing.T) {
 		_ = os.Remove(filepath.Join(tmp, m[1]))
 	}
 	if len(libOut) == 0 {
-		t.Errorf("README.md:%d: the ```python block writes no file", lib.line)
+		t.Errorf("%s:%d: the ```python block writes no file", portingPage, lib.line)
 	}
 	if err := os.WriteFile(filepath.Join(tmp, "readme_snippet.py"), []byte(src), 0o666); err != nil {
 		t.Fatal(err)
@@ -372,13 +363,13 @@ func TestReadmePortingCommands(t *testing.T) {
 	}
 	for _, f := range libOut {
 		if _, err := os.Stat(f); err != nil {
-			t.Errorf("README.md:%d: the ```python block did not write %s", lib.line, f)
+			t.Errorf("%s:%d: the ```python block did not write %s", portingPage, lib.line, f)
 		} else if strings.HasSuffix(f, ".txt") || strings.HasSuffix(f, ".json") {
 			if _, code := refcmp("weights", "testdata/porting/model.safetensors", f); code != exitOK {
-				t.Errorf("README.md:%d: the manifest %s does not match testdata/porting/model.safetensors", lib.line, f)
+				t.Errorf("%s:%d: the manifest %s does not match testdata/porting/model.safetensors", portingPage, lib.line, f)
 			}
 		} else if _, code := refcmp("inspect", f); code != exitOK {
-			t.Errorf("README.md:%d: refcmp inspect %s: exit %d", lib.line, f, code)
+			t.Errorf("%s:%d: refcmp inspect %s: exit %d", portingPage, lib.line, f, code)
 		}
 	}
 
@@ -390,10 +381,10 @@ func TestReadmePortingCommands(t *testing.T) {
 		}
 		if strings.HasSuffix(out, ".txt") || strings.HasSuffix(out, ".json") {
 			if got, want := readFile(t, out), readFile(t, committed); got != want {
-				t.Errorf("%s from the README's command differs from the committed one:\n%s", out, lineDiff(want, got))
+				t.Errorf("%s from the command of %s differs from the committed one:\n%s", out, portingPage, lineDiff(want, got))
 			}
 		} else if report, code := refcmp("tensors", committed, out); code != exitOK {
-			t.Errorf("%s from the README's command does not match the committed one:\n%s", out, report)
+			t.Errorf("%s from the command of %s does not match the committed one:\n%s", out, portingPage, report)
 		}
 	}
 
@@ -403,7 +394,7 @@ func TestReadmePortingCommands(t *testing.T) {
 		if b.info != "console" {
 			continue
 		}
-		for _, c := range consoleCommands(t, b) {
+		for _, c := range consoleCommands(t, portingPage, b) {
 			rest, ok := strings.CutPrefix(c.cmd, "go run ./cmd/refcmp ")
 			if !ok {
 				continue
@@ -413,17 +404,17 @@ func TestReadmePortingCommands(t *testing.T) {
 			for _, a := range args {
 				if strings.HasPrefix(a, "testdata/") {
 					if _, err := os.Stat(a); err != nil {
-						t.Errorf("README.md:%d: %s reads %s, which the walk-through does not make", c.line, c.cmd, a)
+						t.Errorf("%s:%d: %s reads %s, which the walk-through does not make", portingPage, c.line, c.cmd, a)
 					}
 				}
 			}
 			if _, code := refcmp(args...); c.status >= 0 && code != c.status {
-				t.Errorf("README.md:%d: %s on the fresh dumps: exit %d, README shows %d", c.line, c.cmd, code, c.status)
+				t.Errorf("%s:%d: %s on the fresh dumps: exit %d, the page shows %d", portingPage, c.line, c.cmd, code, c.status)
 			}
 		}
 	}
 	if n == 0 {
-		t.Error("README.md's porting section has no refcmp command in a ```console block")
+		t.Error(portingPage + " has no refcmp command in a ```console block")
 	}
 
 	// The port's directory of dumps: one file per reference tensor, named
@@ -433,7 +424,7 @@ func TestReadmePortingCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 		if report, code := refcmp(c.args[1:]...); code != exitOK {
-			t.Errorf("README.md:%d: %q on a dumps/ directory of the reference's tensors: exit %d\n%s", c.line, c.args, code, report)
+			t.Errorf("%s:%d: %q on a dumps/ directory of the reference's tensors: exit %d\n%s", portingPage, c.line, c.args, code, report)
 		}
 	}
 }
@@ -491,11 +482,11 @@ func writePortDumps(src, dir string) error {
 	return nil
 }
 
-// TestReadmePortingPrograms builds the programs the README's Go, Rust and C++
+// TestDocsPortingPrograms builds the programs docs/porting.md's Go, Rust and C++
 // snippets come from (each compiler that is installed; Go always), runs
 // them, and checks that refcmp reads what they write: the manifest, and
 // the raw .bin with its sidecar against the .npy (the same tensor).
-func TestReadmePortingPrograms(t *testing.T) {
+func TestDocsPortingPrograms(t *testing.T) {
 	root, err := testenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
