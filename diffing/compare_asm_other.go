@@ -2,9 +2,9 @@
 
 package diffing
 
-import "github.com/refcmp/refcmp/safetensors"
+import "github.com/refcmp/refcmp/tensor"
 
 // asmKernel: no assembly kernels on this architecture.
-func asmKernel(rdt, odt safetensors.DType) asmID { return 0 }
+func asmKernel(rdt, odt tensor.DType) asmID { return 0 }
 
 func callAsm(id asmID, r, o []byte, n int, c *uint64, out *uint64) {}

@@ -12,7 +12,7 @@ import (
 // Report is the result of comparing two inputs tensor by tensor
 // (CompareAll, `refcmp tensors`): plain data, and its JSON encoding is
 // refcmp's stable contract for `refcmp tensors --format json`
-// (documented in README.md). Every list is non-nil, so it encodes as []
+// (documented in docs/json.md). Every list is non-nil, so it encodes as []
 // when empty. Tensors come in execution order (Sequence.Order says where
 // that order came from).
 type Report struct {

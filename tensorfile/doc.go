@@ -4,7 +4,7 @@
 // raw little-endian .bin files with a dtype and shape, and directories of
 // any of these. Formats are detected by content, not only by extension.
 //
-// Every tensor is delivered as a diffing.Tensor whose Data reads
+// Every tensor is delivered as a tensor.Tensor whose Data reads
 // little-endian, C-order bytes. Contiguous data is read in place (a
 // section of the file, also for stored .npz and .pt zip members);
 // big-endian data is byte-swapped on the fly; Fortran-order or strided

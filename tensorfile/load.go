@@ -13,7 +13,7 @@ import (
 // (safetensors, .npz, .pt, a directory), or the file's only tensor when
 // name is "" (a .npy, a raw file with a sidecar, a .pt holding one
 // tensor). The file is closed before Load returns; the tensor's Data is
-// a diffing.MemData.
+// a tensor.MemData.
 func Load(path, name string) (tensor.Tensor, error) {
 	return LoadWith(path, name, Options{})
 }

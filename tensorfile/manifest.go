@@ -36,7 +36,7 @@ func ReadManifest(path string) (tensor.Listing, error) {
 // Shapes may be written [4096, 32000], (4096, 32000), (4096,),
 // torch.Size([4096, 32000]), 4096x32000 or 4096 (one dimension); [], ()
 // and torch.Size([]) are scalars. Dtypes may be written in any spelling
-// safetensors.ParseDType accepts (F32, float32, torch.float32, f32, BF16,
+// tensor.ParseDType accepts (F32, float32, torch.float32, f32, BF16,
 // bfloat16, dtype('float32')...). "shape=" / "dtype=" labels are allowed.
 // So the output of
 //

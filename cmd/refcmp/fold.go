@@ -32,7 +32,7 @@ func appendNames(out []tableSection, title string, ns []string) []tableSection {
 
 // foldRows folds the rows of a table whose first cells are names. Rows
 // fold together when their names differ only in numeric components (see
-// diffing.Fold) and their other cells are equal, apart from numeric
+// names.Fold) and their other cells are equal, apart from numeric
 // name components in the columns marked loose (names, hints); loose
 // cells of a folded row are folded the same way:
 //
@@ -97,7 +97,7 @@ func numberless(s string) string {
 	return strings.Join(words, " ")
 }
 
-// isIndex matches what diffing.Fold treats as a numeric component.
+// isIndex matches what names.Fold treats as a numeric component.
 func isIndex(p string) bool {
 	if p == "" || len(p) > 9 || (len(p) > 1 && p[0] == '0') {
 		return false
@@ -111,7 +111,7 @@ func isIndex(p string) bool {
 }
 
 // foldTexts folds texts that differ only in numeric name components, word
-// by word: each word position folds with diffing.Fold. When a position
+// by word: each word position folds with names.Fold. When a position
 // does not fold to one pattern (or the texts have different word counts)
 // the first text stands for all, marked "(first of N)".
 func foldTexts(texts []string) string {

@@ -30,7 +30,7 @@ holds a NaN or an infinity, naming the first such tensor in execution
 order and the index of its first non-finite element (integer and bool
 tensors cannot hold one and are not read).
 
-Output: text, --format json (fields in README.md) or --format markdown.
+Output: text, --format json (fields in docs/json.md) or --format markdown.
 
 ` + exitCodesHelp
 
@@ -78,7 +78,7 @@ func newInspectCmd(a *app) *cobra.Command {
 }
 
 // inspectReport is the result of `refcmp inspect`: plain data, and with
-// --format json refcmp's stable contract (README.md). Lists are never nil.
+// --format json refcmp's stable contract (docs/json.md). Lists are never nil.
 type inspectReport struct {
 	Source string `json:"source"` // the path as given
 	Format string `json:"format"` // safetensors, npy, npz, pytorch-zip, ..., or "listing" (a manifest, an index without shards)

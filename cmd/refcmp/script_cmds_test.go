@@ -74,7 +74,7 @@ type tensorSpec struct {
 //
 // The first form writes a valid safetensors file. A SPEC is one tensor,
 // 'NAME DTYPE SHAPE' (e.g. 'model.embed.weight F32 [8, 4]', '[]' for a
-// scalar, DTYPE in any spelling safetensors.ParseDType accepts), or @FILE,
+// scalar, DTYPE in any spelling tensor.ParseDType accepts), or @FILE,
 // a file with one such line per tensor (blank lines and # comments
 // skipped). NAME may hold brace groups, which expand like a shell's:
 // 'layers.{0..3}.{q,k,v}_proj.weight F32 [4, 4]' is twelve tensors.
@@ -281,7 +281,7 @@ type denseTensor struct {
 //	mknpy [-dtype D] [-fortran] [-big] [-fill arange|randn:SEED] OUT SHAPE [VALUE...]
 //
 // It writes a .npy (a raw little-endian C-order file when OUT does not end
-// in .npy) of dtype D (default f32; any spelling safetensors.ParseDType
+// in .npy) of dtype D (default f32; any spelling tensor.ParseDType
 // accepts, but not bf16 or f8 in .npy) and SHAPE (2,3 or [2,3]; [] for a
 // scalar), holding the VALUEs (numbers, nan, inf, -inf) in C order, or
 // the -fill values: 0, 1, 2, ... or normal samples from a fixed

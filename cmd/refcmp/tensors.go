@@ -80,7 +80,7 @@ growth, or NaN from step N, with a sparkline of log max|diff| per step.
 Output: text (verdict first, one row per pair; passing rows folded unless
 --all; a detail block per failing pair with both sides' statistics, the
 worst element, the first mismatch, diagnosis hints and a log-scale
-histogram of |diff|), --format json (the stable contract in README.md)
+histogram of |diff|), --format json (the stable contract in docs/json.md)
 or --format markdown (for a pull-request comment or CI step summary).
 A progress bar goes to stderr when it is a terminal and the work is long.
 --format junit writes JUnit XML for CI (one testcase per pair), and

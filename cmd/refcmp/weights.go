@@ -41,7 +41,7 @@ Name rules apply to LOADED names before pairing:
 
 Text output folds repeated layer indices (model.layers.{0..31}.x); the JSON
 report (--format json) lists every name and is the stable contract
-documented in README.md.
+documented in docs/json.md.
 --format junit writes JUnit XML for CI (one testcase per weight), and
 --issues-log FILE appends, on failure, an [OPEN] entry to a Markdown log.
 

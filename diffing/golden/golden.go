@@ -21,7 +21,7 @@ const Version = 1
 
 // Golden is a golden file: per-tensor summaries of a known-good output,
 // for regression tests that keep no full tensors. Its JSON form is the
-// file format (documented in README.md, section "refcmp golden"). The same
+// file format (documented in docs/json.md and docs/reference.md, "refcmp golden"). The same
 // input gives the same bytes: tensors in execution order, fixed fields,
 // floats written exactly (shortest round-trip form).
 type File struct {
