@@ -3,8 +3,8 @@ package plot
 import (
 	"bytes"
 	"image"
-	"math"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
