@@ -95,5 +95,3 @@ func TestTerminalPoolsToWidth(t *testing.T) {
 		t.Errorf("column labels %q: want the last index 199", last)
 	}
 }
-
-
