@@ -7,6 +7,7 @@ import "math"
 // element rule allows there (Atol + Rtol * max|ref|), straight from the
 // results of the compare pass.
 type SequenceCurve struct {
+	What         string // what MaxAbs measures, "" for max|ours - ref|
 	Names        []string
 	MaxAbs       []float64 // NaN where nothing compares (shape mismatch, no finite pair)
 	NMSE         []float64

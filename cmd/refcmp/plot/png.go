@@ -420,7 +420,14 @@ func Sequence(c diffing.SequenceCurve) ([]byte, error) {
 	if f := c.FirstFailure; f >= 0 {
 		p.Title.Text += fmt.Sprintf(": first failure at step %d (%s)", f, c.Names[f])
 	}
-	p.X.Label.Text = "step (execution order)\nblue: max|ours - ref|, purple: NMSE, orange: allowed |d|, green: first failing step"
+	what, nmse := c.What, ", purple: NMSE"
+	if what == "" {
+		what = "max|ours - ref|"
+	}
+	if len(series(c.NMSE)) == 0 {
+		nmse = ""
+	}
+	p.X.Label.Text = "step (execution order)\nblue: " + what + nmse + ", orange: allowed |d|, green: first failing step"
 	p.Y.Scale = gplot.LogScale{}
 	p.Y.Tick.Marker = decadeTicks{}
 	p.Y.Min, p.Y.Max = floor/2, top*20
