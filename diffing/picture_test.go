@@ -7,6 +7,7 @@ import (
 
 	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/internal/patterns"
+	"github.com/refcmp/refcmp/safetensors"
 )
 
 func pictureOf(t *testing.T, p patterns.Pair, workers int) (diffing.Result, diffing.Picture) {
@@ -214,4 +215,55 @@ func TestCurve(t *testing.T) {
 			t.Errorf("step %d: max %v allowed %v", i, c.MaxAbs[i], c.Allowed[i])
 		}
 	}
+}
+
+// FuzzPictures feeds arbitrary shapes and bytes (any float32 bits, NaN
+// and Inf included): no panic, and the aggregates add up.
+func FuzzPictures(f *testing.F) {
+	f.Add([]byte{1, 2, 3}, make([]byte, 48), make([]byte, 48))
+	f.Add([]byte{4, 1, 3}, []byte("0123456789abcdef0123456789abcdef0123456789abcdef"), make([]byte, 48))
+	f.Fuzz(func(t *testing.T, dims, a, b []byte) {
+		if len(dims) > 7 {
+			dims = dims[:7]
+		}
+		shape := []int64{}
+		n := int64(1)
+		for _, d := range dims {
+			shape = append(shape, int64(d%9))
+			n *= int64(d % 9)
+		}
+		if n > 1<<16 {
+			return
+		}
+		mk := func(src []byte) diffing.Tensor {
+			data := make([]byte, 4*n)
+			copy(data, src)
+			return diffing.Tensor{Name: "x", DType: safetensors.F32, Shape: shape, Data: diffing.MemData(data)}
+		}
+		ref, ours := mk(a), mk(b)
+		res, err := diffing.Compare(ref, ours, diffing.DefaultTolerance(ref.DType, ours.DType))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pic, err := diffing.Pictures(ref, ours, res, diffing.PictureOptions{Workers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum int64
+		for _, bin := range pic.Hist {
+			sum += bin.Count
+		}
+		if pic.Elems != n || sum+pic.NonFinite != n || pic.Mismatched != res.Mismatched || len(pic.Sample) > diffing.SampleSize {
+			t.Fatalf("elems %d of %d, hist %d + %d non-finite, mismatched %d vs %d, sample %d", pic.Elems, n, sum, pic.NonFinite, pic.Mismatched, res.Mismatched, len(pic.Sample))
+		}
+		if h := pic.Heat; h != nil {
+			var mis int64
+			for _, m := range h.Mis {
+				mis += m
+			}
+			if mis != res.Mismatched {
+				t.Fatalf("grid counts %d mismatches, compare %d", mis, res.Mismatched)
+			}
+		}
+	})
 }

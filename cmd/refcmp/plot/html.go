@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
@@ -62,11 +63,15 @@ func PairFigures(pic diffing.Picture, prefix string) ([]Figure, error) {
 			return nil, err
 		}
 	}
-	if err := add("scatter", "ours against ref", Scatter); err != nil {
-		return nil, err
+	if slices.ContainsFunc(pic.Sample, func(s diffing.SamplePoint) bool { return finite(s.Ref) && finite(s.Ours) }) {
+		if err := add("scatter", "ours against ref", Scatter); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
+
+func finite(x float64) bool { return x-x == 0 }
 
 // FileName turns a tensor name into a file name part: letters, digits,
 // '.', '-' and '_' kept, the rest '_', at most 80 bytes.

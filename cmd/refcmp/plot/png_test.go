@@ -285,3 +285,43 @@ func abs(x int) int {
 	}
 	return x
 }
+
+func TestDrawEdgeCases(t *testing.T) {
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	for _, tc := range []struct {
+		name      string
+		ref, ours []float32
+		tol       diffing.Tolerance
+	}{
+		{"ours all NaN", []float32{1, 2, 3, 4}, []float32{nan, nan, nan, nan}, diffing.Tolerance{Atol: 1e-5}},
+		{"inf introduced", []float32{1, 2, 3, 4}, []float32{1, inf, 3, 4}, diffing.Tolerance{Atol: 1e-5, Rtol: 1e-3}},
+		{"exact, one ulp", []float32{1, 2, 3, 4}, []float32{1, 2, 3, math.Nextafter32(4, 5)}, diffing.Tolerance{Exact: true}},
+		{"constant", []float32{0, 0, 0, 0}, []float32{1, 1, 1, 1}, diffing.Tolerance{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ref, ours := patterns.F32("x", []int64{2, 2}, tc.ref), patterns.F32("x", []int64{2, 2}, tc.ours)
+			res, err := diffing.Compare(ref, ours, tc.tol)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pic, err := diffing.Pictures(ref, ours, res, diffing.PictureOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			figs, err := PairFigures(pic, "x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(figs) == 0 {
+				t.Fatal("no figure")
+			}
+			for _, f := range figs {
+				decode(t, f.File, f.PNG)
+			}
+			_ = Terminal(pic.Heat, 10, false)
+			if _, err := Sequence(diffing.Curve([]diffing.Result{res, res})); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
