@@ -29,6 +29,10 @@ type Report struct {
 	// ours_name, shape, dtypes, both sides' stats, the difference
 	// statistics, tolerance, pass and hints.
 	Tensors  []Result `json:"tensors"`
+	// Pairs says which tensor of each Input the entry of Tensors with the
+	// same index compared (indices into ref.Tensors and ours.Tensors), so
+	// a caller can read the pair again (pictures). Not in the JSON.
+	Pairs []PairIndex `json:"-"`
 	RefOnly  []string `json:"ref_only"`  // REF names with no OURS tensor
 	OursOnly []string `json:"ours_only"` // OURS names (as in OURS) with no REF tensor
 	Ignored  Ignored  `json:"ignored"`
@@ -158,6 +162,9 @@ func MaxAbsDiff(results []Result) float64 {
 	return m
 }
 
+// PairIndex locates one compared pair in the two Inputs' Tensors.
+type PairIndex struct{ Ref, Ours int }
+
 // CompareAllOptions are the settings of CompareAll.
 type CompareAllOptions struct {
 	// Rules rename OURS names (--map) and leave names out on both sides
@@ -213,6 +220,7 @@ func CompareAll(ref, ours Input, opts CompareAllOptions) (Report, error) {
 		set(done)
 		res.Name, res.OursName = q.name, ot.Name
 		rep.Tensors = append(rep.Tensors, res)
+		rep.Pairs = append(rep.Pairs, PairIndex{Ref: q.ref, Ours: q.ours})
 	}
 	rep.finish()
 	return rep, nil

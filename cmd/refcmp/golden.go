@@ -200,6 +200,7 @@ type goldenCheckOptions struct {
 	in            goldenInput
 	changed       func(string) bool
 	out           outputFlags
+	plot          plotFlags
 }
 
 const goldenCheckDoc = `Check INPUT against a golden record (see 'refcmp golden --help' for
@@ -245,6 +246,7 @@ func newGoldenCheckCmd(a *app) *cobra.Command {
 	fs.StringArrayVar(&o.tols, "tol", nil, "per-tensor rule `GLOB=ATOL:RTOL` (or GLOB=max-abs:ATOL, GLOB=exact); repeatable")
 	o.in.register(cmd)
 	o.out.register(cmd, formatText, formatJSON, formatMarkdown, formatJUnit)
+	o.plot.register(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("mode", cobra.FixedCompletions(modes, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -334,6 +336,9 @@ func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 	}
 
 	view := goldenView{Report: rep, All: o.out.all}
+	if err := o.plot.golden(view, "refcmp golden check "+o.input+" "+o.golden); err != nil {
+		return err
+	}
 	return o.out.render(a, rep, rep.Pass, formatRenderers{
 		text:     func(st textStyle) error { return renderGoldenText(a.stdout, view, st) },
 		markdown: func() error { return renderGoldenMarkdown(a.stdout, view) },

@@ -137,7 +137,8 @@ type tensorsOptions struct {
 	// that only those override the config file and the dtype defaults.
 	changed func(name string) bool
 
-	out outputFlags
+	out  outputFlags
+	plot plotFlags
 }
 
 func newTensorsCmd(a *app) *cobra.Command {
@@ -174,6 +175,7 @@ func newTensorsCmd(a *app) *cobra.Command {
 	fs.StringVar(&o.orderPath, "order", "", "execution order: a `FILE` of REF names, one per line or a JSON list")
 	fs.Var(&choiceValue{&o.progress, []string{progressAuto, progressNever}}, "progress", "progress bar on stderr: auto (on a terminal, for long work), never")
 	o.out.register(cmd, formatText, formatJSON, formatMarkdown, formatJUnit)
+	o.plot.register(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("check", cobra.FixedCompletions(checkNames(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -220,6 +222,9 @@ func runTensors(a *app, o *tensorsOptions) error {
 	bar.finish()
 	bar = nil
 	view := tensorsView{Report: rep, All: o.out.all}
+	if err := o.plot.tensors(a, &view, ref, ours, o.out.format, "refcmp tensors "+o.ref+" "+o.ours); err != nil {
+		return err
+	}
 	return o.out.render(a, rep, rep.Pass, formatRenderers{
 		text:     func(st textStyle) error { return renderTensorsText(a.stdout, view, st) },
 		markdown: func() error { return renderTensorsMarkdown(a.stdout, view) },

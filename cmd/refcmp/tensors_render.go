@@ -117,6 +117,9 @@ func writeTextDetail(w io.Writer, d detail, st textStyle) error {
 			fmt.Fprintf(&b, "    %s\n", l)
 		}
 	}
+	for _, l := range terminalHeat(d, st) {
+		fmt.Fprintf(&b, "  %s\n", l)
+	}
 	for _, n := range d.Notes {
 		fmt.Fprintf(&b, "  note: %s\n", n)
 	}

@@ -14,8 +14,10 @@ import (
 // Its methods give format-neutral pieces (plain strings and table
 // sections) that the text and Markdown renderers both use.
 type tensorsView struct {
-	Report diffing.Report
-	All    bool
+	Report    diffing.Report
+	All       bool
+	Heat      map[int]*diffing.HeatGrid // terminal heatmaps by pair index (plot_flags.go)
+	HeatWidth int
 }
 
 // single reports a comparison of one pair of single tensors.
@@ -222,6 +224,8 @@ type detail struct {
 	Hints     []diffing.TensorHint
 	Histogram []string // one line per bin, bars included
 	Notes     []string
+	Heat      *diffing.HeatGrid // a terminal heatmap to draw, or nil
+	HeatWidth int
 }
 
 // maxDetails bounds the detail blocks shown without --all: past the
@@ -240,6 +244,7 @@ func (v tensorsView) details() (out []detail, more int) {
 			continue
 		}
 		out = append(out, tensorDetail(i, t, v.single()))
+		out[len(out)-1].Heat, out[len(out)-1].HeatWidth = v.Heat[i], v.HeatWidth
 	}
 	return out, more
 }
