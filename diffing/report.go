@@ -28,14 +28,14 @@ type Report struct {
 	// Tensors holds one Result per compared pair: name (REF),
 	// ours_name, shape, dtypes, both sides' stats, the difference
 	// statistics, tolerance, pass and hints.
-	Tensors  []Result `json:"tensors"`
+	Tensors []Result `json:"tensors"`
 	// Pairs says which tensor of each Input the entry of Tensors with the
 	// same index compared (indices into ref.Tensors and ours.Tensors), so
 	// a caller can read the pair again (pictures). Not in the JSON.
-	Pairs []PairIndex `json:"-"`
-	RefOnly  []string `json:"ref_only"`  // REF names with no OURS tensor
-	OursOnly []string `json:"ours_only"` // OURS names (as in OURS) with no REF tensor
-	Ignored  Ignored  `json:"ignored"`
+	Pairs    []PairIndex `json:"-"`
+	RefOnly  []string    `json:"ref_only"`  // REF names with no OURS tensor
+	OursOnly []string    `json:"ours_only"` // OURS names (as in OURS) with no REF tensor
+	Ignored  Ignored     `json:"ignored"`
 	// NameHints explain names on one side only, as 'refcmp weights'
 	// does: a renamed prefix with the --map that fixes it, and so on.
 	NameHints []weights.Hint `json:"name_hints"`
