@@ -33,6 +33,7 @@ const (
 	TensorHintRounding   = "rounding"   // every difference is within the rounding of a narrower dtype
 	TensorHintConfined   = "confined"   // mismatches confined to a slice of one axis
 	TensorHintTolerance  = "tolerance"  // the tolerance that would pass
+	TensorHintNoise      = "noise"      // differences at the rounding-noise level of the compute dtype, no structure
 )
 
 // HistBin counts the finite pairs whose |ours - ref| lies in [Lo, Hi).
