@@ -25,9 +25,9 @@ type plantedCase struct {
 }
 
 type plantedSuite struct {
-	Seed  int            `json:"seed"`
-	Size  string         `json:"size"`
-	Cases []plantedCase  `json:"cases"`
+	Seed  int           `json:"seed"`
+	Size  string        `json:"size"`
+	Cases []plantedCase `json:"cases"`
 	pairs map[string]Tensor
 }
 
