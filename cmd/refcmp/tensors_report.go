@@ -49,6 +49,7 @@ type tensorsCounts struct {
 	Failed        int `json:"failed"`         // including shape mismatches
 	ShapeMismatch int `json:"shape_mismatch"` // pairs of different shapes
 	Introduced    int `json:"introduced"`     // pairs where OURS has NaN/Inf where REF is finite
+	Noise         int `json:"noise"`          // failing pairs at float rounding-noise level (hint "noise")
 	RefOnly       int `json:"ref_only"`
 	OursOnly      int `json:"ours_only"`
 	Ignored       int `json:"ignored"` // names left out by --ignore, both sides
@@ -87,6 +88,9 @@ func (r *tensorsReport) finish() {
 			c.Passed++
 		} else {
 			c.Failed++
+			if len(t.Hints) > 0 && t.Hints[0].Kind == diffing.TensorHintNoise {
+				c.Noise++
+			}
 			if r.FirstFailure == nil {
 				name := t.Name
 				r.FirstFailure = &name
