@@ -47,7 +47,8 @@ func detectNormStats(in *diagInput) []finding {
 	if sdd == 0 {
 		return nil
 	}
-	for range 50 {
+	for it := range 30 {
+		prev := alpha[0]
 		for t := range nr {
 			var num, den float64
 			for c := range cols {
@@ -68,6 +69,9 @@ func detectNormStats(in *diagInput) []finding {
 			if den > 0 {
 				beta[c] = num / den
 			}
+		}
+		if it > 3 && math.Abs(alpha[0]-prev) <= 1e-12*max(1, math.Abs(prev)) {
+			break
 		}
 	}
 	var sse float64
@@ -125,6 +129,6 @@ func detectNormStats(in *diagInput) []finding {
 }
 
 const (
-	normRows     = 64
-	normMaxElems = 1 << 16
+	normRows     = 32
+	normMaxElems = 1 << 14
 )

@@ -67,18 +67,26 @@ type detector func(in *diagInput) []finding
 // detectors are tried in this order; the first finding is the primary
 // diagnosis unless an earlier hint (an exact remapping, zeros, a whole-
 // tensor scale or offset) already explains the pair.
-func structureDetectors() []detector {
-	return []detector{
-		detectReorder,
-		detectBand,
-		detectNormAxis,
-		detectRegion,
-		detectBroadcast,
-		detectNormStats,
-		detectPosition,
-		detectBorder,
-		detectElementwise,
+func structureDetectors() []namedDetector {
+	return []namedDetector{
+		{detectReorder, true},
+		{detectBand, false},
+		{detectNormAxis, true},
+		{detectRegion, false},
+		{detectBroadcast, false},
+		{detectNormStats, true},
+		{detectPosition, false},
+		{detectBorder, false},
+		{detectElementwise, true},
 	}
+}
+
+// namedDetector is a detector and whether it reads samples (sampling
+// detectors are skipped once a cause is found: the reductions-only ones
+// still run, for the alternatives).
+type namedDetector struct {
+	run      detector
+	sampling bool
 }
 
 // close reports whether ours y matches ref x under the pair's element rule.

@@ -265,6 +265,16 @@ func TestReadmeJSONContract(t *testing.T) {
 	for _, b := range fencedBlocks(readReadme(t)) {
 		docs[b.info] = strings.Join(b.lines, "\n")
 	}
+	// docs/hints.md documents the diagnosis fields of the tensors report.
+	if root, err := testenv.ModuleRoot(); err == nil {
+		if md, err := os.ReadFile(filepath.Join(root, "docs", "hints.md")); err == nil {
+			for _, b := range fencedBlocks(string(md)) {
+				if strings.HasPrefix(b.info, "jsonc tensors-") {
+					docs["jsonc tensors"] += "\n" + strings.Join(b.lines, "\n")
+				}
+			}
+		}
+	}
 	for _, c := range []struct {
 		block string
 		typ   reflect.Type
