@@ -17,6 +17,9 @@ type TensorHint struct {
 	Kind     string `json:"kind"`
 	Summary  string `json:"summary"`
 	Evidence string `json:"evidence"`
+	// Look says what to look at in the port ("the bias of the layer that
+	// writes this tensor"); empty when the hint names no cause.
+	Look string `json:"look,omitempty"`
 }
 
 // Tensor hint kinds, in the order hints are listed.
@@ -35,6 +38,18 @@ const (
 	TensorHintRounding   = "rounding"   // every difference is within the rounding of a narrower dtype
 	TensorHintConfined   = "confined"   // mismatches confined to a slice of one axis
 	TensorHintTolerance  = "tolerance"  // the tolerance that would pass
+	TensorHintNoise      = "noise"      // differences at the rounding-noise level of the compute dtype, no structure
+
+	TensorHintReordered     = "reordered"      // ours holds ref's values in another order (reshape/permute, memory layout)
+	TensorHintBand          = "band"           // mismatches on a diagonal band of the last two axes (a causal mask offset)
+	TensorHintNormAxis      = "norm_axis"      // ours sums to 1 along another axis than ref (softmax over the wrong axis)
+	TensorHintChannelOffset = "channel_offset" // ours - ref constant per index of an axis (a bias)
+	TensorHintChannelAffine = "channel_affine" // ours ≈ a·ref + b per index of an axis (a norm weight, per-channel statistics)
+	TensorHintNormStats     = "norm_stats"     // normalization statistics differ (eps, biased vs unbiased variance)
+	TensorHintPosition      = "position"       // zero at index 0 of an axis, growing along it (RoPE, position ids)
+	TensorHintBorder        = "border"         // mismatches on the border of the last two axes (padding)
+	TensorHintElementwise   = "elementwise"    // the difference is a function of ref alone (an activation formula)
+	TensorHintUnexplained   = "unexplained"    // no known cause fits; the strongest structure found
 )
 
 // HistBin counts the finite pairs whose |ours - ref| lies in [Lo, Hi).
@@ -148,13 +163,16 @@ func nameFactor(k float64, shape []int64) (namedConst, bool) {
 }
 
 // diagnose adds hints and the histogram to a failing pair of the same
-// shape. It reads the data once more (streaming) and samples positions
-// for the remapping hints; memory stays bounded.
+// shape. It reads the data once more (streaming: the histogram, the
+// scale/offset/rounding checks and the per-axis reductions the structure
+// detectors read) and samples positions for the remappings; memory stays
+// bounded. The first hint is the primary diagnosis, the rest are
+// alternatives; a pair at rounding-noise level with no structure gets the
+// "noise" hint and the tolerance that passes, and nothing else.
 func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int) error {
 	hints := []TensorHint{}
 	atol, rtol := elementTol(res)
 	numel := res.Numel
-	nfMis := p.nfMis
 	oursConst := res.Numel > 1 && res.Ours.NaN == 0 && res.Ours.Inf == 0 && res.Ours.Min == res.Ours.Max
 
 	// Candidate models ours ≈ k·ref + c, fitted from the first pass.
@@ -179,28 +197,26 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int) err
 			models = append(models, model{kind: TensorHintOffset, label: "mean(ours) - mean(ref)", k: 1, c: c})
 		}
 	}
-	// Narrower formats that could explain every difference: |d| can be
-	// within one ulp of ref only if max|d| is within the largest ulp.
+	// Narrower formats that could explain the differences (checked by the
+	// probe: stored, ours's values in the format; computed, the
+	// differences the format's rounding leaves).
 	var lows []lowFormat
 	if p.pairs > 0 {
-		big := max(math.Abs(p.ref.min), math.Abs(p.ref.max))
-		for _, lf := range lowerFormats(res.RefDType, res.OursDType) {
-			if p.maxAbs <= lf.f.ulp(big) {
-				lows = append(lows, lf)
-			}
-		}
+		lows = lowerFormats(res.RefDType, res.OursDType)
 	}
-	pr, err := runProbe(ref, ours, res, models, lows, workers, probeMaxChunks)
+	ax := newAxisStats(ref.Shape, atol, rtol)
+	pr, err := runProbe(ref, ours, res, models, lows, []chunkVisitor{ax}, workers, probeMaxChunks)
 	if err != nil {
 		return err
 	}
+	ax.flush()
 	res.Histogram = pr.histogram()
 	// What the probe's evidence covers.
 	over := fmt.Sprintf("%d elements", numel)
 	if pr.elems < numel {
 		over = fmt.Sprintf("%d sampled elements (of %d)", pr.elems, numel)
 		res.Notes = append(res.Notes, fmt.Sprintf(
-			"the |diff| histogram and the scale, offset and rounding checks cover %d of %d elements (%d evenly spaced chunks)",
+			"the |diff| histogram and the scale, offset, rounding and structure checks cover %d of %d elements (%d evenly spaced chunks)",
 			pr.elems, numel, probeMaxChunks))
 	}
 	// Mismatches among the probed elements, when the model is left out.
@@ -221,9 +237,11 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int) err
 		ev := fmt.Sprintf("ours min = max = %s over %d elements; ref min %s, max %s, std %s",
 			g(v), numel, g(float64(res.Ref.Min)), g(float64(res.Ref.Max)), g(float64(res.Ref.Std)))
 		if v == 0 {
-			hints = append(hints, TensorHint{Kind: TensorHintZeros, Summary: "ours is all zeros", Evidence: ev})
+			hints = append(hints, TensorHint{Kind: TensorHintZeros, Summary: "ours is all zeros", Evidence: ev,
+				Look: "the code that should write this tensor: it never ran, or wrote another buffer"})
 		} else {
-			hints = append(hints, TensorHint{Kind: TensorHintConstant, Summary: "ours is constant " + g(v), Evidence: ev})
+			hints = append(hints, TensorHint{Kind: TensorHintConstant, Summary: "ours is constant " + g(v), Evidence: ev,
+				Look: "the code that writes this tensor: a fill, or a broadcast of one element"})
 		}
 	}
 
@@ -244,6 +262,7 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int) err
 			h.Summary = fmt.Sprintf("ours ≈ ref + %s", g(m.c))
 			h.Evidence = fmt.Sprintf("c = mean(ours) - mean(ref) = %s; against ref + c, %d of %s mismatch (%s), max |ours - ref - c| = %s",
 				g(m.c), mc.mis, over, asIs, g(mc.maxErr))
+			h.Look = "a scalar bias or offset added (or not) to the whole tensor"
 		default:
 			kfit := p.dot.sum() / p.rr.sum()
 			if m.label == "the least-squares factor" {
@@ -255,66 +274,149 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int) err
 			}
 			h.Evidence = fmt.Sprintf("least-squares k = %.7g (cosine %.7f); against %s × ref, %d of %s mismatch (%s), max error %s",
 				kfit, float64(res.Cosine), g(m.k), mc.mis, over, asIs, g(mc.maxErr))
+			h.Look = "a scale constant of the op that writes this tensor (e.g. attention's 1/sqrt(head_dim), a norm's n vs n-1)"
+			if m.kind == TensorHintSignFlip {
+				h.Look = "a sign convention: a subtraction written the other way, a negated weight"
+			}
 		}
 		hints = append(hints, h)
 		break
 	}
 
-	// Rounding: the finest narrower format whose ulp covers every difference.
-	if nfMis == 0 && p.pairs > 0 {
-		for i, lf := range lows {
-			lc := pr.lows[i]
-			if lc.maxRatio > 1 {
-				continue
-			}
-			name := lf.f.dtype.String()
-			ev := fmt.Sprintf("max |ours - ref| / ulp_%s(ref) = %s over %s; under %s's default tolerance (rtol %s, atol %s) %d of them mismatch",
-				name, g(lc.maxRatio), over, name, g(lf.rtol), g(lf.atol), lc.tolMis)
-			if lc.tolMis == 0 {
-				ev += ": it passes"
-			}
-			if pr.elems < numel {
-				ev += " (sampled: the rest unchecked)"
-			}
-			within := "one " + name + " ulp"
-			if lc.maxRatio <= 0.5 {
-				within = "half a " + name + " ulp (one rounding)"
-			}
-			hints = append(hints, TensorHint{
-				Kind:     TensorHintRounding,
-				Summary:  fmt.Sprintf("every difference is within %s of ref: ours looks computed or stored in %s", within, name),
-				Evidence: ev,
-			})
-			break
-		}
-	}
-
-	if h, ok := confinedHint(ref.Shape, p); ok {
+	if h, ok := roundingHint(res, p, lows, pr, over, numel); ok {
 		hints = append(hints, h)
 	}
 
-	// The tolerance that would pass, unless a hint above explains the
-	// difference some other way.
-	explained := slices.ContainsFunc(hints, func(h TensorHint) bool {
-		return h.Kind != TensorHintRounding && h.Kind != TensorHintConfined
-	})
-	if !explained && nfMis == 0 && !res.Tolerance.Exact && p.pairs > 0 && res.Introduced == 0 &&
-		(res.Tolerance.Check == CheckAllClose || res.Tolerance.Check == CheckMaxAbs) {
-		// max|d| passes as atol whatever rtol, max|d|/|ref| as rtol
-		// whatever atol: each is the least that passes with the other at 0.
-		parts := []string{fmt.Sprintf("--atol %s", g(ceil2(p.maxAbs)))}
-		if nr := ceil2(p.maxRel); nr-nr == 0 && res.Tolerance.Check == CheckAllClose {
-			parts = append(parts, fmt.Sprintf("--rtol %s", g(nr)))
+	// Structure detectors, unless an exact explanation is already found.
+	exact := slices.ContainsFunc(hints, func(h TensorHint) bool { return h.Kind != TensorHintRounding })
+	nl := measureNoise(res, p)
+	var found []finding
+	if !exact {
+		in := &diagInput{ref: ref, ours: ours, res: res, p: p, ax: ax,
+			rr: newElemReader(ref), or: newElemReader(ours), atol: atol, rtol: rtol, sampled: pr.elems < numel,
+			noise: nl.noise}
+		for _, d := range structureDetectors() {
+			if d.sampling && slices.ContainsFunc(found, func(f finding) bool { return !f.weak }) {
+				continue
+			}
+			fs, err := runDetector(d.run, in)
+			if err != nil {
+				return err
+			}
+			found = append(found, fs...)
 		}
-		hints = append(hints, TensorHint{
-			Kind:     TensorHintTolerance,
-			Summary:  "would pass with " + strings.Join(parts, " or "),
-			Evidence: fmt.Sprintf("max |d| = %s; max |d|/|ref| = %s", g(p.maxAbs), g(p.maxRel)),
-		})
+	}
+	strong := slices.ContainsFunc(found, func(f finding) bool { return !f.weak })
+	for _, f := range found {
+		if !f.weak || !strong && len(hints) == 0 {
+			hints = append(hints, f.hint)
+		}
+	}
+
+	if len(hints) == 0 && nl.noise {
+		hints = append(hints, nl.hint(res))
+		if th, ok := toleranceHint(res, p); ok {
+			hints = append(hints, th)
+		}
+	} else if len(hints) == 0 {
+		hints = append(hints, unexplainedHint(res, ax, nl))
 	}
 	res.Hints = hints
 	return nil
 }
+
+// runDetector runs one detector, turning a read error (recorded by the
+// samplers) into the pair's error.
+func runDetector(d detector, in *diagInput) ([]finding, error) {
+	in.rr.err, in.or.err = nil, nil
+	fs := d(in)
+	if in.rr.err != nil {
+		return nil, in.rr.err
+	}
+	if in.or.err != nil {
+		return nil, in.or.err
+	}
+	return fs, nil
+}
+
+// toleranceHint is the tolerance that would pass a noise-level pair.
+func toleranceHint(res *Result, p *partial) (TensorHint, bool) {
+	if p.nfMis != 0 || res.Tolerance.Exact || p.pairs == 0 || res.Introduced != 0 ||
+		(res.Tolerance.Check != CheckAllClose && res.Tolerance.Check != CheckMaxAbs) {
+		return TensorHint{}, false
+	}
+	// max|d| passes as atol whatever rtol, max|d|/|ref| as rtol
+	// whatever atol: each is the least that passes with the other at 0.
+	parts := []string{fmt.Sprintf("--atol %s", g(ceil2(p.maxAbs)))}
+	if nr := ceil2(p.maxRel); nr-nr == 0 && res.Tolerance.Check == CheckAllClose {
+		parts = append(parts, fmt.Sprintf("--rtol %s", g(nr)))
+	}
+	return TensorHint{
+		Kind:     TensorHintTolerance,
+		Summary:  "would pass with " + strings.Join(parts, " or ") + " (it is noise: loosening the check here hides no bug)",
+		Evidence: fmt.Sprintf("max |d| = %s; max |d|/|ref| = %s", g(p.maxAbs), g(p.maxRel)),
+	}, true
+}
+
+// roundingHint names a narrower format when the pair shows its rounding:
+// stored (every ours value is representable in the format, ref's are
+// not) or computed (every difference within one ulp of the format and
+// their mean near a quarter ulp, as rounding to nearest leaves). A format
+// whose ulp merely covers the differences is not enough: the coarsest
+// formats cover every small error.
+func roundingHint(res *Result, p *partial, lows []lowFormat, pr probePartial, over string, numel int64) (TensorHint, bool) {
+	if p.nfMis != 0 || p.pairs == 0 || pr.pairs == 0 {
+		return TensorHint{}, false
+	}
+	// Stored: the coarsest format holding every ours value, when ref's
+	// values are not all in it.
+	pick := -1
+	for i := range lows {
+		if lc := pr.lows[i]; lc.oursOff == 0 && lc.refOff > 0 {
+			pick = i
+		}
+	}
+	stored := pick >= 0
+	if !stored {
+		// Computed: the finest format whose rounding the differences fill.
+		for i := range lows {
+			lc := pr.lows[i]
+			mean := lc.sumRatio / float64(pr.pairs)
+			if lc.maxRatio <= 1 && mean >= roundMinMean && mean <= roundMaxMean {
+				pick = i
+				break
+			}
+		}
+	}
+	if pick < 0 {
+		return TensorHint{}, false
+	}
+	lf, lc := lows[pick], pr.lows[pick]
+	name := lf.f.dtype.String()
+	mean := lc.sumRatio / float64(pr.pairs)
+	ev := fmt.Sprintf("max |ours - ref| / ulp_%s(ref) = %s, mean %s (one rounding to nearest: 0.25) over %s", name, g(lc.maxRatio), g(mean), over)
+	summary := fmt.Sprintf("the differences are %s rounding: ours looks computed in %s", name, name)
+	if stored {
+		ev = fmt.Sprintf("every ours value is exactly representable in %s, %d of the ref values are not; ", name, lc.refOff) + ev
+		summary = fmt.Sprintf("ours holds %s values: it looks computed or stored in %s", name, name)
+	}
+	ev += fmt.Sprintf("; under %s's default tolerance (rtol %s, atol %s) %d of them mismatch", name, g(lf.rtol), g(lf.atol), lc.tolMis)
+	if lc.tolMis == 0 {
+		ev += ": it passes"
+	}
+	if pr.elems < numel {
+		ev += " (sampled: the rest unchecked)"
+	}
+	return TensorHint{Kind: TensorHintRounding, Summary: summary, Evidence: ev,
+		Look: fmt.Sprintf("a cast to %s, or an op run in %s (autocast, a half-precision kernel)", name, name)}, true
+}
+
+// The mean |d|/ulp that one or a few roundings to nearest leave: a single
+// rounding gives 1/4, errors much smaller than an ulp are not its rounding.
+const (
+	roundMinMean = 0.125
+	roundMaxMean = 0.5
+)
 
 // confinedHint reports mismatches confined to a slice of one axis: the
 // axis whose bounding-box range is narrowest relative to its length,

@@ -102,7 +102,10 @@ type lowFormat struct {
 type lowCount struct {
 	over     int64   // pairs with |d| > one ulp of the format at ref
 	maxRatio float64 // max |d| / ulp
+	sumRatio float64 // Σ |d| / ulp (one rounding to nearest: mean 1/4)
 	tolMis   int64   // mismatches under the format's default tolerance
+	oursOff  int64   // ours values not representable in the format
+	refOff   int64   // ref values not representable in the format
 }
 
 // probePartial is the probe's reduction of a chunk (or a prefix).
@@ -112,6 +115,7 @@ type probePartial struct {
 	lows   []lowCount
 	pairs  int64 // finite pairs counted
 	elems  int64 // elements read
+	vis    []chunkVisitor
 }
 
 func newProbePartial(nm, nl int) probePartial {
@@ -133,7 +137,13 @@ func (p *probePartial) merge(q *probePartial) {
 	for i := range p.lows {
 		p.lows[i].over += q.lows[i].over
 		p.lows[i].maxRatio = max(p.lows[i].maxRatio, q.lows[i].maxRatio)
+		p.lows[i].sumRatio += q.lows[i].sumRatio
 		p.lows[i].tolMis += q.lows[i].tolMis
+		p.lows[i].oursOff += q.lows[i].oursOff
+		p.lows[i].refOff += q.lows[i].refOff
+	}
+	for i, v := range p.vis {
+		v.merge(q.vis[i])
 	}
 	p.pairs += q.pairs
 	p.elems += q.elems
@@ -253,10 +263,12 @@ func probedElems(numel int64, cs []int) int64 {
 }
 
 // runProbe streams the pair (or probeMaxChunks chunks of it) once more:
-// the |d| histogram, the narrower formats' ulp check, the models.
-func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFormat, workers, maxChunks int) (probePartial, error) {
+// the |d| histogram, the narrower formats' ulp check, the models, and
+// every decoded block to the visitors (forked per chunk, merged in order).
+func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFormat, vis []chunkVisitor, workers, maxChunks int) (probePartial, error) {
 	n := res.Numel
 	total := newProbePartial(len(models), len(lows))
+	total.vis = vis
 	if n == 0 {
 		return total, nil
 	}
@@ -288,6 +300,9 @@ func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFo
 		}
 		p := newProbePartial(len(models), len(lows))
 		p.elems = cn
+		for _, v := range vis {
+			p.vis = append(p.vis, v.fork())
+		}
 		var hists [4][]int64
 		for k := range hists {
 			hists[k] = make([]int64, histLen+1) // + a slot for non-finite pairs
@@ -298,12 +313,17 @@ func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFo
 			rdec(r, rbuf[off*int64(rsz):(off+int64(bn))*int64(rsz)])
 			odec(o, obuf[off*int64(osz):(off+int64(bn))*int64(osz)])
 			probePairs(r, o, dec, &hists)
+			for _, v := range p.vis {
+				v.visit(start+off, r, o)
+			}
 			// Formats and models another chunk has ruled out are skipped:
 			// they are not reported, so what they skip changes no output.
 			for j := range lows {
-				if p.lows[j].over == 0 && !lowOut[j].Load() {
+				// Out when neither stored (ours off the format) nor
+				// computed (a difference over one ulp) can hold.
+				if (p.lows[j].over == 0 || p.lows[j].oursOff == 0) && !lowOut[j].Load() {
 					probeLow(r, o, &lows[j], &p.lows[j])
-					if p.lows[j].over > 0 {
+					if p.lows[j].over > 0 && p.lows[j].oursOff > 0 {
 						lowOut[j].Store(true)
 					}
 				}
@@ -362,7 +382,8 @@ func probePairs(r, o []float64, dec *decades, hists *[4][]int64) {
 // probeLow checks the finite pairs against one ulp of a narrower format.
 func probeLow(r, o []float64, lf *lowFormat, lc *lowCount) {
 	o = o[:len(r)]
-	maxRatio, over, tolMis := lc.maxRatio, lc.over, lc.tolMis
+	maxRatio, over, tolMis, sum := lc.maxRatio, lc.over, lc.tolMis, lc.sumRatio
+	oursOff, refOff := lc.oursOff, lc.refOff
 	pm1, emin, fatol, frtol := lf.f.p-1, lf.f.emin, lf.atol, lf.rtol
 	for i, x := range r {
 		y := o[i]
@@ -380,9 +401,13 @@ func probeLow(r, o []float64, lf *lowFormat, lc *lowCount) {
 			maxRatio = ratio
 		}
 		over += b2i(ratio > 1)
+		sum += ratio
 		tolMis += b2i(ad > fatol+frtol*math.Abs(x))
+		oursOff += b2i(lf.f.round(y) != y)
+		refOff += b2i(lf.f.round(x) != x)
 	}
-	lc.maxRatio, lc.over, lc.tolMis = maxRatio, over, tolMis
+	lc.maxRatio, lc.over, lc.tolMis, lc.sumRatio = maxRatio, over, tolMis, sum
+	lc.oursOff, lc.refOff = oursOff, refOff
 }
 
 // probeModel counts the elements a model ours ≈ k·ref + c leaves

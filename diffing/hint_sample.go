@@ -25,6 +25,21 @@ type elemReader struct {
 	dec decoder
 	buf [8]byte
 	one [1]float64
+	err error // the first error of get
+}
+
+// get is at for the detectors' samplers: a read error is kept in e.err
+// (the caller reports it) and the value is NaN.
+func (e *elemReader) get(flat int64) float64 {
+	if e.err != nil {
+		return math.NaN()
+	}
+	v, err := e.at(flat)
+	if err != nil {
+		e.err = err
+		return math.NaN()
+	}
+	return v
 }
 
 func newElemReader(t tensor.Tensor) *elemReader {

@@ -262,15 +262,19 @@ func TestHintRounding(t *testing.T) {
 	}{{tensor.BF16, "BF16"}, {tensor.F16, "F16"}} {
 		f, _ := formatOf(c.dt)
 		res := failingPair(t, f32, shape, v, shape, mapVals(v, func(_ int, x float64) float64 { return f.round(x) }))
-		wantTensorHint(t, res, TensorHintRounding, "within half a "+c.name+" ulp", c.name+"'s default tolerance", ": it passes")
+		wantTensorHint(t, res, TensorHintRounding, "ours holds "+c.name+" values", "mean 0.2", c.name+"'s default tolerance", ": it passes")
 	}
 }
 
 func TestHintTolerance(t *testing.T) {
 	shape := []int64{40, 40}
-	v := randVals(17, 1600)
-	ours := mapVals(v, func(i int, x float64) float64 { return x + 3e-4*math.Sin(float64(i)) })
+	v := mapVals(randVals(17, 1600), func(_ int, x float64) float64 { return 100 * x })
+	// Noise level (20 ε relative at most): the tolerance that passes it.
+	ours := mapVals(v, func(i int, x float64) float64 { return float64(float32(x + 20*0x1p-23*x*math.Sin(float64(i)))) })
 	res := failingPair(t, f32, shape, v, shape, ours)
+	if res.Hints[0].Kind != TensorHintNoise {
+		t.Fatalf("primary hint %s, want noise: %v", res.Hints[0].Kind, res.Hints)
+	}
 	h := wantTensorHint(t, res, TensorHintTolerance, "--atol", "--rtol")
 	// The suggested tolerances pass.
 	for _, flag := range []string{"--atol ", "--rtol "} {
@@ -290,6 +294,15 @@ func TestHintTolerance(t *testing.T) {
 			t.Errorf("%s%s does not pass: %d mismatched", flag, f, r.Mismatched)
 		}
 	}
+}
+
+// TestHintToleranceNotForBugs: above noise level, no tolerance is offered.
+func TestHintToleranceNotForBugs(t *testing.T) {
+	shape := []int64{40, 40}
+	v := randVals(17, 1600)
+	res := failingPair(t, f32, shape, v, shape, mapVals(v, func(i int, x float64) float64 { return x + 3e-4*math.Sin(float64(i)) }))
+	noTensorHint(t, res, TensorHintTolerance, TensorHintNoise, TensorHintRounding)
+	wantTensorHint(t, res, TensorHintUnexplained, "above float noise")
 }
 
 func TestHistogram(t *testing.T) {
@@ -401,11 +414,11 @@ func TestProbeSampled(t *testing.T) {
 	ref := mkTensor(t, "r", f32, shape, v)
 	ours := mkTensor(t, "o", f32, shape, mapVals(v, func(_ int, x float64) float64 { return x * 0.5 }))
 	res := mustCompare(t, ref, ours, DefaultTolerance(f32, f32))
-	full, err := runProbe(ref, ours, &res, []model{{kind: TensorHintScaled, k: 0.5}}, nil, 2, 100)
+	full, err := runProbe(ref, ours, &res, []model{{kind: TensorHintScaled, k: 0.5}}, nil, nil, 2, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	part, err := runProbe(ref, ours, &res, []model{{kind: TensorHintScaled, k: 0.5}}, nil, 2, 3)
+	part, err := runProbe(ref, ours, &res, []model{{kind: TensorHintScaled, k: 0.5}}, nil, nil, 2, 3)
 	if err != nil {
 		t.Fatal(err)
 	}

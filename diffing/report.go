@@ -66,6 +66,7 @@ type Counts struct {
 	Failed        int `json:"failed"`         // including shape mismatches
 	ShapeMismatch int `json:"shape_mismatch"` // pairs of different shapes
 	Introduced    int `json:"introduced"`     // pairs where OURS has NaN/Inf where REF is finite
+	Noise         int `json:"noise"`          // failing pairs at float rounding-noise level (hint "noise")
 	RefOnly       int `json:"ref_only"`
 	OursOnly      int `json:"ours_only"`
 	Ignored       int `json:"ignored"` // names left out by --ignore, both sides
@@ -104,6 +105,9 @@ func (r *Report) finish() {
 			c.Passed++
 		} else {
 			c.Failed++
+			if len(t.Hints) > 0 && t.Hints[0].Kind == TensorHintNoise {
+				c.Noise++
+			}
 			if r.FirstFailure == nil {
 				name := t.Name
 				r.FirstFailure = &name

@@ -33,6 +33,13 @@ type Sequence struct {
 	Step     int    `json:"step"`
 	Summary  string `json:"summary"`
 	Evidence string `json:"evidence"`
+	// LookAt says where to look: the op between the last passing step
+	// and the first failing one ("" when the first step fails or all pass).
+	LookAt string `json:"look_at,omitempty"`
+	// LaterFailures counts the failing steps after the first failure;
+	// Consequences words them as the propagation they usually are.
+	LaterFailures int    `json:"later_failures"`
+	Consequences  string `json:"consequences,omitempty"`
 	// Levels is log10 max|ours - ref| per step: -Infinity for an exact
 	// match, Infinity where ours introduced NaN/Inf, NaN where nothing
 	// comparable (shape mismatch, no finite pair).
@@ -93,6 +100,20 @@ func AnalyzeSequence(results []Result) Sequence {
 	}
 	f := s.FirstFailure
 	s.FirstFailureName = name(f)
+	for i := f + 1; i < n; i++ {
+		if !results[i].Pass {
+			s.LaterFailures++
+		}
+	}
+	if f > 0 {
+		s.LookAt = fmt.Sprintf("the op between step %d (%s), which passes, and step %d (%s), the first that fails", f-1, name(f-1), f, name(f))
+	}
+	switch {
+	case s.LaterFailures == 1:
+		s.Consequences = fmt.Sprintf("1 later tensor also differs, consistent with propagation from step %d", f)
+	case s.LaterFailures > 1:
+		s.Consequences = fmt.Sprintf("%d later tensors also differ, consistent with propagation from step %d", s.LaterFailures, f)
+	}
 	before := fmt.Sprintf("first failure at %s; all %d steps before it pass", at(f), f)
 	nanNote := ""
 	if nanStep >= 0 {
@@ -140,7 +161,9 @@ func AnalyzeSequence(results []Result) Sequence {
 		if math.IsNaN(x) {
 			continue
 		}
-		if i > 0 && !math.IsInf(prior, -1) && x-prior > jump {
+		// A jump is where it goes wrong only at a failing step: passing
+		// float noise rising over bit-exact steps is no jump.
+		if i >= f && !results[i].Pass && !math.IsInf(prior, -1) && x-prior > jump {
 			jump, jumpAt = x-prior, i
 		}
 		prior = max(prior, x)
@@ -149,7 +172,9 @@ func AnalyzeSequence(results []Result) Sequence {
 	var third []float64
 	var lvs []float64
 	for i := 0; i < end; i++ {
-		if x := level(i); !math.IsNaN(x) {
+		// Exact matches stay out of the trend: bit-exact lookups before
+		// float arithmetic starts are no rising error.
+		if x := lv[i]; !math.IsNaN(x) && !math.IsInf(x, 0) {
 			lvs = append(lvs, x)
 		}
 	}
@@ -169,10 +194,13 @@ func AnalyzeSequence(results []Result) Sequence {
 	case jumpAt >= 0 && jump >= jumpDecades && jump >= 0.5*rise:
 		s.Profile, s.Step = ProfileJump, jumpAt
 		s.Summary = "sudden jump at " + at(jumpAt)
+		if jumpAt > f {
+			s.Summary = "first failure at " + at(f) + "; sudden jump later at " + at(jumpAt)
+		}
 		s.Evidence = fmt.Sprintf("%s; max|diff| rises %.1f decades over every earlier step (to 1e%.1f)", before, jump, lv[jumpAt])
 	case len(lvs) >= 3 && rise >= 1 && 2*ups >= len(lvs)-1:
 		s.Profile = ProfileGrowth
-		s.Summary = "gradual growth: the error accumulates along the sequence"
+		s.Summary = "first failure at " + at(f) + "; gradual growth: the error accumulates along the sequence"
 		s.Evidence = fmt.Sprintf("%s; median log10 max|diff| rises %.1f decades from the first third to the last; it rises at %d of %d steps",
 			before, rise, ups, len(lvs)-1)
 	default:

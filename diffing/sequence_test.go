@@ -40,6 +40,9 @@ func TestAnalyzeSequence(t *testing.T) {
 		{"nan", []float64{1e-7, 1e-7, 1e-7, 1e-7}, 2, ProfileNaN, 2, 2},
 		{"nan after jump", []float64{1e-7, 1e-2, 1e-2, 1e-2}, 3, ProfileJump, 1, 1},
 		{"steady", []float64{1e-3, 2e-3, 1e-3, 1.5e-3}, -1, ProfileSteady, 0, -1},
+		// Bit-exact embeddings, then passing float noise: the failure at
+		// step 12 is where it goes wrong, not the noise at step 3.
+		{"exact then noise", []float64{0, 0, 0, 2e-6, 3e-6, 2e-6, 4e-6, 3e-6, 5e-6, 4e-6, 6e-6, 5e-6, 2e-3, 3e-3, 4e-3}, -1, ProfileJump, 12, 12},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -56,11 +59,16 @@ func TestAnalyzeSequence(t *testing.T) {
 			}
 		})
 	}
+	s := AnalyzeSequence(seqResults([]float64{0, 0, 0, 2e-6, 3e-6, 2e-6, 4e-6, 3e-6, 5e-6, 4e-6, 6e-6, 5e-6, 2e-3, 3e-3, 4e-3}, -1))
+	if strings.Contains(s.Summary, "step 3") || !strings.Contains(s.Summary, "step 12") || s.LaterFailures != 2 ||
+		!strings.Contains(s.LookAt, "between step 11") || !strings.Contains(s.Consequences, "2 later tensors also differ, consistent with propagation from step 12") {
+		t.Errorf("exact then noise: %+v", s)
+	}
 	named := seqResults([]float64{0, 1, 1e-9}, -1)
 	for i, n := range []string{"x", "y", "z"} {
 		named[i].Name = n
 	}
-	s := AnalyzeSequence(named)
+	s = AnalyzeSequence(named)
 	if s.FirstFailureName != "y" || !strings.Contains(s.Summary, "step 1 (y)") {
 		t.Errorf("names: %+v", s)
 	}

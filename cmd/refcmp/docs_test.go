@@ -348,6 +348,12 @@ func TestDocsJSONContract(t *testing.T) {
 	for _, b := range fencedBlocks(readDoc(t, page)) {
 		docs[b.info] = strings.Join(b.lines, "\n")
 	}
+	// docs/hints.md documents the diagnosis fields of the tensors report.
+	for _, b := range fencedBlocks(readDoc(t, "docs/hints.md")) {
+		if strings.HasPrefix(b.info, "jsonc tensors-") {
+			docs["jsonc tensors"] += "\n" + strings.Join(b.lines, "\n")
+		}
+	}
 	for _, c := range []struct {
 		block string
 		typ   reflect.Type

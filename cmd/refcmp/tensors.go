@@ -132,6 +132,7 @@ type tensorsOptions struct {
 	tols                  []string // GLOB=SPEC
 	orderPath             string
 	progress              string
+	details               int
 
 	// changed records which flags were given on the command line, so
 	// that only those override the config file and the dtype defaults.
@@ -146,7 +147,7 @@ func newTensorsCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "tensors [flags] REF OURS",
 		Short:   "Compare tensor dumps numerically and say where they first diverge",
-		Long:    tensorsDoc,
+		Long:    tensorsDoc + "\n\n" + diffing.NoiseRule,
 		Example: tensorsExample,
 		Args:    exactArgs("REF", "OURS"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -172,6 +173,7 @@ func newTensorsCmd(a *app) *cobra.Command {
 	fs.BoolVar(&o.exact, "exact", false, "require bitwise equality (determinism checks)")
 	fs.BoolVar(&o.equalNaN, "equal-nan", false, "NaN in both sides at the same place counts as equal")
 	fs.StringArrayVar(&o.tols, "tol", nil, "per-tensor rule `GLOB=ATOL:RTOL` (or GLOB=exact, GLOB=cosine:T, GLOB=nmse:T, GLOB=max-abs:ATOL); repeatable")
+	fs.IntVar(&o.details, "details", 1, "detail blocks for the first `N` failing pairs (later failures are mostly consequences; --all shows every one)")
 	fs.StringVar(&o.orderPath, "order", "", "execution order: a `FILE` of REF names, one per line or a JSON list")
 	fs.Var(&choiceValue{&o.progress, []string{progressAuto, progressNever}}, "progress", "progress bar on stderr: auto (on a terminal, for long work), never")
 	o.out.register(cmd, formatText, formatJSON, formatMarkdown, formatJUnit)
@@ -221,7 +223,7 @@ func runTensors(a *app, o *tensorsOptions) error {
 	}
 	bar.finish()
 	bar = nil
-	view := tensorsView{Report: rep, All: o.out.all}
+	view := tensorsView{Report: rep, All: o.out.all, Details: o.details}
 	if err := o.plot.tensors(a, &view, ref, ours, o.out.format, "refcmp tensors "+o.ref+" "+o.ours); err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func writeTextDetails(w io.Writer, ds []detail, more int, one, many string, st t
 		}
 	}
 	if more > 0 {
-		_, err := fmt.Fprintf(w, "\n… and %s (details with --all; every number with --format json)\n", plural(more, one, many))
+		_, err := fmt.Fprintf(w, "\n… and %s (details with --details N or --all; every number with --format json)\n", plural(more, one, many))
 		return err
 	}
 	return nil
@@ -108,6 +108,9 @@ func writeTextDetail(w io.Writer, d detail, st textStyle) error {
 			fmt.Fprintf(&b, "    - %s: %s\n", h.Kind, st.hint(h.Summary))
 			if h.Evidence != "" {
 				fmt.Fprintf(&b, "      evidence: %s\n", h.Evidence)
+			}
+			if h.Look != "" {
+				fmt.Fprintf(&b, "      look at: %s\n", h.Look)
 			}
 		}
 	}
@@ -217,6 +220,9 @@ func writeMarkdownDetail(b *strings.Builder, d detail) {
 		fmt.Fprintf(b, "- **hint %s**: %s", mdCell(h.Kind), mdCell(h.Summary))
 		if h.Evidence != "" {
 			fmt.Fprintf(b, " (evidence: %s)", mdCell(h.Evidence))
+		}
+		if h.Look != "" {
+			fmt.Fprintf(b, "; look at: %s", mdCell(h.Look))
 		}
 		b.WriteString("\n")
 	}

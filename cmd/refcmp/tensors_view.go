@@ -18,6 +18,10 @@ type tensorsView struct {
 	All       bool
 	Heat      map[int]*diffing.HeatGrid // terminal heatmaps by pair index (plot_flags.go)
 	HeatWidth int
+	// Details is how many failing pairs get a detail block without --all
+	// (--details N): the first failure, by default; later ones are
+	// mostly its consequences.
+	Details int
 }
 
 // single reports a comparison of one pair of single tensors.
@@ -42,6 +46,9 @@ func (v tensorsView) verdict() (pass bool, text string) {
 			}
 		} else {
 			fmt.Fprintf(&b, "%s differs from %s: %s", r.Ours.Label(), r.Ref.Label(), t.FailReason())
+			if c.Noise > 0 {
+				b.WriteString("; float rounding noise, not a bug")
+			}
 		}
 	case c.Failed > 0:
 		verb := "differ"
@@ -49,6 +56,9 @@ func (v tensorsView) verdict() (pass bool, text string) {
 			verb = "differs"
 		}
 		fmt.Fprintf(&b, "%d of %s %s", c.Failed, plural(c.Compared, "tensor", "tensors"), verb)
+		if c.Noise > 0 { // (none: every failing pair is above float noise)
+			fmt.Fprintf(&b, " (%d at float-noise level, %d not)", c.Noise, c.Failed-c.Noise)
+		}
 		if f := r.Sequence.FirstFailure; f >= 0 {
 			fmt.Fprintf(&b, "; first divergence at step %d/%d: %s", f, r.Sequence.Steps, *r.FirstFailure)
 			switch f {
@@ -109,10 +119,18 @@ func (v tensorsView) sequenceLine() (text, spark string, ok bool) {
 
 // sequenceEvidence is the numbers behind the sequence profile, or "".
 func (v tensorsView) sequenceEvidence() string {
-	if v.Report.Sequence.Steps < 2 {
+	s := v.Report.Sequence
+	if s.Steps < 2 {
 		return ""
 	}
-	return v.Report.Sequence.Evidence
+	ev := s.Evidence
+	if s.LookAt != "" {
+		ev += "\n  look at: " + s.LookAt
+	}
+	if s.Consequences != "" {
+		ev += "\n  " + s.Consequences
+	}
+	return ev
 }
 
 // notes are the report's notes and the sources' notes.
@@ -239,7 +257,7 @@ func (v tensorsView) details() (out []detail, more int) {
 		if t.Pass {
 			continue
 		}
-		if !v.All && len(out) == maxDetails {
+		if !v.All && len(out) == max(1, v.Details) {
 			more++
 			continue
 		}

@@ -1,0 +1,133 @@
+package diffing
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// detectBroadcast finds ours - ref constant per index of one axis (a bias
+// per channel, per token), or ours ≈ a_i·ref + b_i per index (a norm
+// weight not applied, per-channel normalization statistics), from the
+// extra pass's per-axis sums. A model must explain at least 99% of Σ d²
+// (adjusted for its number of parameters), and do better than the same
+// model with one value for the whole tensor.
+func detectBroadcast(in *diagInput) []finding {
+	ax := in.ax
+	shape := ax.shape
+	if len(shape) == 0 || ax.total.sdd <= 0 {
+		return nil
+	}
+	total := ax.total
+	type cand struct {
+		axis int
+		fit  axisFit
+		off  bool
+		expl float64
+	}
+	var best *cand
+	for a, d := range shape {
+		if d < 2 || total.n/d < 4 {
+			continue
+		}
+		f := ax.fit(a)
+		eo := explained(f.sseOff, total.sdd, total.n, d)
+		ea := explained(f.sseAff, total.sdd, total.n, 2*d)
+		c := cand{axis: a, fit: f, off: true, expl: eo}
+		if eo < broadcastMinExplained && ea >= broadcastMinExplained {
+			c.off, c.expl = false, ea
+		}
+		if c.expl >= broadcastMinExplained && (best == nil || c.expl > best.expl) {
+			best = &c
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	a, f := best.axis, best.fit
+	n := shape[a]
+	where := axisRole(shape, a)
+	rmsD := math.Sqrt(total.sdd / float64(total.n))
+	if best.off {
+		lo, hi := minMax(f.offsets)
+		if hi-lo < 0.1*max(math.Abs(lo), math.Abs(hi)) {
+			return nil // one offset for the whole tensor: the offset hint's case
+		}
+		return []finding{{
+			hint: TensorHint{
+				Kind:    TensorHintChannelOffset,
+				Summary: fmt.Sprintf("ours - ref is constant along every index of %s (one offset per index, %d of them): a missing or extra bias", where, n),
+				Evidence: fmt.Sprintf("per-index offsets explain %.4f%% of Σ d² (adjusted for %d parameters); offsets range %s..%s, first %s; rms|d| %s",
+					100*best.expl, n, g(lo), g(hi), fmtVals(f.offsets, 4), g(rmsD)),
+				Look: fmt.Sprintf("the bias of the layer that writes this tensor (%s): missing, added twice, or another layer's", where),
+			},
+			score: best.expl, axis: a, offsets: f.offsets,
+		}}
+	}
+	// Affine per index: a common scale is a normalization factor.
+	lo, hi := minMax(f.scales)
+	mean := (lo + hi) / 2
+	ev := fmt.Sprintf("per-index fits ours ≈ a_i·ref + b_i explain %.4f%% of Σ d² (adjusted for %d parameters); a_i range %s..%s, first %s; b_i first %s",
+		100*best.expl, 2*n, g(lo), g(hi), fmtVals(f.scales, 4), fmtVals(f.shift, 4))
+	if hi-lo <= 0.01*math.Abs(mean-1) {
+		if c, ok := nameFactor(mean, shape); ok && c.v != 1 && strings.Contains(c.name, "n-1") {
+			return []finding{{
+				hint: TensorHint{
+					Kind:     TensorHintNormStats,
+					Summary:  fmt.Sprintf("ours - b = %s × (ref - b) with one b per index of %s: the normalization's variance differs by %s", g(mean), where, c.name),
+					Evidence: ev,
+					Look:     "the variance of the normalization that writes this tensor: biased (/n, torch's LayerNorm) vs unbiased (/(n-1))",
+				},
+				score: best.expl, axis: a, scales: f.scales, offsets: f.shift,
+			}}
+		}
+	}
+	summary := fmt.Sprintf("ours ≈ a·ref + b with one (a, b) per index of %s: a per-channel weight or normalization differs", where)
+	look := "a per-channel weight not applied (or applied twice), e.g. a norm's weight; or normalization statistics that differ per channel (eps; batch vs running statistics)"
+	if hi-lo < 0.2 && math.Abs(mean-1) < 0.2 {
+		summary = fmt.Sprintf("ours ≈ a·ref + b with one (a, b) per index of %s, a near 1: the normalization statistics differ per channel", where)
+		look = "the normalization of this tensor: its eps, or batch vs running statistics (train vs eval mode)"
+	}
+	return []finding{{
+		hint:  TensorHint{Kind: TensorHintChannelAffine, Summary: summary, Evidence: ev, Look: look},
+		score: best.expl, axis: a, scales: f.scales, offsets: f.shift,
+	}}
+}
+
+// broadcastMinExplained is the share of Σ d² a per-axis model must explain.
+const broadcastMinExplained = 0.99
+
+// axisRole names an axis and what it usually is.
+func axisRole(shape []int64, a int) string {
+	nd := len(shape)
+	switch {
+	case nd == 4 && a == 1:
+		return fmt.Sprintf("axis 1 (size %d, channels in NCHW)", shape[a])
+	case nd >= 2 && a == nd-1:
+		return fmt.Sprintf("the last axis (size %d, features)", shape[a])
+	case nd == 3 && a == 1:
+		return fmt.Sprintf("axis 1 (size %d, tokens in [batch, tokens, features])", shape[a])
+	}
+	return fmt.Sprintf("axis %d (size %d)", a, shape[a])
+}
+
+func minMax(v []float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, x := range v {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
+}
+
+// fmtVals lists the first k values, then "…".
+func fmtVals(v []float64, k int) string {
+	var s []string
+	for i, x := range v {
+		if i == k {
+			s = append(s, "…")
+			break
+		}
+		s = append(s, g(x))
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}

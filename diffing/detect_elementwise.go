@@ -1,0 +1,255 @@
+package diffing
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+)
+
+// detectElementwise tests whether d = ours - ref is a function of ref
+// alone, on elemSamples sampled elements: sorted by ref, d must follow a
+// running median of its neighbours (>= 95% of Σ d² explained). It then
+// names the pair of functions when a known formulation mismatch predicts
+// ours from ref (>= 99% of Σ d² explained): ref is inverted through the
+// reference function (on each monotone branch, the branch closest to ours
+// kept) and the port's function applied.
+func detectElementwise(in *diagInput) []finding {
+	n := in.res.Numel
+	if n < 64 {
+		return nil
+	}
+	rng := rand.New(rand.NewPCG(0xe1e, uint64(n)))
+	k := int(min(n, elemSamples))
+	type pt struct{ r, o float64 }
+	pts := make([]pt, 0, k)
+	for i := range k {
+		j := int64(i)
+		if n > elemSamples {
+			j = rng.Int64N(n)
+		}
+		x, y := in.rr.get(j), in.or.get(j)
+		if x-x == 0 && y-y == 0 {
+			pts = append(pts, pt{x, y})
+		}
+	}
+	if len(pts) < 64 {
+		return nil
+	}
+	slices.SortFunc(pts, func(a, b pt) int {
+		switch {
+		case a.r < b.r:
+			return -1
+		case a.r > b.r:
+			return 1
+		}
+		return 0
+	})
+	var sdd float64
+	for _, p := range pts {
+		sdd += (p.o - p.r) * (p.o - p.r)
+	}
+	if sdd == 0 {
+		return nil
+	}
+	// A function of ref, possibly many-valued (GELU and SiLU take each
+	// small negative value twice): each d is close to the d of one of its
+	// neighbours in ref order, much closer than to that of other elements.
+	// Summed over the elements that differ: the squared distance of each
+	// d to its nearest neighbour's (in ref order) against that to unrelated
+	// elements'.
+	var near, far float64
+	const w = 4
+	for i, p := range pts {
+		d := p.o - p.r
+		if d == 0 {
+			continue
+		}
+		bn, bf := math.Inf(1), math.Inf(1)
+		for j := max(0, i-w); j <= min(len(pts)-1, i+w); j++ {
+			if j != i {
+				bn = min(bn, math.Abs(d-(pts[j].o-pts[j].r)))
+			}
+		}
+		for m := range 2 * w {
+			q := pts[(i+len(pts)/2+37*m)%len(pts)]
+			bf = min(bf, math.Abs(d-(q.o-q.r)))
+		}
+		near += bn * bn
+		far += bf * bf
+	}
+	smooth := 0.0
+	if far > 0 {
+		smooth = 1 - near/far
+	}
+	// Known pairs.
+	bestName, bestExpl, bestMax := "", 0.0, 0.0
+	// Visit the elements in a spread order, so that a pair far off on the
+	// first 64 is dropped early.
+	step := 1031
+	for len(pts)%step == 0 {
+		step += 2
+	}
+	for _, c := range knownPairs() {
+		var e2, d2, emax float64
+		for i := range pts {
+			p := pts[i*step%len(pts)]
+			if i == 64 && e2 > 0.5*d2 {
+				e2 = math.Inf(1)
+				break
+			}
+			d2 += (p.o - p.r) * (p.o - p.r)
+			pred := c.predict(p.r, p.o)
+			e := p.o - pred
+			if e-e != 0 {
+				e = p.o - p.r
+			}
+			e2 += e * e
+			emax = max(emax, math.Abs(e))
+		}
+		if ex := 1 - e2/sdd; ex > bestExpl && emax > 0 {
+			bestName, bestExpl, bestMax = c.name, ex, emax
+		}
+	}
+	if bestExpl < elemMinKnown && (smooth < elemMinSmooth || in.noise) {
+		return nil
+	}
+	h := TensorHint{
+		Kind:    TensorHintElementwise,
+		Summary: "ours - ref is a function of ref alone: an elementwise function (an activation or its approximation) differs",
+		Evidence: fmt.Sprintf("on %d sampled elements sorted by ref, the squared distance of each d to its nearest neighbour's is %.2f%% of that to unrelated elements'; no known pair of functions fits (best: %s, %.1f%%)",
+			len(pts), 100*(1-smooth), bestName, 100*bestExpl),
+		Look: "the activation (or other elementwise op) that writes this tensor: its formula or approximation",
+	}
+	if bestExpl >= elemMinKnown {
+		h.Summary = fmt.Sprintf("ours - ref is a function of ref alone: %s", bestName)
+		h.Evidence = fmt.Sprintf("on %d sampled elements, inverting ref through the first and applying the second explains %.3f%% of Σ d² (max error %s)",
+			len(pts), 100*bestExpl, g(bestMax))
+	}
+	return []finding{{hint: h, score: smooth, weak: bestExpl < elemMinKnown}}
+}
+
+const (
+	elemSamples   = 4096
+	elemMinSmooth = 0.9
+	elemMinKnown  = 0.99
+)
+
+// elemPair is a known formulation mismatch: ref computed f, ours g, of
+// the same input x.
+type elemPair struct {
+	name     string
+	f, g     func(float64) float64
+	branches [][2]float64 // intervals on which f is monotone
+}
+
+func (c elemPair) predict(r, o float64) float64 {
+	best := math.NaN()
+	for _, b := range c.branches {
+		x, ok := invert(c.f, r, b[0], b[1])
+		if !ok {
+			continue
+		}
+		if y := c.g(x); best != best || math.Abs(y-o) < math.Abs(best-o) {
+			best = y
+		}
+	}
+	return best
+}
+
+// invert solves f(x) = r for x in [lo, hi] (f monotone there) by bisection.
+func invert(f func(float64) float64, r, lo, hi float64) (float64, bool) {
+	flo, fhi := f(lo), f(hi)
+	if (r-flo)*(r-fhi) > 0 {
+		return 0, false
+	}
+	up := fhi > flo
+	for range 60 {
+		mid := (lo + hi) / 2
+		if (f(mid) < r) == up {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return (lo + hi) / 2, true
+}
+
+func geluErf(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }
+func geluTanh(x float64) float64 {
+	return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
+}
+func sigmoid(x float64) float64     { return 1 / (1 + math.Exp(-x)) }
+func geluSigmoid(x float64) float64 { return x * sigmoid(1.702*x) }
+func silu(x float64) float64        { return x * sigmoid(x) }
+func hardSwish(x float64) float64   { return x * min(max(x+3, 0), 6) / 6 }
+func hardSigmoid(x float64) float64 { return min(max(x/6+0.5, 0), 1) }
+func quickGELU(x float64) float64   { return geluSigmoid(x) }
+func softplus(x float64) float64    { return math.Log1p(math.Exp(-math.Abs(x))) + max(x, 0) }
+func mish(x float64) float64        { return x * math.Tanh(softplus(x)) }
+func identity(x float64) float64    { return x }
+func fastSigmoid(x float64) float64 { return 0.5 + 0.5*x/(1+math.Abs(x)) }
+func fastSiLU(x float64) float64    { return x * fastSigmoid(x) }
+func tanhSig(x float64) float64     { return math.Tanh(x) }
+func sigmoidTanh(x float64) float64 { return 0.5 * (1 + math.Tanh(x/2)) }
+func erfSig(x float64) float64      { return 0.5 * (1 + math.Erf(x/math.Sqrt2)) }
+func logSigmoid(x float64) float64  { return -softplus(-x) }
+func expm(x float64) float64        { return math.Exp(x) }
+func exp2m(x float64) float64       { return math.Exp2(x) }
+func leakyReLU(x float64) float64   { return max(x, 0.01*x) }
+func eluF(x float64) float64 {
+	if x > 0 {
+		return x
+	}
+	return math.Expm1(x)
+}
+
+// knownPairs are the formulation mismatches named, each way round.
+func knownPairs() []elemPair {
+	// Branches: the GELU/SiLU family has one minimum; split there.
+	gm, sm, mm := argmin(geluErf), argmin(silu), argmin(mish)
+	gtm := argmin(geluTanh)
+	gsm := argmin(geluSigmoid)
+	wide := [][2]float64{{-60, 60}}
+	gb := [][2]float64{{gm, 60}, {-60, gm}}
+	pairs := []elemPair{
+		{"GELU (erf) in ref, GELU tanh approximation in ours", geluErf, geluTanh, gb},
+		{"GELU tanh approximation in ref, GELU (erf) in ours", geluTanh, geluErf, [][2]float64{{gtm, 60}, {-60, gtm}}},
+		{"GELU (erf) in ref, x·sigmoid(1.702x) (quick GELU) in ours", geluErf, quickGELU, gb},
+		{"x·sigmoid(1.702x) (quick GELU) in ref, GELU (erf) in ours", geluSigmoid, geluErf, [][2]float64{{gsm, 60}, {-60, gsm}}},
+		{"GELU (erf) in ref, SiLU in ours", geluErf, silu, gb},
+		{"SiLU in ref, GELU (erf) in ours", silu, geluErf, [][2]float64{{sm, 60}, {-60, sm}}},
+		{"SiLU in ref, GELU tanh approximation in ours", silu, geluTanh, [][2]float64{{sm, 60}, {-60, sm}}},
+		{"SiLU in ref, hard-swish in ours", silu, hardSwish, [][2]float64{{sm, 60}, {-60, sm}}},
+		{"SiLU in ref, Mish in ours", silu, mish, [][2]float64{{sm, 60}, {-60, sm}}},
+		{"SiLU in ref, SiLU with the fast sigmoid 0.5 + 0.5x/(1+|x|) in ours", silu, fastSiLU, [][2]float64{{sm, 60}, {-60, sm}}},
+		{"sigmoid in ref, the fast sigmoid 0.5 + 0.5x/(1+|x|) in ours", sigmoid, fastSigmoid, wide},
+		{"Mish in ref, SiLU in ours", mish, silu, [][2]float64{{mm, 60}, {-60, mm}}},
+		{"sigmoid in ref, hard-sigmoid in ours", sigmoid, hardSigmoid, wide},
+		{"sigmoid in ref, 0.5·(1 + tanh(x/2)) in ours", sigmoid, sigmoidTanh, wide},
+		{"sigmoid in ref, Φ(x) (erf) in ours", sigmoid, erfSig, wide},
+		{"sigmoid in ref, tanh in ours", sigmoid, tanhSig, wide},
+		{"tanh in ref, sigmoid in ours", tanhSig, sigmoid, wide},
+		{"exp in ref, exp2 in ours", expm, exp2m, wide},
+		{"exp2 in ref, exp in ours", exp2m, expm, wide},
+		{"ELU in ref, leaky ReLU in ours", eluF, leakyReLU, wide},
+		{"log-sigmoid in ref, identity in ours", logSigmoid, identity, wide},
+	}
+	return pairs
+}
+
+// argmin is the minimum of a function with one minimum in [-5, 1]
+// (golden section).
+func argmin(f func(float64) float64) float64 {
+	a, b := -5.0, 1.0
+	phi := (math.Sqrt(5) - 1) / 2
+	for range 100 {
+		c, d := b-phi*(b-a), a+phi*(b-a)
+		if f(c) < f(d) {
+			b = d
+		} else {
+			a = c
+		}
+	}
+	return (a + b) / 2
+}

@@ -1,0 +1,181 @@
+package diffing
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/refcmp/refcmp/tensor"
+)
+
+// detectReorder finds ours holding ref's values in another order:
+// ours = ref.reshape(fine).permute(perm).reshape(shape), where fine is
+// ref's shape with at most one axis split in two or three factors. This
+// covers a reshape used where a permute was needed (heads and tokens), a
+// column-major buffer read as row-major, NHWC data declared NCHW with
+// the same dims, and a flatten in another axis order. Candidates are
+// screened on reorderQuick sampled positions, then checked on the remap
+// sample (>= 99% matching, where the identity matches at most half).
+func detectReorder(in *diagInput) []finding {
+	shape := in.ax.shape
+	n := in.res.Numel
+	if n < 4 || len(shape) == 0 || len(shape) > 6 {
+		return nil
+	}
+	rng := rand.New(rand.NewPCG(0x0dde, uint64(n)))
+	quick := make([]int64, reorderQuick)
+	qo := make([]float64, reorderQuick)
+	for i := range quick {
+		quick[i] = rng.Int64N(n)
+		qo[i] = in.or.get(quick[i])
+	}
+	tried := 0
+	for _, fine := range fineShapes(shape) {
+		var out []finding
+		permutations(len(fine), func(p []int) bool {
+			if tried >= reorderMaxTries {
+				return false
+			}
+			tried++
+			m := newReorderMap(fine, p, shape)
+			same, ok := true, true
+			for i, j := range quick {
+				rj := m.refIndex(j)
+				same = same && rj == j
+				if !in.close(in.rr.get(rj), qo[i]) {
+					ok = false
+					break
+				}
+			}
+			if !ok || same {
+				return true
+			}
+			perm := slices.Clone(p)
+			sc, err := checkRemap(in.rr, in.or, shape, shape, in.atol, in.rtol, in.res.Tolerance.EqualNaN, true,
+				func(oi, ri []int64) bool {
+					copy(ri, tensor.Unravel(m.refIndex(ravel(oi, shape)), shape))
+					return true
+				})
+			if err != nil {
+				in.rr.err = err
+				return false
+			}
+			if sc.frac() < 0.99 || float64(sc.idMatched) > 0.5*float64(sc.checked) {
+				return true
+			}
+			out = append(out, finding{
+				hint: TensorHint{
+					Kind:    TensorHintReordered,
+					Summary: "ours holds ref's values in another order: " + reorderName(shape, fine, perm),
+					Evidence: fmt.Sprintf("ours = ref.reshape(%s).permute%s.reshape(%s): %d of %d sampled positions match (%d match as is)",
+						fmtIndex(fine), fmtPerm(perm), fmtIndex(shape), sc.matched, sc.checked, sc.idMatched),
+					Look: "the memory layout at the boundary that writes this tensor: a reshape or view where a permute (transpose) was needed, the order of a flatten, a buffer's row/column-major or channels-last layout",
+				},
+				score: sc.frac(), fine: fine, perm: perm,
+			})
+			return false
+		})
+		if len(out) > 0 || in.rr.err != nil {
+			return out
+		}
+	}
+	return nil
+}
+
+const (
+	reorderQuick    = 8
+	reorderMaxTries = 20000
+)
+
+// reorderMap maps a flat index of ours to ref's: ours.flat[j] =
+// ref.reshape(fine).permute(perm).flat[j].
+type reorderMap struct {
+	fine, out []int64
+	perm      []int
+	fi, oi    []int64
+}
+
+func newReorderMap(fine []int64, perm []int, shape []int64) *reorderMap {
+	out := make([]int64, len(perm))
+	for i, a := range perm {
+		out[i] = fine[a]
+	}
+	return &reorderMap{fine: fine, out: out, perm: slices.Clone(perm), fi: make([]int64, len(fine)), oi: make([]int64, len(fine))}
+}
+
+func (m *reorderMap) refIndex(j int64) int64 {
+	for i := len(m.out) - 1; i >= 0; i-- {
+		m.oi[i] = j % m.out[i]
+		j /= m.out[i]
+	}
+	for i, a := range m.perm {
+		m.fi[a] = m.oi[i]
+	}
+	return ravel(m.fi, m.fine)
+}
+
+// fineShapes lists ref's shape and its refinements: one axis split into
+// two factors, then into three, at most 6 axes.
+func fineShapes(shape []int64) [][]int64 {
+	out := [][]int64{slices.Clone(shape)}
+	for _, parts := range []int{2, 3} {
+		for a, d := range shape {
+			if len(shape)+parts-1 > 6 {
+				continue
+			}
+			for _, fs := range factorizations(d, parts) {
+				f := slices.Concat(shape[:a], fs, shape[a+1:])
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+// factorizations lists the ordered ways to write d as a product of k
+// factors > 1.
+func factorizations(d int64, k int) [][]int64 {
+	if k == 1 {
+		if d > 1 {
+			return [][]int64{{d}}
+		}
+		return nil
+	}
+	var out [][]int64
+	for f := int64(2); f*2 <= d; f++ {
+		if d%f != 0 {
+			continue
+		}
+		for _, rest := range factorizations(d/f, k-1) {
+			out = append(out, append([]int64{f}, rest...))
+		}
+	}
+	return out
+}
+
+// reorderName says what usually makes a reordering.
+func reorderName(shape, fine []int64, perm []int) string {
+	nd := len(fine)
+	switch {
+	case len(shape) == 2 && nd == 2 && slices.Equal(perm, []int{1, 0}):
+		return "a column-major (Fortran-order) buffer read as row-major with the same shape"
+	case nd == 4 && len(shape) == 4 && slices.Equal(perm, []int{0, 2, 3, 1}):
+		return "channels-last (NHWC) data declared NCHW with the same dims"
+	case nd == 4 && len(shape) == 4 && slices.Equal(perm, []int{0, 3, 1, 2}):
+		return "channels-first (NCHW) data declared NHWC with the same dims"
+	case nd == 4 && len(shape) == 4 && slices.Equal(perm, []int{0, 2, 1, 3}):
+		return "axes 1 and 2 swapped in memory but not in the shape: a reshape where a permute was needed (e.g. heads split from [B, T, H·D] by reshape instead of view + transpose)"
+	case nd > len(shape) && slices.Equal(perm, channelsLast(nd)):
+		return fmt.Sprintf("a flatten in channels-last order (H, W, C) where ref flattens channels first: the axis of size %d is %s in ref", fine[1], fmtIndex(fine[1:]))
+	}
+	return fmt.Sprintf("a reshape/permute mismatch: ref.reshape(%s).permute%s", fmtIndex(fine), fmtPerm(perm))
+}
+
+// channelsLast is (0, 2, ..., n-1, 1).
+func channelsLast(n int) []int {
+	p := []int{0}
+	for i := 2; i < n; i++ {
+		p = append(p, i)
+	}
+	return append(p, 1)
+}

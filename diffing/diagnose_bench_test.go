@@ -1,0 +1,52 @@
+package diffing
+
+import (
+	"math"
+	"testing"
+
+	"github.com/refcmp/refcmp/tensor"
+)
+
+// BenchmarkDiagnose compares the time of a failing pair's diagnosis with
+// that of its compare pass: "compare" runs with NoHints, "diagnose" the
+// whole comparison with hints, on 1M-element F32 pairs (a realistic
+// activation [8, 256, 512]) for a few kinds of bug; the diagnosis costs
+// diagnose - compare.
+func BenchmarkDiagnose(b *testing.B) {
+	shape := []int64{8, 256, 512}
+	n := 8 * 256 * 512
+	r := randVals(5, n)
+	bugs := []struct {
+		name string
+		f    func(i int, x float64) float64
+	}{
+		{"bias", func(i int, x float64) float64 { return x + 0.01*float64(i%512%7) }},
+		{"gelu", func(_ int, x float64) float64 { return geluTanh(x) }},
+		{"unexplained", func(i int, x float64) float64 { return x + 1e-3*math.Sin(float64(i)*0.37) }},
+	}
+	ref := mkTensor(b, "r", tensor.F32, shape, r)
+	for _, bug := range bugs {
+		rv := r
+		if bug.name == "gelu" {
+			rv = mapVals(r, func(_ int, x float64) float64 { return geluErf(x) })
+			ref = mkTensor(b, "r", tensor.F32, shape, rv)
+		}
+		ours := mkTensor(b, "o", tensor.F32, shape, mapVals(r, bug.f))
+		tol := DefaultTolerance(tensor.F32, tensor.F32)
+		for _, hints := range []bool{false, true} {
+			what := "compare"
+			if hints {
+				what = "diagnose"
+			}
+			b.Run(bug.name+"/"+what, func(b *testing.B) {
+				b.SetBytes(int64(8 * n))
+				for b.Loop() {
+					res, err := CompareWith(ref, ours, tol, Options{NoHints: !hints})
+					if err != nil || res.Pass {
+						b.Fatal(err, res.Pass)
+					}
+				}
+			})
+		}
+	}
+}
