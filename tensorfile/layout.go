@@ -13,6 +13,9 @@ import (
 	"github.com/refcmp/refcmp/safetensors"
 )
 
+// maxDims bounds the dimensions of a tensor (numpy's NPY_MAXDIMS).
+const maxDims = 64
+
 // byteSize checks a shape from a header and returns its element count and
 // its size in bytes for dt, refusing negative dimensions and overflow.
 func byteSize(shape []int64, dt safetensors.DType) (numel, nbytes int64, err error) {
