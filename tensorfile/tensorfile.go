@@ -118,13 +118,25 @@ func (c *Container) Close() error {
 	return errors.Join(errs...)
 }
 
+// InternalError is a panic recovered while reading Path: a bug in refcmp
+// or a library it uses, not a fault of the file. The CLI gives it its own
+// exit status so that CI can tell it from a bad input.
+type InternalError struct {
+	Path  string
+	Panic any
+}
+
+func (e *InternalError) Error() string {
+	return fmt.Sprintf("%s: internal error while reading (please report it): %v", e.Path, e.Panic)
+}
+
 // Open opens path, detecting its format by content: a directory, a
 // safetensors file or index, .npy, .npz, a PyTorch checkpoint, or else a
 // raw tensor file (described by opts and an optional sidecar JSON).
 func Open(path string, opts Options) (c *Container, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			c, err = nil, fmt.Errorf("%s: internal error while reading: %v", path, r)
+			c, err = nil, &InternalError{Path: path, Panic: r}
 		}
 	}()
 	fi, err := os.Stat(path)
@@ -188,7 +200,7 @@ func unrecognised(path string) error {
 func List(path string) (l diffing.Listing, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			l, err = diffing.Listing{}, fmt.Errorf("%s: internal error while reading: %v", path, r)
+			l, err = diffing.Listing{}, &InternalError{Path: path, Panic: r}
 		}
 	}()
 	fi, err := os.Stat(path)
