@@ -19,6 +19,8 @@ import (
 
 	nlpst "github.com/nlpodyssey/safetensors"
 	"golang.org/x/sys/unix"
+
+	"github.com/refcmp/refcmp/internal/fileio"
 )
 
 // MaxHeaderLen is the largest header length the format allows
@@ -81,7 +83,7 @@ func IsSafetensors(head []byte, size int64) bool {
 // read U8 (same element size), and the true dtypes are kept here.
 // Errors name the file and, where there is one, the tensor.
 func ReadHeader(path string) (*File, error) {
-	f, err := os.Open(path)
+	f, err := fileio.Open(path)
 	if err != nil {
 		return nil, err
 	}

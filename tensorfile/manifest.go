@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/internal/fileio"
 	"github.com/refcmp/refcmp/safetensors"
 )
 
@@ -21,12 +21,11 @@ const maxManifestSize = 1 << 30
 
 // ReadManifest reads a loaded-weights manifest (see ParseManifest).
 func ReadManifest(path string) (diffing.Listing, error) {
-	f, err := os.Open(path)
+	data, err := fileio.ReadFile(path, maxManifestSize, "a weights manifest")
 	if err != nil {
 		return diffing.Listing{}, err
 	}
-	defer f.Close()
-	return ParseManifest(path, f)
+	return ParseManifest(path, bytes.NewReader(data))
 }
 
 // ParseManifest parses a loaded-weights manifest: the list of weights a
@@ -61,12 +60,9 @@ func ReadManifest(path string) (diffing.Listing, error) {
 // Errors carry the place: "path:LINE: ...". A name listed twice is an
 // error.
 func ParseManifest(source string, r io.Reader) (diffing.Listing, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxManifestSize+1))
+	data, err := fileio.ReadAll(source, r, maxManifestSize, "a weights manifest")
 	if err != nil {
-		return diffing.Listing{}, fmt.Errorf("%s: %w", source, err)
-	}
-	if len(data) > maxManifestSize {
-		return diffing.Listing{}, fmt.Errorf("%s: over %d MiB: too large for a weights manifest", source, maxManifestSize>>20)
+		return diffing.Listing{}, err
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(data) {

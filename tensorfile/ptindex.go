@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/internal/fileio"
+	"github.com/refcmp/refcmp/safetensors"
 )
 
 // FormatPyTorchIndex is a sharded PyTorch checkpoint: an index such as
@@ -24,7 +26,7 @@ type torchIndex struct {
 // readWeightMap reads an index's weight_map keeping its order.
 func readWeightMap(path string) (torchIndex, error) {
 	var ix torchIndex
-	b, err := os.ReadFile(path)
+	b, err := fileio.ReadFile(path, safetensors.MaxIndexSize, "a sharded index")
 	if err != nil {
 		return ix, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/internal/fileio"
 	"github.com/refcmp/refcmp/safetensors"
 )
 
@@ -52,7 +53,7 @@ func findSidecar(path string) (string, bool, error) {
 
 func readSidecar(path string) (sidecar, error) {
 	var sc sidecar
-	f, err := os.Open(path)
+	f, err := fileio.Open(path)
 	if err != nil {
 		return sc, err
 	}

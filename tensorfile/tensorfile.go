@@ -32,6 +32,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/internal/fileio"
 	"github.com/refcmp/refcmp/safetensors"
 )
 
@@ -146,6 +147,9 @@ func Open(path string, opts Options) (c *Container, err error) {
 	if fi.IsDir() {
 		return openDir(path, config{Options: opts})
 	}
+	if err := fileio.Regular(path, fi); err != nil {
+		return nil, err
+	}
 	kind, err := sniffFile(path, fi.Size())
 	if err != nil {
 		return nil, err
@@ -177,7 +181,7 @@ func openKind(path, kind string, size int64, cfg config) (*Container, error) {
 // unrecognised explains why a file could not be opened, by its extension.
 func unrecognised(path string) error {
 	head := make([]byte, 8)
-	if f, err := os.Open(path); err == nil {
+	if f, err := fileio.Open(path); err == nil {
 		n, _ := io.ReadFull(f, head)
 		head = head[:n]
 		f.Close()
@@ -209,6 +213,9 @@ func List(path string) (l diffing.Listing, err error) {
 	}
 	if fi.IsDir() {
 		return listDir(path)
+	}
+	if err := fileio.Regular(path, fi); err != nil {
+		return diffing.Listing{}, err
 	}
 	kind, err := sniffFile(path, fi.Size())
 	if err != nil {
@@ -248,7 +255,7 @@ func List(path string) (l diffing.Listing, err error) {
 // container read returns keeps the file open until it is closed; when
 // read fails, the file is closed.
 func openWith(path string, read func(f *os.File, size int64) (*Container, error)) (*Container, error) {
-	f, err := os.Open(path)
+	f, err := fileio.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +275,7 @@ func openWith(path string, read func(f *os.File, size int64) (*Container, error)
 
 // looksLikeManifestFile reports whether path starts like a manifest.
 func looksLikeManifestFile(path string) bool {
-	f, err := os.Open(path)
+	f, err := fileio.Open(path)
 	if err != nil {
 		return false
 	}
@@ -297,7 +304,7 @@ const sniffLen = 64
 // FormatRaw when it is not recognised but may be raw data, or "" when it
 // is none of these (a manifest, or garbage).
 func sniffFile(path string, size int64) (string, error) {
-	f, err := os.Open(path)
+	f, err := fileio.Open(path)
 	if err != nil {
 		return "", err
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/internal/fileio"
 	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/spf13/cobra"
 )
@@ -297,13 +298,17 @@ func (o *goldenCheckOptions) tolerance() (diffing.ToleranceRules, error) {
 	return rs, nil
 }
 
+// maxGoldenFile bounds a golden file read by golden check (a record of a
+// million tensors is about 300 MB).
+const maxGoldenFile = 1 << 30
+
 func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 	tol, err := o.tolerance()
 	if err != nil {
 		return err
 	}
 	mode := diffing.GoldenMode(o.mode)
-	data, err := os.ReadFile(o.golden)
+	data, err := fileio.ReadFile(o.golden, maxGoldenFile, "a golden file")
 	if err != nil {
 		return err
 	}

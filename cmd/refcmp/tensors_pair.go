@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/internal/fileio"
 	"github.com/refcmp/refcmp/tensorfile"
 )
 
@@ -260,10 +261,13 @@ func sortByNames[T any](xs []T, name func(T) string, names []string) (missing in
 	return missing
 }
 
+// maxOrderFile bounds an --order file (a million names fit in 64 MiB).
+const maxOrderFile = 64 << 20
+
 // readOrderFile reads --order FILE: a JSON list of names, or one name per
 // line (blank lines and lines starting with # skipped).
 func readOrderFile(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileio.ReadFile(path, maxOrderFile, "an --order file")
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/refcmp/refcmp/safetensors"
+)
+
+// TestHostileInputs runs the CLI on inputs built to crash, block or
+// exhaust refcmp, and checks each is exit 2 with the file named, in
+// bounded time, and never a panic (exit 3) or a hang.
+func TestHostileInputs(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	good := filepath.Join(dir, "good.safetensors")
+	f, err := os.Create(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeSafetensors(f, []tensorSpec{{"w", safetensors.F32, []int64{2}}}, nil, "index"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip("no FIFOs:", err)
+	}
+	// A legacy .pt whose protocol version is a list containing itself
+	// (a stack overflow when formatted).
+	selfref := filepath.Join(dir, "selfref.pt")
+	os.WriteFile(selfref, []byte("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.\x80\x02]q\x00h\x00a."), 0o644)
+	sparse := filepath.Join(dir, "model.safetensors.index.json")
+	sf, _ := os.Create(sparse)
+	sf.WriteString(`{"weight_map": {`)
+	sf.Truncate(20 << 30)
+	sf.Close()
+	orderSparse := filepath.Join(dir, "order.txt")
+	of, _ := os.Create(orderSparse)
+	of.Truncate(20 << 30)
+	of.Close()
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tensors", "/dev/zero", "/dev/urandom"}, "/dev/zero: a character device, not a regular file"},
+		{[]string{"tensors", good, "/dev/zero"}, "/dev/zero: a character device"},
+		{[]string{"inspect", "/dev/urandom"}, "/dev/urandom: a character device"},
+		{[]string{"weights", "/dev/zero", good}, "/dev/zero: a character device"},
+		{[]string{"weights", good, "/dev/zero"}, "/dev/zero: a character device"},
+		{[]string{"tensors", fifo, good}, fifo + ": a named pipe (FIFO), not a regular file"},
+		{[]string{"weights", good, fifo}, fifo + ": a named pipe (FIFO)"},
+		{[]string{"tensors", "--config", fifo, good, good}, fifo + ": a named pipe (FIFO)"},
+		{[]string{"tensors", "--order", fifo, good, good}, fifo + ": a named pipe (FIFO)"},
+		{[]string{"tensors", "--order", orderSparse, good, good}, orderSparse + ": over the 64 MiB limit for an --order file"},
+		{[]string{"tensors", "--config", orderSparse, good, good}, orderSparse + ": over the 16 MiB limit for a --config file"},
+		{[]string{"golden", "check", good, orderSparse}, orderSparse + ": over the 1 GiB limit for a golden file"},
+		{[]string{"weights", sparse, good}, sparse + ": over the 256 MiB limit for a sharded index"},
+		{[]string{"inspect", selfref}, selfref + ": legacy PyTorch file: protocol version a value of type *types.List"},
+	} {
+		done := make(chan struct{})
+		var stderr string
+		var code int
+		go func() {
+			defer close(done)
+			_, stderr, code = runCLI(t, nil, tc.args...)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("refcmp %s: still running after 20s", strings.Join(tc.args, " "))
+		}
+		if code != exitError || !strings.Contains(stderr, tc.want) {
+			t.Errorf("refcmp %s: exit %d, stderr %q; want exit 2 and %q", strings.Join(tc.args, " "), code, stderr, tc.want)
+		}
+	}
+}
