@@ -74,12 +74,13 @@ func IsSafetensors(head []byte, size int64) bool {
 }
 
 // ReadHeader reads and validates the header of the safetensors file at
-// path. It never reads tensor data: the file is memory-mapped and only the
-// first 8+N bytes are touched.
+// path. It never reads tensor data: only the first 8+N bytes are read,
+// with pread (a file truncated meanwhile is an error naming it, never a
+// SIGBUS).
 //
 // Parsing and validation are github.com/nlpodyssey/safetensors's, with one
 // gap covered: that library does not know F8_E4M3 and F8_E5M2, so it is
-// shown a private copy-on-write copy of the header pages where those dtypes
+// shown a copy of the header where those dtypes
 // read U8 (same element size), and the true dtypes are kept here.
 // Errors name the file and, where there is one, the tensor.
 func ReadHeader(path string) (*File, error) {
@@ -115,13 +116,25 @@ func readHeader(f *os.File, path string) (*File, error) {
 	if 8+int64(n) > size {
 		return nil, fmt.Errorf("%s: header length %d runs past the end of the file (%d bytes)", path, n, size)
 	}
-	// MAP_PRIVATE so the header pages can be patched for the library
-	// without touching the file; read-only until then.
-	m, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_PRIVATE)
+	// The header is read with pread, never through a mapping of the file:
+	// a file truncated while it is read is then an error, not a SIGBUS.
+	// The library wants a buffer as long as the file but reads only its
+	// header, so it gets an anonymous mapping of the file's size that is
+	// inaccessible (and takes no memory) past the header.
+	m, err := unix.Mmap(-1, 0, int(size), unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE)
 	if err != nil {
 		return nil, fmt.Errorf("%s: mmap: %w", path, err)
 	}
 	defer unix.Munmap(m)
+	if err := unix.Mprotect(m[:8+n], unix.PROT_READ|unix.PROT_WRITE); err != nil {
+		return nil, fmt.Errorf("%s: mprotect: %w", path, err)
+	}
+	if got, err := f.ReadAt(m[:8+n], 0); got < 8+int(n) {
+		if err == nil || err == io.EOF {
+			err = fmt.Errorf("the file ends at byte %d, inside its %d-byte header: it changed while refcmp read it", got, n)
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	file, err := parse(m, int64(n))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -130,7 +143,8 @@ func readHeader(f *os.File, path string) (*File, error) {
 	return file, nil
 }
 
-// parse reads the header of the mapped file m whose header length is n.
+// parse reads the header at the start of m, whose length is the file's
+// and whose header length is n; m[:8+n] is writable.
 func parse(m []byte, n int64) (*File, error) {
 	hd, err := scan(m[8 : 8+n])
 	if err != nil {
@@ -141,11 +155,6 @@ func parse(m []byte, n int64) (*File, error) {
 	f8 := map[string]DType{}
 	for _, e := range hd.entries {
 		if e.dtype == "F8_E4M3" || e.dtype == "F8_E5M2" {
-			if len(f8) == 0 {
-				if err := unix.Mprotect(m[:8+n], unix.PROT_READ|unix.PROT_WRITE); err != nil {
-					return nil, fmt.Errorf("mprotect: %w", err)
-				}
-			}
 			f8[e.name], _ = ParseDType(e.dtype)
 			tok := m[8+e.dtypeAt[0] : 8+e.dtypeAt[1]]
 			copy(tok, `"U8"`)
