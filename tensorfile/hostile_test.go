@@ -1,8 +1,13 @@
 package tensorfile
 
 import (
+	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -284,4 +289,113 @@ func reversed(b []byte) []byte {
 	r := slices.Clone(b)
 	slices.Reverse(r)
 	return r
+}
+
+// zipBomb writes an npz of members names, each the same deflated .npy
+// of n zero float32s, compressed once and stored raw.
+func zipBomb(t *testing.T, path string, members int, n int64) {
+	t.Helper()
+	raw := npyBytes(fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d,), }", n), make([]byte, 4*n))
+	var comp bytes.Buffer
+	fw, _ := flate.NewWriter(&comp, flate.BestSpeed)
+	fw.Write(raw)
+	fw.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zw := zip.NewWriter(f)
+	for i := range members {
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: fmt.Sprintf("m%04d.npy", i), Method: zip.Deflate,
+			CRC32: crc32.ChecksumIEEE(raw), CompressedSize64: uint64(comp.Len()), UncompressedSize64: uint64(len(raw))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(comp.Bytes())
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// liveHeap is the heap in use after a collection.
+func liveHeap() uint64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// TestNpzHoldsBoundedMemory: deflated members are inflated when read and
+// dropped when the container holds over twice MaxMaterialize (a 1.5 MB
+// npz held 4.3 GB); a header-only listing inflates only the headers.
+func TestNpzHoldsBoundedMemory(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "bomb.npz")
+	const n = 8 << 20 // 32 MiB per member
+	zipBomb(t, p, 12, n)
+	base := liveHeap()
+	c, err := Open(p, Options{MaxMaterialize: 40 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 1<<20)
+	var peak uint64
+	for _, tn := range c.Tensors {
+		for off := int64(0); off < 4*n; off += int64(len(buf)) {
+			if _, err := tn.Data.ReadAt(buf, off); err != nil {
+				t.Fatal(err)
+			}
+		}
+		peak = max(peak, liveHeap()-min(base, liveHeap()))
+	}
+	if peak > 2*40<<20+8<<20 {
+		t.Errorf("%d tensors of 32 MiB held %d MiB at once, budget 80 MiB", len(c.Tensors), peak>>20)
+	}
+
+	q := filepath.Join(dir, "many.npz")
+	zipBomb(t, q, 3000, 1<<19) // 2 MiB members: over the 1 MiB header limit
+	budget(t, 30*time.Second, 600<<20, func() {
+		l, err := List(q)
+		if err != nil || len(l.Weights) != 3000 {
+			t.Fatalf("%d weights, %v", len(l.Weights), err)
+		}
+	})
+}
+
+// TestBroadcastNotMaterialized: a stride-0 tensor of 2^40 elements over
+// a 4-element storage opens and reads without holding its shape's bytes.
+func TestBroadcastNotMaterialized(t *testing.T) {
+	var obj pk
+	obj.op("\x80\x02ctorch._utils\n_rebuild_tensor_v2\n(")
+	obj.op("(").str("storage").op("ctorch\nFloatStorage\n").str("0").str("cpu").op("K\x04Nt").op("Q")
+	obj.op("K\x00J\x00\x00\x10\x00J\x00\x00\x10\x00K\x04\x87K\x00K\x00K\x01\x87\x89ccollections\nOrderedDict\n)RtR.")
+	file := legacyFile(okProto, obj.Bytes(), "0")
+	copy(file[len(file)-16:], leF32(1, 2, 3, 4))
+	p := filepath.Join(t.TempDir(), "bcast.pt")
+	os.WriteFile(p, file, 0o644)
+	budget(t, 10*time.Second, 16<<20, func() {
+		c, err := Open(p, Options{MaxMaterialize: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		tn := c.Tensors[0]
+		if tn.Numel() != 1<<42 {
+			t.Fatalf("numel %d", tn.Numel())
+		}
+		const end = 4 << 42
+		got := make([]byte, 24)
+		for _, off := range []int64{0, 4 << 40, end - 24, end - 10, 10} {
+			if _, err := tn.Data.ReadAt(got, off); err != nil && !(err == io.EOF && off > end-24) {
+				t.Fatal(off, err)
+			}
+			want := bytes.Repeat(leF32(1, 2, 3, 4), 3)[off%16:][:min(24, end-off)]
+			if !bytes.Equal(got[:len(want)], want) {
+				t.Errorf("at %d: % x, want % x", off, got, want)
+			}
+		}
+	})
 }

@@ -719,7 +719,7 @@ func readTorchZip(name string, f io.ReaderAt, fsize int64, zr *zip.Reader, prefi
 		if cfg.headerOnly && zf.Method != zip.Store {
 			size = int64(min(zf.UncompressedSize64, 1<<62))
 		} else {
-			st.data, size, err = zipMember(f, fsize, zf, cfg.maxMem())
+			st.data, size, err = zipMember(f, fsize, zf, cfg.maxMem(), cfg.cache)
 			if err != nil {
 				return nil, fmt.Errorf("%s: storage %q (%s): %w", name, st.key, mname, err)
 			}

@@ -60,6 +60,9 @@ type config struct {
 	// headerOnly reads headers and checks placements but no tensor data
 	// (for List): Tensor.Data stays nil.
 	headerOnly bool
+	// cache bounds the bytes held by decompressed members and reordered
+	// tensors across one Open.
+	cache *memCache
 }
 
 func (c config) maxMem() int64 {
@@ -144,8 +147,10 @@ func Open(path string, opts Options) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg := config{Options: opts}
+	cfg.cache = newMemCache(2 * cfg.maxMem())
 	if fi.IsDir() {
-		return openDir(path, config{Options: opts})
+		return openDir(path, cfg)
 	}
 	if err := fileio.Regular(path, fi); err != nil {
 		return nil, err
@@ -157,7 +162,7 @@ func Open(path string, opts Options) (c *Container, err error) {
 	if kind == "" && (opts.DType != safetensors.Unknown || opts.Shape != nil) {
 		kind = FormatRaw
 	}
-	return openKind(path, kind, fi.Size(), config{Options: opts})
+	return openKind(path, kind, fi.Size(), cfg)
 }
 
 func openKind(path, kind string, size int64, cfg config) (*Container, error) {
