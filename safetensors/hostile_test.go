@@ -76,4 +76,3 @@ func TestReadHeaderTruncatedMeanwhile(t *testing.T) {
 	<-done
 	t.Logf("%d reads succeeded, %d failed cleanly", ok, failed)
 }
-
