@@ -110,6 +110,9 @@ func readHeader(f *os.File, path string) (*File, error) {
 		return nil, err
 	}
 	n := binary.LittleEndian.Uint64(lenBuf[:])
+	if lenBuf[0] == '{' || lenBuf[0] == '[' {
+		return nil, fmt.Errorf("%s: a JSON file, not a safetensors file (it starts with %q; a shard of an index must be a .safetensors file, not another index)", path, lenBuf[:])
+	}
 	if n > MaxHeaderLen {
 		return nil, fmt.Errorf("%s: header length %d is over the format's limit of %d bytes", path, n, MaxHeaderLen)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/big"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	"github.com/nlpodyssey/gopickle/pickle"
+
+	"github.com/refcmp/refcmp/internal/testenv"
 )
 
 // Hostile inputs: small files built to crash, hang or exhaust memory.
@@ -398,4 +401,89 @@ func TestBroadcastNotMaterialized(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestNpzStoredBadCRC: numpy refuses a stored member whose CRC-32 does
+// not match; so does reading its data here (a header-only listing reads
+// no data and does not check).
+func TestNpzStoredBadCRC(t *testing.T) {
+	raw := npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", leF32(1, 2, 3, 4))
+	p := filepath.Join(t.TempDir(), "badcrc.npz")
+	f, _ := os.Create(p)
+	zw := zip.NewWriter(f)
+	w, _ := zw.CreateRaw(&zip.FileHeader{Name: "x.npy", Method: zip.Store, CRC32: crc32.ChecksumIEEE(raw) ^ 1,
+		CompressedSize64: uint64(len(raw)), UncompressedSize64: uint64(len(raw))})
+	w.Write(raw)
+	zw.Close()
+	f.Close()
+	c, err := Open(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 16)
+	if _, err := c.Tensors[0].Data.ReadAt(buf, 0); err == nil || !strings.Contains(err.Error(), `member "x.npy": CRC-32`) {
+		t.Errorf("err %v", err)
+	}
+	// Out of order: the last bytes first.
+	c2, _ := Open(p, Options{})
+	defer c2.Close()
+	if _, err := c2.Tensors[0].Data.ReadAt(buf[:4], 12); err == nil || !strings.Contains(err.Error(), "CRC-32") {
+		t.Errorf("out of order: err %v", err)
+	}
+}
+
+// npyHeaderCases are .npy header dictionaries with whether numpy loads
+// them (checked against numpy by TestNpyHeadersLikeNumpy when it is
+// installed).
+var npyHeaderCases = []struct {
+	dict string
+	ok   bool
+}{
+	{"{'shape': (4,), 'fortran_order': False, 'descr': '<f4'}", true},
+	{"{'descr':'<f4','fortran_order':False,'shape':(4,)}", true},
+	{"{'fortran_order': False, 'descr': '<f4', 'shape': (4,), }", true},
+	{"{'descr':'<f4','fortran_order':False,'shape':(2,2)}", true},
+	{`{"descr": "<f4", "shape": (2, 2), "fortran_order": False}`, true},
+	{`{"descr": "<f4", "fortran_order": false, "shape": [4]}`, false},
+	{"{'descr': '<f4', 'fortran_order': False, 'shape': [4]}", false},
+	{"{'descr': '<f4', 'fortran_order': False, 'shape': (4,), 'extra': 1}", false},
+	{"{'descr': '<f4', 'fortran_order': False}", false},
+}
+
+func TestNpyHeadersLikeNumpy(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for i, hc := range npyHeaderCases {
+		p := filepath.Join(dir, fmt.Sprintf("h%d.npy", i))
+		os.WriteFile(p, npyBytes(hc.dict, leF32(1, 2, 3, 4)), 0o644)
+		paths = append(paths, p)
+		c, err := Open(p, Options{})
+		if (err == nil) != hc.ok {
+			t.Errorf("%s: err %v, want ok=%v", hc.dict, err, hc.ok)
+		}
+		if err == nil {
+			if n := c.Tensors[0].Numel(); n != 4 {
+				t.Errorf("%s: %d elements", hc.dict, n)
+			}
+			c.Close()
+		}
+	}
+	py := testenv.Python(t, "numpy")
+	out, err := exec.Command(py, append([]string{"-c", `
+import sys, numpy as np
+for p in sys.argv[1:]:
+    try:
+        np.load(p); print("ok")
+    except Exception:
+        print("err")
+`}, paths...)...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range strings.Fields(string(out)) {
+		if (v == "ok") != npyHeaderCases[i].ok {
+			t.Errorf("%s: numpy says %s, the table says ok=%v", npyHeaderCases[i].dict, v, npyHeaderCases[i].ok)
+		}
+	}
 }

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path"
 	"strings"
+	"sync"
 )
 
 // zipKind tells a .npz from a PyTorch zip checkpoint.
@@ -64,6 +66,9 @@ func readNpz(name string, f io.ReaderAt, fsize int64, zr *zip.Reader, cfg config
 			r, size, err = npyMemberHead(zf)
 		} else {
 			r, size, err = zipMember(f, fsize, zf, cfg.maxMem(), cfg.cache)
+			if err == nil && zf.Method == zip.Store {
+				r = &crcReaderAt{r: r, name: zf.Name, size: size, want: zf.CRC32}
+			}
 			if err == nil && zf.Method != zip.Store {
 				// Read the header from the first bytes now, the data on
 				// first use.
@@ -137,6 +142,54 @@ func inflate(zf *zip.File, usize int64) ([]byte, error) {
 		return nil, fmt.Errorf("member inflates to %d bytes, not its declared %d", n, usize)
 	}
 	return buf.Bytes(), nil
+}
+
+// crcReaderAt checks a stored member's CRC-32 as numpy does, when its
+// last byte is read: on the fly while the reads run in order from the
+// start, else in one more pass over the member.
+type crcReaderAt struct {
+	r    io.ReaderAt
+	name string
+	size int64
+	want uint32
+
+	mu   sync.Mutex
+	next int64 // bytes hashed so far, in order
+	crc  uint32
+	err  error // the verdict, once known
+	done bool
+}
+
+func (c *crcReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		if c.err != nil {
+			return 0, c.err
+		}
+		return n, err
+	}
+	if off <= c.next && off+int64(n) > c.next {
+		c.crc = crc32.Update(c.crc, crc32.IEEETable, p[c.next-off:n])
+		c.next = off + int64(n)
+	}
+	if off+int64(n) < c.size {
+		return n, err
+	}
+	if c.next < c.size { // read out of order: hash it all once
+		h := crc32.NewIEEE()
+		if _, cerr := io.Copy(h, io.NewSectionReader(c.r, 0, c.size)); cerr != nil {
+			return n, cerr
+		}
+		c.crc = h.Sum32()
+	}
+	c.done = true
+	if c.crc != c.want {
+		c.err = fmt.Errorf("member %q: CRC-32 of its bytes is %08x, the archive says %08x: the file is corrupt", c.name, c.crc, c.want)
+		return 0, c.err
+	}
+	return n, err
 }
 
 // npyMemberHead inflates the .npy header of a compressed member: its

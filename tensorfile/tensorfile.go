@@ -346,14 +346,18 @@ func sniffFile(path string, size int64) (string, error) {
 }
 
 // looksRaw reports whether an unrecognised file may be read as raw data:
-// it has a raw-data extension or a sidecar.
+// it has a raw-data extension, or a sidecar and neither a text extension
+// nor text that reads as a manifest (loaded.txt beside loaded.json is two
+// manifests, not a raw tensor and its sidecar).
 func looksRaw(path string) bool {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".bin", ".raw", ".dat", ".f32", ".f16", ".bf16", ".f64":
 		return true
+	case ".txt", ".json", ".csv", ".tsv", ".md", ".log", ".yaml", ".yml", ".toml":
+		return false
 	}
 	_, ok, _ := findSidecar(path)
-	return ok
+	return ok && !looksLikeManifestFile(path)
 }
 
 func isZip(head []byte) bool {

@@ -44,10 +44,15 @@ func TestHostileInputs(t *testing.T) {
 	of.Truncate(20 << 30)
 	of.Close()
 
+	idx := filepath.Join(dir, "outer.safetensors.index.json")
+	os.WriteFile(idx, []byte(`{"weight_map": {"w": "inner.safetensors"}}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "inner.safetensors"), []byte(`{"weight_map": {"w": "good.safetensors"}}`), 0o644)
+
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"weights", idx, good}, "inner.safetensors: a JSON file, not a safetensors file"},
 		{[]string{"tensors", "/dev/zero", "/dev/urandom"}, "/dev/zero: a character device, not a regular file"},
 		{[]string{"tensors", good, "/dev/zero"}, "/dev/zero: a character device"},
 		{[]string{"inspect", "/dev/urandom"}, "/dev/urandom: a character device"},
@@ -78,5 +83,22 @@ func TestHostileInputs(t *testing.T) {
 		if code != exitError || !strings.Contains(stderr, tc.want) {
 			t.Errorf("refcmp %s: exit %d, stderr %q; want exit 2 and %q", strings.Join(tc.args, " "), code, stderr, tc.want)
 		}
+	}
+}
+
+// TestManifestBesideJSON: loaded.txt beside loaded.json is a manifest,
+// not a raw F32 tensor described by a sidecar.
+func TestManifestBesideJSON(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.safetensors")
+	f, _ := os.Create(good)
+	writeSafetensors(f, []tensorSpec{{"w", safetensors.F32, []int64{2}}}, nil, "index")
+	f.Close()
+	txt := filepath.Join(dir, "loaded.txt")
+	os.WriteFile(txt, []byte("w [2] F32\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "loaded.json"), []byte(`["w"]`), 0o644)
+	out, stderr, code := runCLI(t, nil, "weights", good, txt)
+	if code != exitOK {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 }

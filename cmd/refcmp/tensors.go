@@ -380,7 +380,19 @@ func parseShape(s string) ([]int64, error) {
 		return []int64{}, nil
 	}
 	t = strings.TrimSuffix(strings.TrimPrefix(t, "("), ")")
-	fields := strings.FieldsFunc(t, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+	var fields []string
+	if strings.Contains(t, ",") {
+		// Commas separate: "1,,2" is a mistake, not [1 2]; a tuple's
+		// trailing comma, "(4,)", is fine.
+		fields = strings.Split(strings.TrimSuffix(strings.TrimSpace(t), ","), ",")
+		for i, f := range fields {
+			if fields[i] = strings.TrimSpace(f); fields[i] == "" {
+				return nil, fmt.Errorf("empty dimension in %q (want dimensions like 1,8,32)", s)
+			}
+		}
+	} else {
+		fields = strings.Fields(t)
+	}
 	if len(fields) == 0 {
 		return nil, fmt.Errorf("want dimensions like 1,8,32")
 	}
