@@ -137,6 +137,9 @@ func ParseGolden(data []byte) (Golden, error) {
 	}
 	var g Golden
 	if err := json.Unmarshal(data, &g); err != nil {
+		if i, name, ok := badGoldenTensor(data); ok {
+			return Golden{}, fmt.Errorf("tensor %q (number %d): %w", name, i, jsonErr(data, err))
+		}
 		return Golden{}, jsonErr(data, err)
 	}
 	seen := map[string]bool{}
@@ -157,6 +160,28 @@ func ParseGolden(data []byte) (Golden, error) {
 		g.Tensors = []GoldenTensor{}
 	}
 	return g, nil
+}
+
+// badGoldenTensor finds the first tensor entry of a golden file that does
+// not decode, and its name, so that an error can name it.
+func badGoldenTensor(data []byte) (i int, name string, ok bool) {
+	var raw struct {
+		Tensors []json.RawMessage `json:"tensors"`
+	}
+	if json.Unmarshal(data, &raw) != nil {
+		return 0, "", false
+	}
+	for i, rt := range raw.Tensors {
+		var gt GoldenTensor
+		if json.Unmarshal(rt, &gt) != nil {
+			var n struct {
+				Name string `json:"name"`
+			}
+			json.Unmarshal(rt, &n)
+			return i, n.Name, true
+		}
+	}
+	return 0, "", false
 }
 
 func (t *GoldenTensor) validate() error {

@@ -122,6 +122,11 @@ func listSafetensors(path string) (diffing.Listing, error) {
 		return diffing.Listing{}, err
 	}
 	defer ck.Close()
+	if s, ok := ck.Metadata[OrderKey]; ok {
+		if _, err := parseOrder(s); err != nil { // refused as Open refuses it
+			return diffing.Listing{}, fmt.Errorf("%s: __metadata__ %q: %w", path, OrderKey, err)
+		}
+	}
 	l := diffing.Listing{Source: path, Notes: append([]string(nil), ck.Notes...)}
 	l.Weights = make([]diffing.Weight, 0, len(ck.Entries))
 	for _, e := range ck.Entries {

@@ -44,6 +44,10 @@ func TestHostileInputs(t *testing.T) {
 	of.Truncate(20 << 30)
 	of.Close()
 
+	badOrder := filepath.Join(dir, "badorder.safetensors")
+	bf, _ := os.Create(badOrder)
+	writeSafetensors(bf, []tensorSpec{{"w", safetensors.F32, []int64{2}}}, map[string]string{"refcmp.order": "[oops"}, "index")
+	bf.Close()
 	idx := filepath.Join(dir, "outer.safetensors.index.json")
 	os.WriteFile(idx, []byte(`{"weight_map": {"w": "inner.safetensors"}}`), 0o644)
 	os.WriteFile(filepath.Join(dir, "inner.safetensors"), []byte(`{"weight_map": {"w": "good.safetensors"}}`), 0o644)
@@ -53,6 +57,8 @@ func TestHostileInputs(t *testing.T) {
 		want string
 	}{
 		{[]string{"weights", idx, good}, "inner.safetensors: a JSON file, not a safetensors file"},
+		{[]string{"inspect", badOrder}, badOrder + `: __metadata__ "refcmp.order": not a JSON list of names`},
+		{[]string{"tensors", badOrder, good}, badOrder + `: __metadata__ "refcmp.order": not a JSON list of names`},
 		{[]string{"tensors", "/dev/zero", "/dev/urandom"}, "/dev/zero: a character device, not a regular file"},
 		{[]string{"tensors", good, "/dev/zero"}, "/dev/zero: a character device"},
 		{[]string{"inspect", "/dev/urandom"}, "/dev/urandom: a character device"},
