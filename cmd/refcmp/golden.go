@@ -370,7 +370,7 @@ func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 	case formatJUnit:
 		err = writeJUnit(a.stdout, goldenSuite(o, view))
 	default:
-		err = renderGoldenText(a.stdout, view, o.out.style(a, a.stdout))
+		err = renderGoldenText(safeText{a.stdout}, view, o.out.style(a, a.stdout))
 	}
 	if err != nil {
 		return err

@@ -108,3 +108,33 @@ func TestManifestBesideJSON(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 }
+
+func TestSafeText(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain name\n":                "plain name\n",
+		"a\x1b[2Jb\rc\x07\td":         `a\x1b[2Jb\rc\x07` + "\td",
+		ansiRed + "FAIL:" + ansiReset: ansiRed + "FAIL:" + ansiReset,
+		"x\u009b2Jy é ü":              `x\u009b2Jy é ü`,
+		"\x1b]0;title\x07":            `\x1b]0;title\x07`,
+	} {
+		var b strings.Builder
+		n, err := safeText{&b}.Write([]byte(in))
+		if err != nil || n != len(in) || b.String() != want {
+			t.Errorf("%q: wrote %q (%d, %v), want %q", in, b.String(), n, err, want)
+		}
+	}
+	// End to end: a tensor named with a screen-clearing escape.
+	dir := t.TempDir()
+	p := filepath.Join(dir, "esc.safetensors")
+	f, _ := os.Create(p)
+	writeSafetensors(f, []tensorSpec{{"evil\x1b[2J\rname", safetensors.F32, []int64{2}}}, nil, "index")
+	f.Close()
+	out, _, code := runCLI(t, nil, "inspect", p)
+	if code != exitOK || strings.Contains(out, "\x1b") || strings.Contains(out, "\r") || !strings.Contains(out, `evil\x1b[2J\rname`) {
+		t.Errorf("exit %d, text output %q", code, out)
+	}
+	js, _, _ := runCLI(t, nil, "inspect", "--format", "json", p)
+	if !strings.Contains(js, `"evil\u001b[2J\rname"`) {
+		t.Errorf("json output %q", js)
+	}
+}

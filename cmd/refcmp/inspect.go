@@ -203,7 +203,7 @@ func runInspect(a *app, o *inspectOptions) error {
 	case formatMarkdown:
 		err = renderInspectMarkdown(a.stdout, view)
 	default:
-		err = renderInspectText(a.stdout, view, o.out.style(a, a.stdout))
+		err = renderInspectText(safeText{a.stdout}, view, o.out.style(a, a.stdout))
 	}
 	if err != nil {
 		return err

@@ -218,7 +218,7 @@ func runTensors(a *app, o *tensorsOptions) error {
 	case formatJUnit:
 		err = writeJUnit(a.stdout, tensorsSuite(o, view))
 	default:
-		err = renderTensorsText(a.stdout, view, o.out.style(a, a.stdout))
+		err = renderTensorsText(safeText{a.stdout}, view, o.out.style(a, a.stdout))
 	}
 	if err != nil {
 		return err

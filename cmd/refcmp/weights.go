@@ -129,7 +129,7 @@ func runWeights(a *app, o *weightsOptions) error {
 	case formatJUnit:
 		err = writeJUnit(a.stdout, weightsSuite(o, expected, view))
 	default:
-		err = renderWeightsText(a.stdout, view, o.out.style(a, a.stdout))
+		err = renderWeightsText(safeText{a.stdout}, view, o.out.style(a, a.stdout))
 	}
 	if err != nil {
 		return err
