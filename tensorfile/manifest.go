@@ -146,6 +146,24 @@ func lineOf(b []byte, off int) int {
 	return 1 + bytes.Count(b[:off], []byte("\n"))
 }
 
+// lineCounter is lineOf for ascending offsets, counting each newline
+// once (lineOf for every entry of a large JSON manifest was quadratic).
+type lineCounter struct {
+	b    []byte
+	off  int // newlines before off are counted
+	line int // the line off is on
+}
+
+func (c *lineCounter) at(off int) int {
+	off = min(off, len(c.b))
+	if off < c.off {
+		return lineOf(c.b, off)
+	}
+	c.line += bytes.Count(c.b[c.off:off], []byte("\n"))
+	c.off = off
+	return c.line
+}
+
 // cleanLine drops the CR, a trailing " #" comment and surrounding space;
 // comment lines come back empty.
 func cleanLine(s string) string {
@@ -436,8 +454,9 @@ func parseJSONManifest(source string, data []byte) (diffing.Listing, error) {
 		return fmt.Errorf("%s: bad JSON: %v", place(dec.InputOffset()), err)
 	}
 	seen := map[string]int{}
+	lines := lineCounter{b: data, line: 1}
 	add := func(w diffing.Weight, off int64) error {
-		line := lineOf(data, int(off))
+		line := lines.at(int(off))
 		if w.Name == "" {
 			return fmt.Errorf("%s:%d: empty weight name", source, line)
 		}
