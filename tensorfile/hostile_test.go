@@ -2,6 +2,7 @@ package tensorfile
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
@@ -511,4 +512,32 @@ func TestJSONManifestLinear(t *testing.T) {
 	if err == nil || err.Error() != `m.json:4: "a" is listed twice (first on line 2)` {
 		t.Errorf("err %v", err)
 	}
+}
+
+// FuzzScanPickle runs any pickle through the budgets, gopickle and the
+// flattener: no input may panic, hang or build an unbounded result.
+func FuzzScanPickle(f *testing.F) {
+	f.Add([]byte("\x80\x02]q\x00h\x00a."))
+	f.Add([]byte("\x80\x02}q\x00X\x01\x00\x00\x00ah\x00s."))
+	var p pk
+	f.Add(p.op("\x80\x02").tensor().op(".").Bytes())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tm := time.AfterFunc(10*time.Second, func() { panic("pickle took over 10s") })
+		defer tm.Stop()
+		sc, err := scanPickle(bufio.NewReader(bytes.NewReader(b)), int64(len(b)))
+		if err != nil {
+			return
+		}
+		tr := newTorchReader("x", true)
+		v, err := unpickle(sc, tr.find, tr.persistent)
+		if err != nil {
+			return
+		}
+		fl := &flattener{}
+		fl.walk("", v, 0)
+		if len(fl.tensors)+len(fl.skipped) > 2*len(b)+1 {
+			t.Fatalf("%d names from a %d-byte pickle", len(fl.tensors)+len(fl.skipped), len(b))
+		}
+		_ = pyDescribe(v)
+	})
 }
