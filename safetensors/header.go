@@ -262,15 +262,17 @@ func scan(h []byte) (header, error) {
 			switch key {
 			case "dtype":
 				e.dtypeAt = [2]int64{at + vat, at + vat + int64(len(v))}
-				if json.Unmarshal(v, &e.dtype) != nil {
+				if len(v) >= 2 && v[0] == '"' && bytes.IndexByte(v, '\\') < 0 {
+					e.dtype = string(v[1 : len(v)-1])
+				} else if json.Unmarshal(v, &e.dtype) != nil {
 					return fmt.Errorf("dtype %s is not a string", short(v))
 				}
 			case "shape":
-				if json.Unmarshal(v, &e.shape) != nil || e.shape == nil {
+				if e.shape = uints(v); e.shape == nil && (json.Unmarshal(v, &e.shape) != nil || e.shape == nil) {
 					return fmt.Errorf("shape %s is not a list of non-negative integers", short(v))
 				}
 			case "data_offsets":
-				if json.Unmarshal(v, &e.offsets) != nil || len(e.offsets) != 2 {
+				if e.offsets = uints(v); (e.offsets == nil && json.Unmarshal(v, &e.offsets) != nil) || len(e.offsets) != 2 {
 					return fmt.Errorf("data_offsets %s is not a pair of non-negative integers", short(v))
 				}
 			default:
@@ -303,6 +305,9 @@ func scan(h []byte) (header, error) {
 // the member's raw value and the value's offset in obj. It rejects
 // anything but one object, and duplicate keys.
 func members(obj []byte, fn func(key string, val []byte, at int64) error) error {
+	if err, ok := fastMembers(obj, fn); ok {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(obj))
 	tok, err := dec.Token()
 	if err != nil {
@@ -340,6 +345,125 @@ func members(obj []byte, fn func(key string, val []byte, at int64) error) error 
 		return errors.New("bad JSON: data after the object")
 	}
 	return nil
+}
+
+// uints reads a JSON list of plain decimal non-negative integers, or
+// returns nil for anything else (json.Unmarshal then decides).
+func uints(v []byte) []uint64 {
+	if len(v) < 2 || v[0] != '[' || v[len(v)-1] != ']' {
+		return nil
+	}
+	out := []uint64{}
+	i := skipSpace(v, 1)
+	for i < len(v)-1 {
+		j := i
+		var n uint64
+		for ; j < len(v) && v[j] >= '0' && v[j] <= '9'; j++ {
+			d := uint64(v[j] - '0')
+			if n > (math.MaxUint64-d)/10 {
+				return nil
+			}
+			n = n*10 + d
+		}
+		if j == i || (v[i] == '0' && j > i+1) {
+			return nil
+		}
+		out = append(out, n)
+		i = skipSpace(v, j)
+		if v[i] == ',' {
+			if i = skipSpace(v, i+1); i == len(v)-1 {
+				return nil // a trailing comma
+			}
+		} else if i != len(v)-1 {
+			return nil
+		}
+	}
+	return out
+}
+
+// fastMembers is members for an object that is valid JSON and whose keys
+// have no escapes, without json.Decoder's per-token allocations (a header
+// of a million tensors took most of its time there). It reports false,
+// before calling fn, for anything else: members then does the work.
+func fastMembers(obj []byte, fn func(key string, val []byte, at int64) error) (error, bool) {
+	if !json.Valid(obj) {
+		return nil, false
+	}
+	type member struct {
+		key      string
+		from, to int
+	}
+	var ms []member
+	i := skipSpace(obj, 0)
+	if obj[i] != '{' {
+		return nil, false
+	}
+	i = skipSpace(obj, i+1)
+	for obj[i] != '}' {
+		end := bytes.IndexByte(obj[i+1:], '"') + i + 1
+		key := obj[i+1 : end]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return nil, false
+		}
+		i = skipSpace(obj, end+1) // at ':'
+		from := skipSpace(obj, i+1)
+		to := skipValue(obj, from)
+		ms = append(ms, member{string(key), from, to})
+		i = skipSpace(obj, to)
+		if obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+	}
+	seen := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		if seen[m.key] {
+			return fmt.Errorf("duplicate key %q", m.key), true
+		}
+		seen[m.key] = true
+		if err := fn(m.key, obj[m.from:m.to], int64(m.from)); err != nil {
+			return err, true
+		}
+	}
+	return nil, true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the valid JSON value that starts at i.
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+			if depth < 0 {
+				return i
+			}
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
 }
 
 func jsonErr(err error) error {

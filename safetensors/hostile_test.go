@@ -76,3 +76,40 @@ func TestReadHeaderTruncatedMeanwhile(t *testing.T) {
 	<-done
 	t.Logf("%d reads succeeded, %d failed cleanly", ok, failed)
 }
+
+// TestReadHeaderMillionTensors: a 100 MB header of a million tensors is
+// within the format; it must read in time linear in its size (27 s when
+// json.Decoder tokenized it). The bound is a ratio to a tenth of the
+// header, so that a loaded machine does not flake.
+func TestReadHeaderMillionTensors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 100 MB file")
+	}
+	dir := t.TempDir()
+	read := func(n int) (time.Duration, uint64) {
+		p := filepath.Join(dir, fmt.Sprintf("%d.safetensors", n))
+		if err := os.WriteFile(p, manyTensors(n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		f, err := ReadHeader(p)
+		el := time.Since(start)
+		runtime.ReadMemStats(&after)
+		if err != nil || len(f.Tensors) != n {
+			t.Fatalf("%d tensors: %v", n, err)
+		}
+		return el, after.TotalAlloc - before.TotalAlloc
+	}
+	small, _ := read(100_000)
+	big, alloc := read(1_000_000)
+	t.Logf("100k tensors %v; 1M tensors %v, %d MB allocated", small, big, alloc>>20)
+	if big > 25*small+time.Second || big > 120*time.Second {
+		t.Errorf("1M tensors took %v, 100k %v: not linear", big, small)
+	}
+	if alloc > 4<<30 {
+		t.Errorf("allocated %d MB", alloc>>20)
+	}
+}
