@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/refcmp/refcmp/internal/fileio"
 )
 
 // Checkpoint is a single safetensors file, a sharded checkpoint's index
@@ -150,9 +152,13 @@ func (c *Checkpoint) mergeMetadata(f *File) {
 	}
 }
 
+// MaxIndexSize bounds the bytes of a sharded index read whole (the
+// weight_map of a million tensors is under 100 MB).
+const MaxIndexSize = 256 << 20
+
 // openIndex opens the index file index; source is the path as given.
 func openIndex(source, index string) (*Checkpoint, error) {
-	data, err := os.ReadFile(index)
+	data, err := fileio.ReadFile(index, MaxIndexSize, "a sharded index")
 	if err != nil {
 		return nil, err
 	}
@@ -352,7 +358,7 @@ func (c *Checkpoint) Reader(name string) (*io.SectionReader, error) {
 	f := c.open[e.Shard]
 	if f == nil {
 		var err error
-		if f, err = os.Open(e.Shard); err != nil {
+		if f, err = fileio.Open(e.Shard); err != nil {
 			return nil, err
 		}
 		if c.open == nil {

@@ -17,6 +17,8 @@ import (
 	nlpst "github.com/nlpodyssey/safetensors"
 	"github.com/refcmp/refcmp/tensor"
 	"golang.org/x/sys/unix"
+
+	"github.com/refcmp/refcmp/internal/fileio"
 )
 
 // MaxHeaderLen is the largest header length the format allows
@@ -64,16 +66,17 @@ func IsSafetensors(head []byte, size int64) bool {
 }
 
 // ReadHeader reads and validates the header of the safetensors file at
-// path. It never reads tensor data: the file is memory-mapped and only the
-// first 8+N bytes are touched.
+// path. It never reads tensor data: only the first 8+N bytes are read,
+// with pread (a file truncated meanwhile is an error naming it, never a
+// SIGBUS).
 //
 // Parsing and validation are github.com/nlpodyssey/safetensors's, with one
 // gap covered: that library does not know F8_E4M3 and F8_E5M2, so it is
-// shown a private copy-on-write copy of the header pages where those dtypes
+// shown a copy of the header where those dtypes
 // read U8 (same element size), and the true dtypes are kept here.
 // Errors name the file and, where there is one, the tensor.
 func ReadHeader(path string) (*File, error) {
-	f, err := os.Open(path)
+	f, err := fileio.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -99,19 +102,34 @@ func readHeader(f *os.File, path string) (*File, error) {
 		return nil, err
 	}
 	n := binary.LittleEndian.Uint64(lenBuf[:])
+	if lenBuf[0] == '{' || lenBuf[0] == '[' {
+		return nil, fmt.Errorf("%s: a JSON file, not a safetensors file (it starts with %q; a shard of an index must be a .safetensors file, not another index)", path, lenBuf[:])
+	}
 	if n > MaxHeaderLen {
 		return nil, fmt.Errorf("%s: header length %d is over the format's limit of %d bytes", path, n, MaxHeaderLen)
 	}
 	if 8+int64(n) > size {
 		return nil, fmt.Errorf("%s: header length %d runs past the end of the file (%d bytes)", path, n, size)
 	}
-	// MAP_PRIVATE so the header pages can be patched for the library
-	// without touching the file; read-only until then.
-	m, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_PRIVATE)
+	// The header is read with pread, never through a mapping of the file:
+	// a file truncated while it is read is then an error, not a SIGBUS.
+	// The library wants a buffer as long as the file but reads only its
+	// header, so it gets an anonymous mapping of the file's size that is
+	// inaccessible (and takes no memory) past the header.
+	m, err := unix.Mmap(-1, 0, int(size), unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE)
 	if err != nil {
 		return nil, fmt.Errorf("%s: mmap: %w", path, err)
 	}
 	defer unix.Munmap(m)
+	if err := unix.Mprotect(m[:8+n], unix.PROT_READ|unix.PROT_WRITE); err != nil {
+		return nil, fmt.Errorf("%s: mprotect: %w", path, err)
+	}
+	if got, err := f.ReadAt(m[:8+n], 0); got < 8+int(n) {
+		if err == nil || err == io.EOF {
+			err = fmt.Errorf("the file ends at byte %d, inside its %d-byte header: it changed while refcmp read it", got, n)
+		}
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	file, err := parse(m, int64(n))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -120,7 +138,8 @@ func readHeader(f *os.File, path string) (*File, error) {
 	return file, nil
 }
 
-// parse reads the header of the mapped file m whose header length is n.
+// parse reads the header at the start of m, whose length is the file's
+// and whose header length is n; m[:8+n] is writable.
 func parse(m []byte, n int64) (*File, error) {
 	hd, err := scan(m[8 : 8+n])
 	if err != nil {
@@ -131,11 +150,6 @@ func parse(m []byte, n int64) (*File, error) {
 	f8 := map[string]tensor.DType{}
 	for _, e := range hd.entries {
 		if e.dtype == "F8_E4M3" || e.dtype == "F8_E5M2" {
-			if len(f8) == 0 {
-				if err := unix.Mprotect(m[:8+n], unix.PROT_READ|unix.PROT_WRITE); err != nil {
-					return nil, fmt.Errorf("mprotect: %w", err)
-				}
-			}
 			f8[e.name], _ = tensor.ParseDType(e.dtype)
 			tok := m[8+e.dtypeAt[0] : 8+e.dtypeAt[1]]
 			copy(tok, `"U8"`)
@@ -240,15 +254,17 @@ func scan(h []byte) (header, error) {
 			switch key {
 			case "dtype":
 				e.dtypeAt = [2]int64{at + vat, at + vat + int64(len(v))}
-				if json.Unmarshal(v, &e.dtype) != nil {
+				if len(v) >= 2 && v[0] == '"' && bytes.IndexByte(v, '\\') < 0 {
+					e.dtype = string(v[1 : len(v)-1])
+				} else if json.Unmarshal(v, &e.dtype) != nil {
 					return fmt.Errorf("dtype %s is not a string", short(v))
 				}
 			case "shape":
-				if json.Unmarshal(v, &e.shape) != nil || e.shape == nil {
+				if e.shape = uints(v); e.shape == nil && (json.Unmarshal(v, &e.shape) != nil || e.shape == nil) {
 					return fmt.Errorf("shape %s is not a list of non-negative integers", short(v))
 				}
 			case "data_offsets":
-				if json.Unmarshal(v, &e.offsets) != nil || len(e.offsets) != 2 {
+				if e.offsets = uints(v); (e.offsets == nil && json.Unmarshal(v, &e.offsets) != nil) || len(e.offsets) != 2 {
 					return fmt.Errorf("data_offsets %s is not a pair of non-negative integers", short(v))
 				}
 			default:
@@ -281,6 +297,9 @@ func scan(h []byte) (header, error) {
 // the member's raw value and the value's offset in obj. It rejects
 // anything but one object, and duplicate keys.
 func members(obj []byte, fn func(key string, val []byte, at int64) error) error {
+	if err, ok := fastMembers(obj, fn); ok {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(obj))
 	tok, err := dec.Token()
 	if err != nil {
@@ -318,6 +337,125 @@ func members(obj []byte, fn func(key string, val []byte, at int64) error) error 
 		return errors.New("bad JSON: data after the object")
 	}
 	return nil
+}
+
+// uints reads a JSON list of plain decimal non-negative integers, or
+// returns nil for anything else (json.Unmarshal then decides).
+func uints(v []byte) []uint64 {
+	if len(v) < 2 || v[0] != '[' || v[len(v)-1] != ']' {
+		return nil
+	}
+	out := []uint64{}
+	i := skipSpace(v, 1)
+	for i < len(v)-1 {
+		j := i
+		var n uint64
+		for ; j < len(v) && v[j] >= '0' && v[j] <= '9'; j++ {
+			d := uint64(v[j] - '0')
+			if n > (math.MaxUint64-d)/10 {
+				return nil
+			}
+			n = n*10 + d
+		}
+		if j == i || (v[i] == '0' && j > i+1) {
+			return nil
+		}
+		out = append(out, n)
+		i = skipSpace(v, j)
+		if v[i] == ',' {
+			if i = skipSpace(v, i+1); i == len(v)-1 {
+				return nil // a trailing comma
+			}
+		} else if i != len(v)-1 {
+			return nil
+		}
+	}
+	return out
+}
+
+// fastMembers is members for an object that is valid JSON and whose keys
+// have no escapes, without json.Decoder's per-token allocations (a header
+// of a million tensors took most of its time there). It reports false,
+// before calling fn, for anything else: members then does the work.
+func fastMembers(obj []byte, fn func(key string, val []byte, at int64) error) (error, bool) {
+	if !json.Valid(obj) {
+		return nil, false
+	}
+	type member struct {
+		key      string
+		from, to int
+	}
+	var ms []member
+	i := skipSpace(obj, 0)
+	if obj[i] != '{' {
+		return nil, false
+	}
+	i = skipSpace(obj, i+1)
+	for obj[i] != '}' {
+		end := bytes.IndexByte(obj[i+1:], '"') + i + 1
+		key := obj[i+1 : end]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return nil, false
+		}
+		i = skipSpace(obj, end+1) // at ':'
+		from := skipSpace(obj, i+1)
+		to := skipValue(obj, from)
+		ms = append(ms, member{string(key), from, to})
+		i = skipSpace(obj, to)
+		if obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+	}
+	seen := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		if seen[m.key] {
+			return fmt.Errorf("duplicate key %q", m.key), true
+		}
+		seen[m.key] = true
+		if err := fn(m.key, obj[m.from:m.to], int64(m.from)); err != nil {
+			return err, true
+		}
+	}
+	return nil, true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the end of the valid JSON value that starts at i.
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+			if depth < 0 {
+				return i
+			}
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return i
 }
 
 func jsonErr(err error) error {

@@ -127,6 +127,11 @@ func FuzzOpenPyTorch(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(legacyMagicText + ".\x80\x02M\xe9\x03."))
+	for _, hc := range hostilePickles() {
+		if len(hc.file) <= 64<<10 {
+			f.Add(hc.file)
+		}
+	}
 	p := filepath.Join(f.TempDir(), "x.pt")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {

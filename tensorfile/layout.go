@@ -10,9 +10,13 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/refcmp/refcmp/tensor"
 )
+
+// maxDims bounds the dimensions of a tensor (numpy's NPY_MAXDIMS).
+const maxDims = 64
 
 // byteSize checks a shape from a header and returns its element count and
 // its size in bytes for dt, refusing negative dimensions and overflow. A
@@ -284,10 +288,31 @@ func (cfg config) tensorData(src io.ReaderAt, srcBytes int64, dt tensor.DType, b
 	if err != nil || cfg.headerOnly {
 		return nil, err
 	}
-	if max := cfg.maxMem(); nbytes > max || span > max {
+	max := cfg.maxMem()
+	if span < nbytes/2 {
+		// Broadcast or overlapping: hold the span, map indices as read.
+		if span > max {
+			return nil, fmt.Errorf("shape %v, strides %v: the storage it spans needs %d bytes in memory, over the limit of %d", shape, strides, span, max)
+		}
+		return &stridedReaderAt{esize: es, shape: shape, strides: strides, nbytes: nbytes,
+			span: &lazyReaderAt{size: span, cache: cfg.cache, open: func() (io.ReaderAt, error) {
+				b := make([]byte, span)
+				if n, err := src.ReadAt(b, offset*es); int64(n) < span {
+					if err == nil || err == io.EOF {
+						err = io.ErrUnexpectedEOF
+					}
+					return nil, fmt.Errorf("reading storage: %w", err)
+				}
+				if bigEndian {
+					swapInPlace(b, int(es))
+				}
+				return bytes.NewReader(b), nil
+			}}}, nil
+	}
+	if nbytes > max || span > max {
 		return nil, fmt.Errorf("shape %v, strides %v: reordering into C order needs %d bytes in memory (spanning %d), over the limit of %d", shape, strides, nbytes, span, max)
 	}
-	return &lazyReaderAt{open: func() (io.ReaderAt, error) {
+	return &lazyReaderAt{size: nbytes + span, cache: cfg.cache, open: func() (io.ReaderAt, error) {
 		b, err := gather(src, srcBytes, es, shape, strides, offset, cfg.maxMem())
 		if err != nil {
 			return nil, err
@@ -300,21 +325,156 @@ func (cfg config) tensorData(src io.ReaderAt, srcBytes int64, dt tensor.DType, b
 }
 
 // lazyReaderAt builds its reader on the first read: tensors that must be
-// reordered or inflated take memory only once they are compared.
+// reordered or inflated take memory only once they are compared. The
+// bytes it holds count against its cache; when the cache is over budget
+// the least recently read are dropped, and built again if read again.
 type lazyReaderAt struct {
-	once sync.Once
-	open func() (io.ReaderAt, error)
-	r    io.ReaderAt
-	err  error
+	open  func() (io.ReaderAt, error)
+	size  int64 // bytes held once open
+	cache *memCache
+
+	mu  sync.Mutex // serializes open
+	r   atomic.Pointer[io.ReaderAt]
+	err error
 }
 
 func (l *lazyReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	l.once.Do(func() {
-		l.r, l.err = l.open()
-		l.open = nil
-	})
-	if l.err != nil {
-		return 0, l.err
+	r, err := l.reader()
+	if err != nil {
+		return 0, err
 	}
-	return l.r.ReadAt(p, off)
+	return r.ReadAt(p, off)
+}
+
+func (l *lazyReaderAt) reader() (io.ReaderAt, error) {
+	if r := l.r.Load(); r != nil {
+		l.cache.touch(l)
+		return *r, nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return nil, l.err
+	}
+	if r := l.r.Load(); r != nil {
+		return *r, nil
+	}
+	r, err := l.open()
+	if err != nil {
+		l.err = err
+		return nil, err
+	}
+	l.r.Store(&r)
+	l.cache.add(l)
+	return r, nil
+}
+
+// memCache bounds the bytes that the lazy readers of one Open hold at
+// once (decompressed members, reordered tensors). A nil memCache bounds
+// nothing.
+type memCache struct {
+	mu     sync.Mutex
+	budget int64
+	held   int64
+	tick   uint64
+	live   map[*lazyReaderAt]uint64 // last use
+}
+
+func newMemCache(budget int64) *memCache {
+	return &memCache{budget: budget, live: map[*lazyReaderAt]uint64{}}
+}
+
+// add counts l's bytes and drops the least recently used others until
+// the cache is within budget.
+func (c *memCache) add(l *lazyReaderAt) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tick++
+	c.live[l] = c.tick
+	c.held += l.size
+	for c.held > c.budget && len(c.live) > 1 {
+		var old *lazyReaderAt
+		for v, t := range c.live {
+			if v != l && (old == nil || t < c.live[old]) {
+				old = v
+			}
+		}
+		old.r.Store(nil)
+		c.held -= old.size
+		delete(c.live, old)
+	}
+}
+
+func (c *memCache) touch(l *lazyReaderAt) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.tick++
+	if _, ok := c.live[l]; ok {
+		c.live[l] = c.tick
+	}
+	c.mu.Unlock()
+}
+
+// stridedReaderAt reads a strided tensor in C order from a copy of the
+// storage span it covers, mapping each element's index to its place in
+// the span as it is read: a broadcast (stride-0) tensor costs the bytes
+// of its storage, not of its shape.
+type stridedReaderAt struct {
+	span    io.ReaderAt // the storage from the tensor's offset, span bytes
+	esize   int64
+	shape   []int64
+	strides []int64
+	nbytes  int64
+}
+
+func (s *stridedReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("negative offset")
+	}
+	if off >= s.nbytes {
+		return 0, io.EOF
+	}
+	n := min(int64(len(p)), s.nbytes-off)
+	es := s.esize
+	first := off / es
+	// The index of element first, and its place in the span.
+	nd := len(s.shape)
+	idx := make([]int64, nd)
+	pos := int64(0)
+	for k, rem := nd-1, first; k >= 0; k-- {
+		idx[k] = rem % s.shape[k]
+		rem /= s.shape[k]
+		pos += idx[k] * s.strides[k]
+	}
+	var el [16]byte
+	e := el[:es]
+	done := int64(0)
+	for o := first; done < n; o++ {
+		if _, err := s.span.ReadAt(e, pos*es); err != nil {
+			return int(done), err
+		}
+		skip := int64(0)
+		if o == first {
+			skip = off - first*es
+		}
+		done += int64(copy(p[done:n], e[skip:]))
+		for k := nd - 1; k >= 0; k-- {
+			idx[k]++
+			pos += s.strides[k]
+			if idx[k] < s.shape[k] {
+				break
+			}
+			pos -= idx[k] * s.strides[k]
+			idx[k] = 0
+		}
+	}
+	if n < int64(len(p)) {
+		return int(n), io.EOF
+	}
+	return int(n), nil
 }

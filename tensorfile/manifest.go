@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/refcmp/refcmp/internal/fileio"
 	"github.com/refcmp/refcmp/tensor"
 )
 
@@ -19,12 +19,11 @@ const maxManifestSize = 1 << 30
 
 // ReadManifest reads a loaded-weights manifest (see ParseManifest).
 func ReadManifest(path string) (tensor.Listing, error) {
-	f, err := os.Open(path)
+	data, err := fileio.ReadFile(path, maxManifestSize, "a weights manifest")
 	if err != nil {
 		return tensor.Listing{}, err
 	}
-	defer f.Close()
-	return ParseManifest(path, f)
+	return ParseManifest(path, bytes.NewReader(data))
 }
 
 // ParseManifest parses a loaded-weights manifest: the list of weights a
@@ -59,12 +58,9 @@ func ReadManifest(path string) (tensor.Listing, error) {
 // Errors carry the place: "path:LINE: ...". A name listed twice is an
 // error.
 func ParseManifest(source string, r io.Reader) (tensor.Listing, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxManifestSize+1))
+	data, err := fileio.ReadAll(source, r, maxManifestSize, "a weights manifest")
 	if err != nil {
-		return tensor.Listing{}, fmt.Errorf("%s: %w", source, err)
-	}
-	if len(data) > maxManifestSize {
-		return tensor.Listing{}, fmt.Errorf("%s: over %d MiB: too large for a weights manifest", source, maxManifestSize>>20)
+		return tensor.Listing{}, err
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if !utf8.Valid(data) {
@@ -146,6 +142,24 @@ func lineOf(b []byte, off int) int {
 		off = len(b)
 	}
 	return 1 + bytes.Count(b[:off], []byte("\n"))
+}
+
+// lineCounter is lineOf for ascending offsets, counting each newline
+// once (lineOf for every entry of a large JSON manifest was quadratic).
+type lineCounter struct {
+	b    []byte
+	off  int // newlines before off are counted
+	line int // the line off is on
+}
+
+func (c *lineCounter) at(off int) int {
+	off = min(off, len(c.b))
+	if off < c.off {
+		return lineOf(c.b, off)
+	}
+	c.line += bytes.Count(c.b[c.off:off], []byte("\n"))
+	c.off = off
+	return c.line
 }
 
 // cleanLine drops the CR, a trailing " #" comment and surrounding space;
@@ -431,8 +445,9 @@ func parseJSONManifest(source string, data []byte) (tensor.Listing, error) {
 		return fmt.Errorf("%s: bad JSON: %v", place(dec.InputOffset()), err)
 	}
 	seen := map[string]int{}
+	lines := lineCounter{b: data, line: 1}
 	add := func(w tensor.Info, off int64) error {
-		line := lineOf(data, int(off))
+		line := lines.at(int(off))
 		if w.Name == "" {
 			return fmt.Errorf("%s:%d: empty weight name", source, line)
 		}

@@ -105,6 +105,11 @@ var (
 // ending in a newline.
 func decodeNpyDict(raw []byte) (h npy.Header, err error) {
 	text := strings.TrimRight(string(raw), " \n\r\t\x00")
+	if c, ok, err := canonicalNpyDict(text); err != nil {
+		return h, fmt.Errorf("%w (%v)", errNpyDict, err)
+	} else if ok {
+		text = c // keys in any order, any spacing, as numpy reads them
+	}
 	body, ok := strings.CutSuffix(text, "}")
 	if !ok || !strings.HasPrefix(text, "{") {
 		return h, fmt.Errorf("not a dictionary")
@@ -131,6 +136,151 @@ func decodeNpyDict(raw []byte) (h npy.Header, err error) {
 		return h, fmt.Errorf("%w (%v)", errNpyDict, err)
 	}
 	return rd.Header, nil
+}
+
+// canonicalNpyDict rewrites a header dictionary that numpy accepts
+// (ast.literal_eval of a dict with exactly the keys descr, fortran_order
+// and shape; a string, a bool, a tuple of ints) in numpy's own layout, the
+// only one npyio reads. It reports false for anything else, which is left
+// to npyio to refuse or read, or an error for a dictionary numpy refuses.
+func canonicalNpyDict(text string) (string, bool, error) {
+	p := pyLit{s: text}
+	var descr string
+	var fortran, haveF, haveD, haveS bool
+	var shape []string
+	if !p.eat('{') {
+		return "", false, nil
+	}
+	for !p.eat('}') {
+		key, ok := p.str()
+		if !ok || !p.eat(':') {
+			return "", false, nil
+		}
+		switch key {
+		case "descr":
+			if descr, ok = p.str(); !ok || haveD {
+				return "", false, nil
+			}
+			haveD = true
+		case "fortran_order":
+			switch {
+			case p.word("True"):
+				fortran = true
+			case p.word("False"):
+			default:
+				return "", false, nil
+			}
+			if haveF {
+				return "", false, nil
+			}
+			haveF = true
+		case "shape":
+			if p.peek('[') {
+				return "", false, errors.New("shape is a list; numpy wants a tuple")
+			}
+			if !p.eat('(') || haveS {
+				return "", false, nil
+			}
+			haveS = true
+			shape = []string{}
+			for !p.eat(')') {
+				d, ok := p.int()
+				if !ok {
+					return "", false, nil
+				}
+				shape = append(shape, d)
+				if !p.eat(',') && !p.peek(')') {
+					return "", false, nil
+				}
+			}
+		default:
+			return "", false, fmt.Errorf("key %q: numpy wants exactly descr, fortran_order and shape", key)
+		}
+		if !p.eat(',') && !p.peek('}') {
+			return "", false, nil
+		}
+	}
+	p.space()
+	if p.i != len(p.s) || !haveD || !haveF || !haveS || strings.ContainsAny(descr, `'\`) {
+		return "", false, nil
+	}
+	dims := strings.Join(shape, ", ")
+	if len(shape) == 1 {
+		dims += ","
+	}
+	f := "False"
+	if fortran {
+		f = "True"
+	}
+	return fmt.Sprintf("{'descr': '%s', 'fortran_order': %s, 'shape': (%s), }", descr, f, dims), true, nil
+}
+
+// pyLit scans the few Python literals of a .npy header.
+type pyLit struct {
+	s string
+	i int
+}
+
+func (p *pyLit) space() {
+	for p.i < len(p.s) && strings.IndexByte(" \t\r\n", p.s[p.i]) >= 0 {
+		p.i++
+	}
+}
+
+func (p *pyLit) peek(c byte) bool { p.space(); return p.i < len(p.s) && p.s[p.i] == c }
+
+func (p *pyLit) eat(c byte) bool {
+	if p.peek(c) {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *pyLit) word(w string) bool {
+	p.space()
+	if strings.HasPrefix(p.s[p.i:], w) {
+		p.i += len(w)
+		return true
+	}
+	return false
+}
+
+// str reads a quoted string without escapes.
+func (p *pyLit) str() (string, bool) {
+	p.space()
+	if p.i >= len(p.s) || (p.s[p.i] != '\'' && p.s[p.i] != '"') {
+		return "", false
+	}
+	q := p.s[p.i]
+	end := strings.IndexByte(p.s[p.i+1:], q)
+	if end < 0 {
+		return "", false
+	}
+	v := p.s[p.i+1 : p.i+1+end]
+	if strings.ContainsRune(v, '\\') {
+		return "", false
+	}
+	p.i += end + 2
+	return v, true
+}
+
+// int reads a non-negative decimal integer (Python 2's "3L" too).
+func (p *pyLit) int() (string, bool) {
+	p.space()
+	j := p.i
+	for j < len(p.s) && p.s[j] >= '0' && p.s[j] <= '9' {
+		j++
+	}
+	if j == p.i || j-p.i > 19 {
+		return "", false
+	}
+	v := p.s[p.i:j]
+	p.i = j
+	if p.i < len(p.s) && p.s[p.i] == 'L' {
+		p.i++
+	}
+	return v, true
 }
 
 // npyDType maps a numpy type string ("<f4", ">i8", "|b1") to a dtype.

@@ -3,11 +3,14 @@ package tensorfile
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path"
 	"strings"
+	"sync"
 )
 
 // zipKind tells a .npz from a PyTorch zip checkpoint.
@@ -60,14 +63,17 @@ func readNpz(name string, f io.ReaderAt, fsize int64, zr *zip.Reader, cfg config
 		var size int64
 		var err error
 		if cfg.headerOnly && zf.Method != zip.Store {
-			r, size, err = zipMemberHead(zf, maxNpyHeader+12)
+			r, size, err = npyMemberHead(zf)
 		} else {
-			r, size, err = zipMember(f, fsize, zf, cfg.maxMem())
+			r, size, err = zipMember(f, fsize, zf, cfg.maxMem(), cfg.cache)
+			if err == nil && zf.Method == zip.Store {
+				r = &crcReaderAt{r: r, name: zf.Name, size: size, want: zf.CRC32}
+			}
 			if err == nil && zf.Method != zip.Store {
 				// Read the header from the first bytes now, the data on
 				// first use.
 				var head io.ReaderAt
-				if head, _, err = zipMemberHead(zf, maxNpyHeader+12); err == nil {
+				if head, _, err = npyMemberHead(zf); err == nil {
 					r = headThen{head: head, rest: r}
 				}
 			}
@@ -87,7 +93,7 @@ func readNpz(name string, f io.ReaderAt, fsize int64, zr *zip.Reader, cfg config
 // zipMember returns a reader of one archive member's bytes: a section of
 // the file when the member is stored (no copy), or its bytes decompressed
 // in memory, up to max, when it is deflated.
-func zipMember(f io.ReaderAt, fsize int64, zf *zip.File, max int64) (io.ReaderAt, int64, error) {
+func zipMember(f io.ReaderAt, fsize int64, zf *zip.File, max int64, cache *memCache) (io.ReaderAt, int64, error) {
 	if zf.UncompressedSize64 > 1<<62 || zf.CompressedSize64 > 1<<62 {
 		return nil, 0, fmt.Errorf("member size %d is not plausible", zf.UncompressedSize64)
 	}
@@ -109,7 +115,7 @@ func zipMember(f io.ReaderAt, fsize int64, zf *zip.File, max int64) (io.ReaderAt
 		if usize > max {
 			return nil, 0, fmt.Errorf("compressed member inflates to %d bytes, over the in-memory limit of %d", usize, max)
 		}
-		return &lazyReaderAt{open: func() (io.ReaderAt, error) {
+		return &lazyReaderAt{size: usize, cache: cache, open: func() (io.ReaderAt, error) {
 			b, err := inflate(zf, usize)
 			if err != nil {
 				return nil, fmt.Errorf("member %q: %w", zf.Name, err)
@@ -138,9 +144,58 @@ func inflate(zf *zip.File, usize int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// zipMemberHead returns a reader of the first n bytes of a compressed
-// member, and the member's declared size: enough for its header.
-func zipMemberHead(zf *zip.File, n int64) (io.ReaderAt, int64, error) {
+// crcReaderAt checks a stored member's CRC-32 as numpy does, when its
+// last byte is read: on the fly while the reads run in order from the
+// start, else in one more pass over the member.
+type crcReaderAt struct {
+	r    io.ReaderAt
+	name string
+	size int64
+	want uint32
+
+	mu   sync.Mutex
+	next int64 // bytes hashed so far, in order
+	crc  uint32
+	err  error // the verdict, once known
+	done bool
+}
+
+func (c *crcReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		if c.err != nil {
+			return 0, c.err
+		}
+		return n, err
+	}
+	if off <= c.next && off+int64(n) > c.next {
+		c.crc = crc32.Update(c.crc, crc32.IEEETable, p[c.next-off:n])
+		c.next = off + int64(n)
+	}
+	if off+int64(n) < c.size {
+		return n, err
+	}
+	if c.next < c.size { // read out of order: hash it all once
+		h := crc32.NewIEEE()
+		if _, cerr := io.Copy(h, io.NewSectionReader(c.r, 0, c.size)); cerr != nil {
+			return n, cerr
+		}
+		c.crc = h.Sum32()
+	}
+	c.done = true
+	if c.crc != c.want {
+		c.err = fmt.Errorf("member %q: CRC-32 of its bytes is %08x, the archive says %08x: the file is corrupt", c.name, c.crc, c.want)
+		return 0, c.err
+	}
+	return n, err
+}
+
+// npyMemberHead inflates the .npy header of a compressed member: its
+// preamble, then as many bytes as the preamble's header length says (up
+// to maxNpyHeader), not more.
+func npyMemberHead(zf *zip.File) (io.ReaderAt, int64, error) {
 	if zf.UncompressedSize64 > 1<<62 {
 		return nil, 0, fmt.Errorf("member size %d is not plausible", zf.UncompressedSize64)
 	}
@@ -149,16 +204,29 @@ func zipMemberHead(zf *zip.File, n int64) (io.ReaderAt, int64, error) {
 		return nil, 0, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, n))
-	if err != nil {
-		return nil, 0, fmt.Errorf("inflating: %w", err)
+	b := make([]byte, 12)
+	n, err := io.ReadFull(rc, b)
+	b = b[:n]
+	if err == nil && isNpy(b) {
+		hl, at := int64(binary.LittleEndian.Uint16(b[8:])), int64(10)
+		if b[6] >= 2 {
+			hl, at = int64(binary.LittleEndian.Uint32(b[8:])), 12
+		}
+		rest := min(at+hl, maxNpyHeader+12) - int64(len(b))
+		if rest > 0 {
+			more, err := io.ReadAll(io.LimitReader(rc, rest))
+			if err != nil {
+				return nil, 0, fmt.Errorf("inflating: %w", err)
+			}
+			b = append(b, more...)
+		}
 	}
 	return bytes.NewReader(b), int64(zf.UncompressedSize64), nil
 }
 
 // memberBytes reads a whole (small) member into memory, up to max bytes.
 func memberBytes(f io.ReaderAt, fsize int64, zf *zip.File, max int64) ([]byte, error) {
-	r, size, err := zipMember(f, fsize, zf, max)
+	r, size, err := zipMember(f, fsize, zf, max, nil)
 	if err != nil {
 		return nil, err
 	}

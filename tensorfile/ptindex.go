@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/refcmp/refcmp/internal/fileio"
+	"github.com/refcmp/refcmp/safetensors"
 	"github.com/refcmp/refcmp/tensor"
 )
 
@@ -24,7 +26,7 @@ type torchIndex struct {
 // readWeightMap reads an index's weight_map keeping its order.
 func readWeightMap(path string) (torchIndex, error) {
 	var ix torchIndex
-	b, err := os.ReadFile(path)
+	b, err := fileio.ReadFile(path, safetensors.MaxIndexSize, "a sharded index")
 	if err != nil {
 		return ix, err
 	}

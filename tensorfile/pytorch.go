@@ -278,7 +278,7 @@ func (tr *torchReader) persistent(pid any) (any, error) {
 		}
 		return &ptClass{module: "<persistent>", name: "module"}, nil
 	default:
-		return nil, fmt.Errorf("persistent id of unknown type %q", typ)
+		return nil, fmt.Errorf("persistent id of unknown type %s", quoteShort(typ))
 	}
 	want := 5
 	if tr.legacy {
@@ -294,6 +294,9 @@ func (tr *torchReader) persistent(pid any) (any, error) {
 	key, err := pyKey(t.Get(2))
 	if err != nil {
 		return nil, fmt.Errorf("storage key: %w", err)
+	}
+	if len(key) > maxStorageKey {
+		return nil, fmt.Errorf("storage key of %d bytes is over the %d-byte limit", len(key), maxStorageKey)
 	}
 	numel, err := pyInt(t.Get(4))
 	if err != nil || numel < 0 {
@@ -331,6 +334,10 @@ func (tr *torchReader) persistent(pid any) (any, error) {
 	return v, nil
 }
 
+// maxStorageKey bounds a storage key (torch writes "0", "1", ... or, in
+// legacy files, an object id).
+const maxStorageKey = 1 << 12
+
 // pyInt reads a pickled integer.
 func pyInt(v any) (int64, error) {
 	switch x := v.(type) {
@@ -347,6 +354,27 @@ func pyInt(v any) (int64, error) {
 	return 0, fmt.Errorf("not an integer (%T)", v)
 }
 
+// pyDescribe names a pickled value for a message: small scalars by value,
+// anything else by type. It never formats a container with %v: gopickle's
+// String methods recurse without bound (a self-containing list overflows
+// the stack; a DAG is exponential).
+func pyDescribe(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case int, int64, bool, float64:
+		return fmt.Sprint(x)
+	case *big.Int:
+		if x.BitLen() <= 256 {
+			return x.String()
+		}
+		return fmt.Sprintf("an integer of %d bits", x.BitLen())
+	case string:
+		return quoteShort(x)
+	}
+	return fmt.Sprintf("a value of type %T", v)
+}
+
 // pyInts reads a tuple or list of integers (torch.Size is a tuple).
 func pyInts(v any) ([]int64, error) {
 	var items []any
@@ -357,6 +385,9 @@ func pyInts(v any) ([]int64, error) {
 		items = *x
 	default:
 		return nil, fmt.Errorf("not a tuple (%T)", v)
+	}
+	if len(items) > maxDims {
+		return nil, fmt.Errorf("%d dimensions, over the limit of %d", len(items), maxDims)
 	}
 	out := make([]int64, len(items))
 	for i, it := range items {
@@ -402,11 +433,19 @@ type flattener struct {
 	skipped []string // names of non-tensor values
 	unsupp  []string // notes on unsupported tensors
 	visits  int
+	// seen maps each container walked to its name: a container reached
+	// again (a cycle, or a DAG built with the memo) is not expanded again,
+	// so the walk is linear in the pickle and cannot loop.
+	seen      map[any]string
+	shared    int
+	sharedEg  string
+	nameBytes int
 }
 
 const (
 	maxFlattenDepth  = 64
 	maxFlattenVisits = 1 << 22
+	maxNameBytes     = 1 << 28 // all the dotted names built, in bytes
 )
 
 func joinName(prefix, key string) string {
@@ -423,6 +462,22 @@ func (fl *flattener) walk(prefix string, v any, depth int) error {
 	}
 	if fl.visits > maxFlattenVisits {
 		return fmt.Errorf("object has over %d parts", maxFlattenVisits)
+	}
+	if fl.nameBytes += len(prefix); fl.nameBytes > maxNameBytes {
+		return fmt.Errorf("object's names add up to over %d bytes", maxNameBytes)
+	}
+	switch v.(type) {
+	case *types.OrderedDict, *types.Dict, *types.List, *types.Tuple, *ptObject:
+		if fl.seen == nil {
+			fl.seen = map[any]string{}
+		}
+		if first, ok := fl.seen[v]; ok {
+			if fl.shared++; fl.shared == 1 {
+				fl.sharedEg = fmt.Sprintf("%q is the same object as %q", prefix, first)
+			}
+			return nil
+		}
+		fl.seen[v] = prefix
 	}
 	switch x := v.(type) {
 	case *ptTensor:
@@ -540,6 +595,9 @@ func buildTorch(c *Container, obj any, bigEndian bool, cfg config) error {
 		return fmt.Errorf("%s: %w", c.Source, err)
 	}
 	c.Notes = append(c.Notes, fl.unsupp...)
+	if fl.shared > 0 {
+		c.Notes = append(c.Notes, fmt.Sprintf("%d containers appear more than once in the pickle and are read at their first place only (%s)", fl.shared, fl.sharedEg))
+	}
 	if n := len(fl.skipped); n > 0 {
 		show := fl.skipped
 		if n > 5 {
@@ -660,7 +718,7 @@ func readTorchZip(name string, f io.ReaderAt, fsize int64, zr *zip.Reader, prefi
 		if cfg.headerOnly && zf.Method != zip.Store {
 			size = int64(min(zf.UncompressedSize64, 1<<62))
 		} else {
-			st.data, size, err = zipMember(f, fsize, zf, cfg.maxMem())
+			st.data, size, err = zipMember(f, fsize, zf, cfg.maxMem(), cfg.cache)
 			if err != nil {
 				return nil, fmt.Errorf("%s: storage %q (%s): %w", name, st.key, mname, err)
 			}
@@ -712,7 +770,7 @@ func readTorchLegacy(name string, f *os.File, size int64, cfg config) (*Containe
 		return nil, err
 	}
 	if p, err := pyInt(proto); err != nil || p != legacyProtocol {
-		return nil, fmt.Errorf("%s: legacy PyTorch file: protocol version %v, want %d", name, proto, legacyProtocol)
+		return nil, fmt.Errorf("%s: legacy PyTorch file: protocol version %s, want %d", name, pyDescribe(proto), legacyProtocol)
 	}
 	if _, err := next("sys_info", nil); err != nil {
 		return nil, err

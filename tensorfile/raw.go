@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/refcmp/refcmp/internal/fileio"
 	"github.com/refcmp/refcmp/tensor"
 )
 
@@ -51,7 +52,7 @@ func findSidecar(path string) (string, bool, error) {
 
 func readSidecar(path string) (sidecar, error) {
 	var sc sidecar
-	f, err := os.Open(path)
+	f, err := fileio.Open(path)
 	if err != nil {
 		return sc, err
 	}

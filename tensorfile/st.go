@@ -130,6 +130,11 @@ func listSafetensors(path string) (tensor.Listing, error) {
 		return tensor.Listing{}, err
 	}
 	defer ck.Close()
+	if s, ok := ck.Metadata[OrderKey]; ok {
+		if _, err := ParseOrder(s); err != nil { // refused as Open refuses it
+			return tensor.Listing{}, fmt.Errorf("%s: __metadata__ %q: %w", path, OrderKey, err)
+		}
+	}
 	l := tensor.Listing{Source: path, Notes: append([]string(nil), ck.Notes...)}
 	l.Weights = make([]tensor.Info, 0, len(ck.Entries))
 	for _, e := range ck.Entries {

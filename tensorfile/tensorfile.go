@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/refcmp/refcmp/internal/fileio"
 	"github.com/refcmp/refcmp/safetensors"
 	"github.com/refcmp/refcmp/tensor"
 )
@@ -37,6 +38,9 @@ type config struct {
 	// headerOnly reads headers and checks placements but no tensor data
 	// (for List): Tensor.Data stays nil.
 	headerOnly bool
+	// cache bounds the bytes held by decompressed members and reordered
+	// tensors across one Open.
+	cache *memCache
 }
 
 func (c config) maxMem() int64 {
@@ -96,21 +100,38 @@ func (c *Container) Close() error {
 	return errors.Join(errs...)
 }
 
+// InternalError is a panic recovered while reading Path: a bug in refcmp
+// or a library it uses, not a fault of the file. The CLI gives it its own
+// exit status so that CI can tell it from a bad input.
+type InternalError struct {
+	Path  string
+	Panic any
+}
+
+func (e *InternalError) Error() string {
+	return fmt.Sprintf("%s: internal error while reading (please report it): %v", e.Path, e.Panic)
+}
+
 // Open opens path, detecting its format by content: a directory, a
 // safetensors file or index, .npy, .npz, a PyTorch checkpoint, or else a
 // raw tensor file (described by opts and an optional sidecar JSON).
 func Open(path string, opts Options) (c *Container, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			c, err = nil, fmt.Errorf("%s: internal error while reading: %v", path, r)
+			c, err = nil, &InternalError{Path: path, Panic: r}
 		}
 	}()
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
+	cfg := config{Options: opts}
+	cfg.cache = newMemCache(2 * cfg.maxMem())
 	if fi.IsDir() {
-		return openDir(path, config{Options: opts})
+		return openDir(path, cfg)
+	}
+	if err := fileio.Regular(path, fi); err != nil {
+		return nil, err
 	}
 	kind, err := sniffFile(path, fi.Size())
 	if err != nil {
@@ -119,7 +140,7 @@ func Open(path string, opts Options) (c *Container, err error) {
 	if kind == "" && (opts.DType != tensor.Unknown || opts.Shape != nil) {
 		kind = FormatRaw
 	}
-	return openKind(path, kind, fi.Size(), config{Options: opts})
+	return openKind(path, kind, fi.Size(), cfg)
 }
 
 func openKind(path, kind string, size int64, cfg config) (*Container, error) {
@@ -143,7 +164,7 @@ func openKind(path, kind string, size int64, cfg config) (*Container, error) {
 // unrecognised explains why a file could not be opened, by its extension.
 func unrecognised(path string) error {
 	head := make([]byte, 8)
-	if f, err := os.Open(path); err == nil {
+	if f, err := fileio.Open(path); err == nil {
 		n, _ := io.ReadFull(f, head)
 		head = head[:n]
 		f.Close()
@@ -166,7 +187,7 @@ func unrecognised(path string) error {
 func List(path string) (l tensor.Listing, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			l, err = tensor.Listing{}, fmt.Errorf("%s: internal error while reading: %v", path, r)
+			l, err = tensor.Listing{}, &InternalError{Path: path, Panic: r}
 		}
 	}()
 	fi, err := os.Stat(path)
@@ -175,6 +196,9 @@ func List(path string) (l tensor.Listing, err error) {
 	}
 	if fi.IsDir() {
 		return listDir(path)
+	}
+	if err := fileio.Regular(path, fi); err != nil {
+		return tensor.Listing{}, err
 	}
 	kind, err := sniffFile(path, fi.Size())
 	if err != nil {
@@ -214,7 +238,7 @@ func List(path string) (l tensor.Listing, err error) {
 // container read returns keeps the file open until it is closed; when
 // read fails, the file is closed.
 func openWith(path string, read func(f *os.File, size int64) (*Container, error)) (*Container, error) {
-	f, err := os.Open(path)
+	f, err := fileio.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +258,7 @@ func openWith(path string, read func(f *os.File, size int64) (*Container, error)
 
 // looksLikeManifestFile reports whether path starts like a manifest.
 func looksLikeManifestFile(path string) bool {
-	f, err := os.Open(path)
+	f, err := fileio.Open(path)
 	if err != nil {
 		return false
 	}
@@ -263,7 +287,7 @@ const sniffLen = 64
 // FormatRaw when it is not recognised but may be raw data, or "" when it
 // is none of these (a manifest, or garbage).
 func sniffFile(path string, size int64) (string, error) {
-	f, err := os.Open(path)
+	f, err := fileio.Open(path)
 	if err != nil {
 		return "", err
 	}
@@ -300,14 +324,18 @@ func sniffFile(path string, size int64) (string, error) {
 }
 
 // looksRaw reports whether an unrecognised file may be read as raw data:
-// it has a raw-data extension or a sidecar.
+// it has a raw-data extension, or a sidecar and neither a text extension
+// nor text that reads as a manifest (loaded.txt beside loaded.json is two
+// manifests, not a raw tensor and its sidecar).
 func looksRaw(path string) bool {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".bin", ".raw", ".dat", ".f32", ".f16", ".bf16", ".f64":
 		return true
+	case ".txt", ".json", ".csv", ".tsv", ".md", ".log", ".yaml", ".yml", ".toml":
+		return false
 	}
 	_, ok, _ := findSidecar(path)
-	return ok
+	return ok && !looksLikeManifestFile(path)
 }
 
 func isZip(head []byte) bool {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/refcmp/refcmp/tensorfile"
 )
 
 // TestEveryCommandDocumented walks the command tree: every command of
@@ -46,6 +48,8 @@ func TestExitCode(t *testing.T) {
 		{usagef("bad"), exitError},
 		{errors.New("x.safetensors: truncated"), exitError},
 		{&fs.PathError{Op: "open", Path: "x", Err: fs.ErrNotExist}, exitError},
+		{fmt.Errorf("ref: %w", &tensorfile.InternalError{Path: "x", Panic: "boom"}), exitInternal},
+		{&internalError{panic: "boom"}, exitInternal},
 	} {
 		if got := exitCode(tc.err); got != tc.want {
 			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
@@ -61,6 +65,23 @@ func TestErrorMessage(t *testing.T) {
 	wrapped := fmt.Errorf("reading: %w", pe)
 	if got, want := errorMessage(wrapped), "reading: open a/b.txt: file does not exist"; got != want {
 		t.Errorf("errorMessage(wrapped) = %q, want %q", got, want)
+	}
+}
+
+type panicWriter struct{}
+
+func (panicWriter) Write([]byte) (int, error) { panic("writer exploded") }
+
+// TestPanicExitsInternal: a panic anywhere in a command is exit 3 with
+// "internal error", never 2 (a bad input) and never a crash.
+func TestPanicExitsInternal(t *testing.T) {
+	var stderr bytes.Buffer
+	code := run([]string{"version"}, panicWriter{}, &stderr)
+	if code != exitInternal || code == exitError {
+		t.Fatalf("exit %d, want %d", code, exitInternal)
+	}
+	if msg := stderr.String(); !strings.Contains(msg, "internal error (please report it") || !strings.Contains(msg, "writer exploded") || !strings.Contains(msg, "refcmp version") {
+		t.Errorf("stderr %q", msg)
 	}
 }
 

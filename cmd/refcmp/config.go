@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/refcmp/refcmp/internal/fileio"
 )
 
 // config is the file given with --config: the settings a CI line would
@@ -53,11 +54,14 @@ type config struct {
 	Tol       []string `json:"tol"`
 }
 
+// maxConfigFile bounds a --config file.
+const maxConfigFile = 16 << 20
+
 // loadConfig reads a config file strictly: unknown keys, trailing data and
 // wrong types are errors that name the file and, for syntax errors, the
 // line and column.
 func loadConfig(path string) (*config, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileio.ReadFile(path, maxConfigFile, "a --config file")
 	if err != nil {
 		return nil, err // *PathError names the file
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/diffing/golden"
 	"github.com/refcmp/refcmp/diffing/names"
+	"github.com/refcmp/refcmp/internal/fileio"
 	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/spf13/cobra"
@@ -291,13 +292,17 @@ func (o *goldenCheckOptions) tolerance() (diffing.ToleranceRules, error) {
 	return rs, nil
 }
 
+// maxGoldenFile bounds a golden file read by golden check (a record of a
+// million tensors is about 300 MB).
+const maxGoldenFile = 1 << 30
+
 func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 	tol, err := o.tolerance()
 	if err != nil {
 		return err
 	}
 	mode := golden.Mode(o.mode)
-	data, err := os.ReadFile(o.golden)
+	data, err := fileio.ReadFile(o.golden, maxGoldenFile, "a golden file")
 	if err != nil {
 		return err
 	}
@@ -340,7 +345,7 @@ func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 		return err
 	}
 	return o.out.render(a, rep, rep.Pass, formatRenderers{
-		text:     func(st textStyle) error { return renderGoldenText(a.stdout, view, st) },
+		text:     func(st textStyle) error { return renderGoldenText(safeText{a.stdout}, view, st) },
 		markdown: func() error { return renderGoldenMarkdown(a.stdout, view) },
 		junit:    func() ciSuite { return goldenSuite(o, view) },
 	})

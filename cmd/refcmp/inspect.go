@@ -197,7 +197,7 @@ func runInspect(a *app, o *inspectOptions) error {
 
 	view := inspectView{Report: rep, Stats: o.stats, CheckFinite: o.checkFinite, All: o.out.all}
 	return o.out.render(a, rep, rep.Finite == nil || rep.Finite.Pass, formatRenderers{
-		text:     func(st textStyle) error { return renderInspectText(a.stdout, view, st) },
+		text:     func(st textStyle) error { return renderInspectText(safeText{a.stdout}, view, st) },
 		markdown: func() error { return renderInspectMarkdown(a.stdout, view) },
 	})
 }

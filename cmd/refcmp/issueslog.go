@@ -20,6 +20,8 @@ import (
 
 	"github.com/refcmp/refcmp/diffing/names"
 	"github.com/spf13/cobra"
+
+	"github.com/refcmp/refcmp/internal/fileio"
 )
 
 // envNow, when set, is the date refcmp writes into issues-log entries
@@ -61,6 +63,9 @@ func (a *app) commandLine() string {
 	return names.QuoteWords(append([]string{"refcmp"}, a.args...))
 }
 
+// maxIssuesLog bounds the issues log read to look for a fingerprint.
+const maxIssuesLog = 256 << 20
+
 // appendIssue appends the entry for s to the log at path, creating the
 // log (with a short header) when it does not exist. It never rewrites
 // what the log holds: the file is opened for appending only. When the log
@@ -69,7 +74,7 @@ func (a *app) commandLine() string {
 func appendIssue(path string, s ciSuite, cmdline string, now time.Time) (added bool, title, fp string, err error) {
 	fp = issueFingerprint(s)
 	title = issueTitle(s)
-	old, err := os.ReadFile(path)
+	old, err := fileio.ReadFile(path, maxIssuesLog, "an --issues-log file")
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		old = nil

@@ -5,6 +5,7 @@ package main
 // tables and Markdown tables. output.go picks the renderer.
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -64,6 +65,60 @@ const (
 	ansiYellow = "\x1b[33m"
 	ansiCyan   = "\x1b[36m"
 )
+
+// safeText wraps the writer of a text report: control characters, which
+// a file can put in a tensor name to rewrite the screen ("\x1b[2J",
+// "\r"), are written escaped as \x1b, \r, \u009b, except newlines, tabs
+// and refcmp's own colour codes. JSON, Markdown and JUnit escape in their
+// own ways and are not wrapped.
+type safeText struct{ w io.Writer }
+
+var ownCodes = []string{ansiReset, ansiBold, ansiRed, ansiGreen, ansiYellow, ansiCyan}
+
+func (s safeText) Write(p []byte) (int, error) {
+	var b []byte
+	start := 0
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		n, esc := 1, ""
+		switch {
+		case c == 0xc2 && i+1 < len(p) && p[i+1] >= 0x80 && p[i+1] < 0xa0: // C1 controls
+			n, esc = 2, fmt.Sprintf(`\u%04x`, p[i+1])
+		case c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7f) || c >= 0x80:
+			continue
+		case c == 0x1b:
+			for _, code := range ownCodes {
+				if bytes.HasPrefix(p[i:], []byte(code)) {
+					n = len(code)
+				}
+			}
+			if n > 1 {
+				i += n - 1
+				continue
+			}
+			esc = `\x1b`
+		case c == '\r':
+			esc = `\r`
+		case c < 0x20 || c == 0x7f:
+			esc = fmt.Sprintf(`\x%02x`, c)
+		default:
+			continue
+		}
+		if b == nil {
+			b = make([]byte, 0, len(p)+16)
+		}
+		b = append(append(b, p[start:i]...), esc...)
+		i += n - 1
+		start = i + 1
+	}
+	if b == nil {
+		return s.w.Write(p)
+	}
+	if _, err := s.w.Write(append(b, p[start:]...)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
 
 func (s textStyle) paint(code, text string) string {
 	if !s.color || text == "" {

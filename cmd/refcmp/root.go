@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -27,8 +28,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return a.run(args)
 }
 
-func (a *app) run(args []string) int {
+func (a *app) run(args []string) (code int) {
 	a.args = args
+	defer func() {
+		if r := recover(); r != nil {
+			err := &internalError{panic: r, args: args, stack: debug.Stack()}
+			fmt.Fprintf(a.stderr, "refcmp: %s\n", err)
+			code = exitCode(err)
+		}
+	}()
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/diffing/names"
+	"github.com/refcmp/refcmp/internal/fileio"
 	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/spf13/cobra"
@@ -228,7 +229,7 @@ func runTensors(a *app, o *tensorsOptions) error {
 		return err
 	}
 	return o.out.render(a, rep, rep.Pass, formatRenderers{
-		text:     func(st textStyle) error { return renderTensorsText(a.stdout, view, st) },
+		text:     func(st textStyle) error { return renderTensorsText(safeText{a.stdout}, view, st) },
 		markdown: func() error { return renderTensorsMarkdown(a.stdout, view) },
 		junit:    func() ciSuite { return tensorsSuite(o, view) },
 	})
@@ -418,7 +419,19 @@ func parseShape(s string) ([]int64, error) {
 		return []int64{}, nil
 	}
 	t = strings.TrimSuffix(strings.TrimPrefix(t, "("), ")")
-	fields := strings.FieldsFunc(t, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+	var fields []string
+	if strings.Contains(t, ",") {
+		// Commas separate: "1,,2" is a mistake, not [1 2]; a tuple's
+		// trailing comma, "(4,)", is fine.
+		fields = strings.Split(strings.TrimSuffix(strings.TrimSpace(t), ","), ",")
+		for i, f := range fields {
+			if fields[i] = strings.TrimSpace(f); fields[i] == "" {
+				return nil, fmt.Errorf("empty dimension in %q (want dimensions like 1,8,32)", s)
+			}
+		}
+	} else {
+		fields = strings.Fields(t)
+	}
 	if len(fields) == 0 {
 		return nil, fmt.Errorf("want dimensions like 1,8,32")
 	}
@@ -516,9 +529,12 @@ func parseTolRule(v string) (diffing.ToleranceRule, error) {
 	return r, nil
 }
 
+// maxOrderFile bounds an --order file (a million names fit in 64 MiB).
+const maxOrderFile = 64 << 20
+
 // readOrderFile reads --order FILE (see tensorfile.ParseOrder).
 func readOrderFile(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileio.ReadFile(path, maxOrderFile, "an --order file")
 	if err != nil {
 		return nil, err
 	}

@@ -61,7 +61,7 @@ func TestParseShape(t *testing.T) {
 			t.Errorf("parseShape(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"2,x", "-1", "1.5", "1x8", "[1,,]a"} {
+	for _, in := range []string{"2,x", "-1", "1.5", "1x8", "[1,,]a", "1,,2", ",1", "1,2,,", "(,)"} {
 		if got, err := parseShape(in); err == nil {
 			t.Errorf("parseShape(%q) = %v, want an error", in, got)
 		}

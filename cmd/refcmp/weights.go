@@ -122,7 +122,7 @@ func runWeights(a *app, o *weightsOptions) error {
 		view.Matched = rep.Matched
 	}
 	return o.out.render(a, rep, rep.Pass, formatRenderers{
-		text:     func(st textStyle) error { return renderWeightsText(a.stdout, view, st) },
+		text:     func(st textStyle) error { return renderWeightsText(safeText{a.stdout}, view, st) },
 		markdown: func() error { return renderWeightsMarkdown(a.stdout, view) },
 		junit:    func() ciSuite { return weightsSuite(o, expected, view) },
 	})

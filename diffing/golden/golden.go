@@ -138,6 +138,9 @@ func Parse(data []byte) (File, error) {
 	}
 	var g File
 	if err := json.Unmarshal(data, &g); err != nil {
+		if i, name, ok := badGoldenTensor(data); ok {
+			return File{}, fmt.Errorf("tensor %q (number %d): %w", name, i, jsonErr(data, err))
+		}
 		return File{}, jsonErr(data, err)
 	}
 	seen := map[string]bool{}
@@ -158,6 +161,28 @@ func Parse(data []byte) (File, error) {
 		g.Tensors = []Tensor{}
 	}
 	return g, nil
+}
+
+// badGoldenTensor finds the first tensor entry of a golden file that does
+// not decode, and its name, so that an error can name it.
+func badGoldenTensor(data []byte) (i int, name string, ok bool) {
+	var raw struct {
+		Tensors []json.RawMessage `json:"tensors"`
+	}
+	if json.Unmarshal(data, &raw) != nil {
+		return 0, "", false
+	}
+	for i, rt := range raw.Tensors {
+		var gt Tensor
+		if json.Unmarshal(rt, &gt) != nil {
+			var n struct {
+				Name string `json:"name"`
+			}
+			json.Unmarshal(rt, &n)
+			return i, n.Name, true
+		}
+	}
+	return 0, "", false
 }
 
 func (t *Tensor) validate() error {

@@ -64,6 +64,7 @@ func TestParseGoldenErrors(t *testing.T) {
 		{`"shape": [2, 2]`, `"shape": [2, -2]`, `tensor "x.npy": negative dimension`},
 		{`"tensors": [`, `"tensors": [{"name": "x.npy", "dtype": "F32", "shape": [], "numel": 1},`, `tensor "x.npy" appears twice`},
 		{`"numel": 4,`, `"numel": 4`, "line 3, column 5"},
+		{`"mean": 1.5`, `"mean": "banana"`, `tensor "x.npy" (number 0): tensor.Float: not a number: "banana"`},
 	} {
 		in := strings.Replace(ok, tc.old, tc.new, 1)
 		_, err := Parse([]byte(in))
