@@ -20,6 +20,7 @@ Command line (JSON on stdout, exit 1 with {"error": ...} when ggml refuses):
   ggml_oracle.py traits                       name/block size/type size per type
   ggml_oracle.py dequant TYPE IN OUT          raw blocks in IN -> float32 LE in OUT
   ggml_oracle.py quant TYPE NPERROW IN OUT    float32 LE rows in IN -> blocks in OUT
+  ggml_oracle.py qd TYPE NPERROW IN QOUT DOUT quant, then dequant of the result
 
 TYPE is a ggml type number or name (q4_K, Q8_0, f16, ...). As a module,
 Ggml(path).facts(file), .dequantize(type, bytes, n), .quantize(type, array)
@@ -250,6 +251,12 @@ def main(argv):
             t = g.type_number(argv[1])
             out = g.quantize(t, open(argv[3], "rb").read(), int(argv[2]))
             open(argv[4], "wb").write(out)
+        elif cmd == "qd" and len(argv) == 6:
+            t = g.type_number(argv[1])
+            data = open(argv[3], "rb").read()
+            q = g.quantize(t, data, int(argv[2]))
+            open(argv[4], "wb").write(q)
+            open(argv[5], "wb").write(g.dequantize(t, q, len(data) // 4))
         else:
             print(__doc__, file=sys.stderr)
             return 2
