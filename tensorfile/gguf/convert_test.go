@@ -78,6 +78,53 @@ func (m *mini) hf(name string) ([]int64, []float32) {
 	return e.Shape, v
 }
 
+// hfNames lists the HF checkpoint's tensor names.
+func (m *mini) hfNames() map[string]bool {
+	m.t.Helper()
+	b, err := os.ReadFile(filepath.Join(m.hfDir, "model.safetensors"))
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	var hdr map[string]json.RawMessage
+	if err := json.Unmarshal(b[8:8+binary.LittleEndian.Uint64(b)], &hdr); err != nil {
+		m.t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for k := range hdr {
+		names[k] = true
+	}
+	return names
+}
+
+// checkPreset: every GGUF tensor maps to an HF tensor of the checkpoint
+// (or is a generated extra), and every HF tensor maps to a GGUF tensor
+// of the file (or is dropped, or is a tied head).
+func checkPreset(t *testing.T, m *mini, f *File, preset string) {
+	t.Helper()
+	p, err := BuiltinPreset(preset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hf := m.hfNames()
+	for _, ti := range f.Tensors {
+		h, ok := p.ToHF(ti.Name)
+		if !(ok && hf[h.Name]) && !p.Extra(ti.Name) {
+			t.Errorf("%s: GGUF %s -> %q, not in the checkpoint", preset, ti.Name, h.Name)
+		}
+	}
+	for name := range hf {
+		if p.Dropped(name) {
+			continue
+		}
+		g, ok := p.ToGGUF(name)
+		if !ok {
+			t.Errorf("%s: HF %s has no rule", preset, name)
+		} else if _, in := f.Tensor(g.Name); !in {
+			t.Errorf("%s: HF %s -> %s, not in the GGUF", preset, name, g.Name)
+		}
+	}
+}
+
 // permuteRows applies llama.cpp's Q/K permutation to a [rows, cols]
 // matrix: reshape(nHead, 2, rows/nHead/2, cols).swapaxes(1, 2).
 func permuteRows(w []float32, rows, cols, nHead int) []float32 {
@@ -142,6 +189,8 @@ func TestMiniConverterLlama(t *testing.T) {
 		t.Fatalf("ggml refuses the converter's output: %v", err)
 	}
 	checkFacts(t, f, of)
+	checkPreset(t, m, f, "llama")
+	checkPreset(t, m, f, "mistral")
 	if len(f.Tensors) != 22 {
 		t.Errorf("%d tensors, want 22 (2 layers x 9, embd, output, output_norm, rope_freqs)", len(f.Tensors))
 	}
@@ -228,6 +277,7 @@ func TestMiniConverterGemma(t *testing.T) {
 	if _, ok := f.Tensor("output.weight"); ok {
 		t.Errorf("tied head written")
 	}
+	checkPreset(t, m, f, "gemma")
 	if a, _ := f.Lookup("general.architecture"); a.Str != "gemma" {
 		t.Errorf("architecture %q", a.Str)
 	}
