@@ -1,12 +1,14 @@
 package gguf
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/refcmp/refcmp/internal/testenv"
@@ -298,5 +300,29 @@ func TestMiniConverterGemma(t *testing.T) {
 	_, wq := m.hf("model.layers.0.self_attn.q_proj.weight")
 	if !equalF32(wq, decodeAll(t, f, p, "blk.0.attn_q.weight")) {
 		t.Errorf("gemma attn_q is not the HF q_proj as is")
+	}
+}
+
+// TestDecodeHeaderOnly: a file cut off in its tensor data opens, and
+// decoding a tensor that is not all there names the file and the tensor.
+func TestDecodeHeaderOnly(t *testing.T) {
+	b := build(binary.LittleEndian, 3, synthKVs(), synthTensors(), 32, false)
+	cut := b[:len(b)-100]
+	f, err := Read(bytes.NewReader(cut), int64(len(cut)), "cut.gguf", DefaultBudget())
+	if err != nil || !f.DataMissing {
+		t.Fatalf("%v %+v", err, f)
+	}
+	last := f.Tensors[len(f.Tensors)-1]
+	err = f.Decode(bytes.NewReader(cut), last, 64, func(int64, []float32) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), `cut.gguf: tensor "bf16"`) {
+		t.Errorf("%v", err)
+	}
+	first := f.Tensors[0]
+	n := 0
+	if err := f.Decode(bytes.NewReader(cut), first, 100, func(_ int64, v []float32) error { n += len(v); return nil }); err != nil || n != 512 {
+		t.Errorf("first tensor: %v, %d values", err, n)
+	}
+	if err := f.Decode(bytes.NewReader(cut), f.Tensors[3], 64, func(int64, []float32) error { return nil }); err == nil || !strings.Contains(err.Error(), "type(250)") {
+		t.Errorf("unknown type: %v", err)
 	}
 }

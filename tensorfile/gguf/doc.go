@@ -24,7 +24,40 @@
 // ne[]); TensorInfo.Shape is PyTorch order (Dims reversed). Compare and
 // present shapes in PyTorch order.
 //
-// The facts read here are checked against llama.cpp's own gguf.cpp (the
-// pinned libggml-base.so of npm @node-llama-cpp/linux-x64, driven by
-// scripts/ggml_oracle.py) on every file the tests touch.
+// # Values
+//
+// Dequantize(type, byteOrder, src, dst) decodes whole blocks (BlockSize
+// elements in BlockBytes bytes, per Type) of F32, F16, BF16, F64, I8..I64,
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K, bit for
+// bit as ggml's to_float; CanDecode says which. File.Decode streams one
+// tensor chunk by chunk through an io.ReaderAt (no dequantized copy of the
+// tensor); File.DataRange gives its bytes. Other types (IQ*, TQ*, MXFP4)
+// are listed and left out.
+//
+// ExpectedNMSE(type) and QuantErrorOf(type) give what quantizing
+// weight-like data to a type costs (NMSE min/median/max), measured with
+// ggml's own quantizer by scripts/make_qerror.py into qerror.json.
+//
+// # Presets
+//
+// A Preset (ParsePreset for a user's file, BuiltinPreset(name) and
+// PresetNames for the embedded presets/*.preset: llama, mistral, mixtral,
+// qwen2, gemma, gemma2, gemma3, phi3) maps HF names to GGUF names and back
+// (ToGGUF, ToHF, Dropped, Extra) and carries each rule's value transforms
+// as data: Q/K permute with its head-count param, Gemma's +1, stacked
+// experts, fused tensors, tied heads.
+//
+// # llama.cpp logs
+//
+// ParseLog reads llama.cpp output: the model loader's "- tensor N: NAME
+// TYPE [dims]" lines and the converter's "INFO:hf-to-gguf:NAME, dtype -->
+// TYPE, shape = {...}" lines as manifest entries in PyTorch order
+// (Log.Loader, Log.Converter), and eval-callback dumps as partial tensors
+// (Log.Eval: the printed values at their true indices, and the sum).
+//
+// The facts read here are checked against llama.cpp's own gguf.cpp, and the
+// values against its to_float and quantizer (the pinned libggml-base.so
+// of npm @node-llama-cpp/linux-x64, driven by scripts/ggml_oracle.py;
+// scripts/hf_to_gguf_mini.py makes converted test models) on every file
+// the tests touch.
 package gguf
