@@ -101,7 +101,9 @@ func TestGGUFDecodedView(t *testing.T) {
 	if c.Format != FormatGGUF || len(c.Tensors) != len(types) {
 		t.Fatalf("format %s, %d tensors", c.Format, len(c.Tensors))
 	}
-	if !slices.ContainsFunc(c.Notes, func(n string) bool { return strings.Contains(n, "iq (IQ2_XS)") && strings.Contains(n, "does not decode") }) {
+	if !slices.ContainsFunc(c.Notes, func(n string) bool {
+		return strings.Contains(n, "iq (IQ2_XS)") && strings.Contains(n, "does not decode")
+	}) {
 		t.Errorf("no note on the IQ2_XS tensor left out: %q", c.Notes)
 	}
 	for i, tn := range c.Tensors {
@@ -220,7 +222,7 @@ func TestLlamaLogManifests(t *testing.T) {
 		if len(l.Weights) == 0 || !strings.Contains(strings.Join(l.Notes, ";"), "llama.cpp") {
 			t.Fatalf("%s: %d weights, notes %q", c.file, len(l.Weights), l.Notes)
 		}
-		if (len(l.Weights) != c.n || l.Weights[0].Name != c.first.Name || l.Weights[0].DType != c.first.DType || !slices.Equal(l.Weights[0].Shape, c.first.Shape)) {
+		if len(l.Weights) != c.n || l.Weights[0].Name != c.first.Name || l.Weights[0].DType != c.first.DType || !slices.Equal(l.Weights[0].Shape, c.first.Shape) {
 			t.Errorf("%s: %v", c.file, l.Weights)
 		}
 	}
