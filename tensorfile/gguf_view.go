@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"sync"
+	"unsafe"
 
 	"github.com/refcmp/refcmp/tensorfile/gguf"
 )
@@ -62,6 +63,8 @@ func (v *decodedView) ReadAt(p []byte, off int64) (int, error) {
 	e0, e1 := off/4, (end+3)/4
 	for b := e0 / bs; b*bs < e1; b += per {
 		k := min(per, (e1+bs-1)/bs-b)
+		base := 4 * b * bs
+		lo, hi := max(off, base), min(end, base+4*k*bs)
 		raw := s.raw[:k*bb]
 		if _, err := v.r.ReadAt(raw, v.off+b*bb); err != nil {
 			if err == io.EOF {
@@ -69,14 +72,19 @@ func (v *decodedView) ReadAt(p []byte, off int64) (int, error) {
 			}
 			return 0, fmt.Errorf("reading %s blocks at %d: %w", v.typ, v.off+b*bb, err)
 		}
+		dst := p[lo-off : hi-off]
+		if direct := f32Slice(dst); direct != nil && lo == base && hi == base+4*k*bs {
+			// The whole decoded range is in p: decode in place.
+			if err := gguf.Dequantize(v.typ, binary.LittleEndian, raw, direct); err != nil {
+				return 0, err
+			}
+			continue
+		}
 		vals := s.vals[:k*bs]
 		if err := gguf.Dequantize(v.typ, binary.LittleEndian, raw, vals); err != nil {
 			return 0, err
 		}
 		// The bytes [lo, hi) of the decoded range that p asked for.
-		base := 4 * b * bs
-		lo, hi := max(off, base), min(end, base+4*k*bs)
-		dst := p[lo-off : hi-off]
 		if lo%4 == 0 && hi%4 == 0 {
 			putF32(dst, vals[(lo-base)/4:(hi-base)/4])
 			continue
@@ -92,6 +100,16 @@ func (v *decodedView) ReadAt(p []byte, off int64) (int, error) {
 		return int(end - off), io.EOF
 	}
 	return len(p), nil
+}
+
+// f32Slice returns b as float32s when they are its little-endian bytes
+// in place (a little-endian host, b aligned to 4 bytes and a whole number
+// of elements), else nil.
+func f32Slice(b []byte) []float32 {
+	if len(b) == 0 || len(b)%4 != 0 || uintptr(unsafe.Pointer(&b[0]))%4 != 0 || binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
 }
 
 // putF32 writes vals as little-endian float32 bytes into dst.

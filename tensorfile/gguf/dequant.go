@@ -202,9 +202,9 @@ func q5_1(b []byte, y []float32) {
 // block_q8_0: d (f16), qs[32] int8; value = q * d.
 func q8_0(b []byte, y []float32) {
 	d := half(b)
-	qs := b[2:34]
-	for j := 0; j < 32; j++ {
-		y[j] = float32(int8(qs[j])) * d
+	y = y[:32]
+	for j, v := range b[2:34] {
+		y[j] = float32(int8(v)) * d
 	}
 }
 
@@ -300,9 +300,10 @@ func q4_K(b []byte, y []float32) {
 		d1, m1 := d*float32(sc), dmin*float32(m)
 		sc, m = scaleMinK4(is+1, scales)
 		d2, m2 := d*float32(sc), dmin*float32(m)
-		for l := 0; l < 32; l++ {
-			y[k+l] = float32(d1*float32(q[l]&0xf)) - m1
-			y[k+32+l] = float32(d2*float32(q[l]>>4)) - m2
+		lo, hi := y[k:k+32:k+32], y[k+32:k+64:k+64]
+		for l, v := range q[:32] {
+			lo[l] = float32(d1*float32(v&0xf)) - m1
+			hi[l] = float32(d2*float32(v>>4)) - m2
 		}
 		k += 64
 		q = q[32:]
