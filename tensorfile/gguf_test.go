@@ -230,3 +230,43 @@ func TestLlamaLogManifests(t *testing.T) {
 		t.Errorf("eval dump as a manifest: %v", err)
 	}
 }
+
+// TestUnpermutedView: the view undoes llama.cpp's permute
+// (w.reshape(n, 2, hd/2, cols).swapaxes(1, 2)), for reads of any range.
+func TestUnpermutedView(t *testing.T) {
+	const n, hd, cols = 3, 8, 5
+	rows := n * hd
+	hf := make([]float32, rows*cols)
+	for i := range hf {
+		hf[i] = float32(i)
+	}
+	// permute as numpy would: out[h, i, s] = w[h, s, i]
+	perm := make(tensor.MemData, 4*rows*cols)
+	for h := 0; h < n; h++ {
+		for i := 0; i < hd/2; i++ {
+			for s := 0; s < 2; s++ {
+				dst, src := h*hd+2*i+s, h*hd+s*hd/2+i
+				for c := 0; c < cols; c++ {
+					binary.LittleEndian.PutUint32(perm[4*(dst*cols+c):], math.Float32bits(hf[src*cols+c]))
+				}
+			}
+		}
+	}
+	v, err := unpermuted(tensor.Tensor{Name: "q", DType: tensor.F32, Shape: []int64{int64(rows), cols}, Data: perm}, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, v)
+	for i, w := range hf {
+		if g := math.Float32frombits(binary.LittleEndian.Uint32(got[4*i:])); g != w {
+			t.Fatalf("element %d = %v, want %v", i, g, w)
+		}
+	}
+	p := make([]byte, 4*cols*hd+6)
+	if k, err := v.Data.ReadAt(p, 4*cols*3+2); k != len(p) || err != nil || !slices.Equal(p, got[4*cols*3+2:][:len(p)]) {
+		t.Errorf("partial read across heads: %d, %v", k, err)
+	}
+	if _, err := unpermuted(tensor.Tensor{Shape: []int64{10, 4}, DType: tensor.F32}, 4); err == nil {
+		t.Error("10 rows in 4 heads accepted")
+	}
+}

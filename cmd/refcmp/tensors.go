@@ -132,6 +132,7 @@ type tensorsOptions struct {
 	tols                  []string // GLOB=SPEC
 	orderPath             string
 	progress              string
+	preset                string
 
 	// changed records which flags were given on the command line, so
 	// that only those override the config file and the dtype defaults.
@@ -172,6 +173,7 @@ func newTensorsCmd(a *app) *cobra.Command {
 	fs.BoolVar(&o.equalNaN, "equal-nan", false, "NaN in both sides at the same place counts as equal")
 	fs.StringArrayVar(&o.tols, "tol", nil, "per-tensor rule `GLOB=ATOL:RTOL` (or GLOB=exact, GLOB=cosine:T, GLOB=nmse:T, GLOB=max-abs:ATOL); repeatable")
 	fs.StringVar(&o.orderPath, "order", "", "execution order: a `FILE` of REF names, one per line or a JSON list")
+	fs.StringVar(&o.preset, "preset", "", presetHelp)
 	fs.Var(&choiceValue{&o.progress, []string{progressAuto, progressNever}}, "progress", "progress bar on stderr: auto (on a terminal, for long work), never")
 	o.out.register(cmd, formatText, formatJSON, formatMarkdown, formatJUnit)
 	_ = cmd.RegisterFlagCompletionFunc("check", cobra.FixedCompletions(checkNames(), cobra.ShellCompDirectiveNoFileComp))
@@ -201,6 +203,17 @@ func runTensors(a *app, o *tensorsOptions) error {
 		return err
 	}
 	defer closeOurs()
+	var conv map[string]diffing.Conversion
+	convIsOurs := false
+	if o.preset != "" {
+		p, err := loadPreset(o.preset)
+		if err != nil {
+			return err
+		}
+		if conv, convIsOurs, err = presetInputs(p, &ref, &ours); err != nil {
+			return err
+		}
+	}
 	var bar *progress
 	defer func() { bar.finish() }()
 	rep, err := diffing.CompareAll(ref, ours, diffing.CompareAllOptions{
@@ -219,6 +232,11 @@ func runTensors(a *app, o *tensorsOptions) error {
 	}
 	bar.finish()
 	bar = nil
+	if conv != nil {
+		if err := diffing.ConversionHints(&rep, ref, ours, conv, convIsOurs); err != nil {
+			return err
+		}
+	}
 	view := tensorsView{Report: rep, All: o.out.all}
 	return o.out.render(a, rep, rep.Pass, formatRenderers{
 		text:     func(st textStyle) error { return renderTensorsText(a.stdout, view, st) },
