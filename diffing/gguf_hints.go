@@ -13,10 +13,10 @@ import (
 
 // Tensor hint kinds of a GGUF conversion read through a preset.
 const (
-	TensorHintUnpermuted  = "unpermuted"   // Q/K rows not permuted for NORM RoPE
-	TensorHintNormOffset  = "norm_offset"  // Gemma's +1 missing or applied twice
-	TensorHintLayerSwap   = "layer_swap"   // layer A holds layer B's data
-	convSampleHeads       = 2              // heads of rows the un-permuted hypothesis is tested on
+	TensorHintUnpermuted   = "unpermuted"  // Q/K rows not permuted for NORM RoPE
+	TensorHintNormOffset   = "norm_offset" // Gemma's +1 missing or applied twice
+	TensorHintLayerSwap    = "layer_swap"  // layer A holds layer B's data
+	convSampleHeads        = 2             // heads of rows the un-permuted hypothesis is tested on
 	normOffsetRelTolerance = 1e-4
 )
 

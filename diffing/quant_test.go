@@ -83,3 +83,23 @@ func decodeAs(t *testing.T, dt tensor.DType, v []float64) []float64 {
 	decoderFor(dt)(out, b)
 	return out
 }
+
+// TestNormOffsetHint: a norm read through add=1 that differs by exactly
+// +1 had the offset applied twice; by exactly -1, it was missing.
+func TestNormOffsetHint(t *testing.T) {
+	w := []float64{0.5, -0.25, 1.5, 0.125}
+	for _, c := range []struct {
+		d    float64
+		want string
+	}{{1, "differs by exactly +1.0: Gemma norm offset applied twice"}, {-1, "differs by exactly -1.0: Gemma norm offset missing"}, {0.5, ""}} {
+		o := make([]float64, len(w))
+		for i := range w {
+			o[i] = w[i] + c.d
+		}
+		res := mustCompare(t, mkTensor(t, "n", tensor.F32, []int64{4}, w), mkTensor(t, "n", tensor.F32, []int64{4}, o), DefaultTolerance(tensor.F32, tensor.F32))
+		h := normOffsetHint(&res, Conversion{Add: 1}, true)
+		if (c.want == "") != (len(h) == 0) || len(h) > 0 && !strings.HasPrefix(h[0].Summary, c.want) {
+			t.Errorf("d %v: hints %+v", c.d, h)
+		}
+	}
+}
