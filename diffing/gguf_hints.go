@@ -121,8 +121,8 @@ func unpermutedHint(src tensor.Tensor, c Conversion, tol Tolerance, convIsOurs b
 		Kind: TensorHintUnpermuted,
 		Summary: fmt.Sprintf("looks un-permuted for NORM RoPE: the stored rows are in HF order; llama.cpp permutes Q/K rows (reshape(%d, 2, %d, cols).swapaxes(1, 2))",
 			c.Heads, hd/2),
-		Evidence: fmt.Sprintf("the first %d rows (%d heads) as stored match the source without the permutation (max|diff| %.3g); through it, they do not",
-			n, n/hd, float64(r.MaxAbsDiff)),
+		Evidence: fmt.Sprintf("the first %d rows (%s) as stored match the source without the permutation (max|diff| %.3g); through it, they do not",
+			n, plural(int(n/hd), "head", "heads"), float64(r.MaxAbsDiff)),
 	}}, nil
 }
 

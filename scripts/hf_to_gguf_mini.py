@@ -62,7 +62,7 @@ TOP_NAMES = {
 }
 
 
-def make_hf(outdir, arch, seed, tied):
+def make_hf(outdir, arch, seed, tied, small=False):
     import torch
     g = torch.Generator().manual_seed(seed)
     cfg = {
@@ -73,6 +73,9 @@ def make_hf(outdir, arch, seed, tied):
         "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
         "tie_word_embeddings": bool(tied or arch == "gemma"),
     }
+    if small:  # for docs fixtures: rows of 32 (Q8_0 blocks, not Q4_K's 256)
+        cfg.update(hidden_size=32, intermediate_size=64, num_attention_heads=2,
+                   num_key_value_heads=1, head_dim=16, vocab_size=32)
     h, inter, hd = cfg["hidden_size"], cfg["intermediate_size"], cfg["head_dim"]
     nh, nkv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
 
@@ -249,6 +252,7 @@ def main(argv):
     m.add_argument("--arch", choices=["llama", "gemma"], default="llama")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--tied", action="store_true")
+    m.add_argument("--small", action="store_true")
     c = sub.add_parser("convert")
     c.add_argument("hfdir")
     c.add_argument("out")
@@ -257,7 +261,7 @@ def main(argv):
     c.add_argument("--bug", action="append", default=[])
     a = ap.parse_args(argv)
     if a.cmd == "make-hf":
-        make_hf(a.outdir, a.arch, a.seed, a.tied)
+        make_hf(a.outdir, a.arch, a.seed, a.tied, a.small)
     else:
         for b in a.bug:
             if not (b.startswith(("drop=", "no-permute=", "swap-layers=")) or b == "gemma-plus-one-twice"):
