@@ -103,3 +103,24 @@ func TestNormOffsetHint(t *testing.T) {
 		}
 	}
 }
+
+func TestLogitsBand(t *testing.T) {
+	for _, c := range []struct {
+		nmse float64
+		want string
+	}{{0, "essentially identical"}, {5e-7, "essentially identical"}, {1e-6, "excellent"}, {5e-4, "very good"}, {5e-3, "good"}, {0.05, "acceptable"}, {0.5, "poor"}, {3, "very poor"}} {
+		if got := LogitsBand(c.nmse); got != c.want {
+			t.Errorf("LogitsBand(%g) = %q, want %q", c.nmse, got, c.want)
+		}
+	}
+	for name, want := range map[string]bool{"logits": true, "logits.npy": true, "out/logits-llamacpp.bin": true, "model.logits": true, "lm_head.weight": false, "x": false} {
+		if isLogits(name) != want {
+			t.Errorf("isLogits(%q) != %v", name, want)
+		}
+	}
+	r := Result{Name: "logits", NMSE: 3e-5}
+	logitsNote(&r)
+	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "excellent by llama.cpp's bands") {
+		t.Errorf("notes %q", r.Notes)
+	}
+}

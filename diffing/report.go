@@ -214,6 +214,7 @@ func CompareAll(ref, ours Input, opts CompareAllOptions) (Report, error) {
 			finishQuant(&res, qc)
 		}
 		storedDTypes(&res, rt, ot)
+		logitsNote(&res)
 		done += dataBytes(rt) + dataBytes(ot)
 		set(done)
 		res.Name, res.OursName = q.name, ot.Name
