@@ -75,6 +75,9 @@ type Result struct {
 	Histogram []HistBin `json:"histogram,omitempty"`
 	// Notes are facts a reader should know (e.g. a hint check that was capped).
 	Notes []string `json:"notes,omitempty"`
+	// Quant is the quantization-aware verdict of a block-quantized tensor
+	// against its float source (see QuantCheck); nil for other pairs.
+	Quant *QuantCheck `json:"quant,omitempty"`
 }
 
 // Options tunes CompareWith. The zero value is what Compare uses.

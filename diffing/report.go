@@ -215,11 +215,17 @@ func CompareAll(ref, ours Input, opts CompareAllOptions) (Report, error) {
 	for _, q := range p.pairs {
 		rt, ot := ref.Tensors[q.ref], ours.Tensors[q.ours]
 		tol := opts.Tolerance.Resolve(q.name, rt.DType, ot.DType)
+		qc, tol := quantPlan(rt, ot, tol)
 		base := done
 		res, err := CompareWith(rt, ot, tol, Options{Progress: func(n int64) { set(base + n) }})
 		if err != nil {
 			return rep, fmt.Errorf("%s vs %s: %w", ref.Arg, ours.Arg, err)
 		}
+		if qc != nil {
+			finishQuant(&res, qc)
+		}
+		storedDTypes(&res, rt, ot)
+		logitsNote(&res)
 		done += dataBytes(rt) + dataBytes(ot)
 		set(done)
 		res.Name, res.OursName = q.name, ot.Name

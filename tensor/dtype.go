@@ -58,10 +58,14 @@ func (d DType) String() string {
 	if int(d) < len(dtypeNames) {
 		return dtypeNames[d]
 	}
+	if d.IsBlock() {
+		return ggmlBlocks[d-Q4_0].name
+	}
 	return fmt.Sprintf("DType(%d)", d)
 }
 
-// Size is the size of one element in bytes (0 for Unknown).
+// Size is the size of one element in bytes (0 for Unknown and for the
+// GGML block types, see Block).
 func (d DType) Size() int {
 	if int(d) < len(dtypeSizes) {
 		return dtypeSizes[d]
@@ -121,6 +125,9 @@ func ParseDType(s string) (DType, error) {
 		key = strings.TrimPrefix(key, p)
 	}
 	if d, ok := dtypeAliases[key]; ok {
+		return d, nil
+	}
+	if d, ok := parseBlock(key); ok {
 		return d, nil
 	}
 	return Unknown, fmt.Errorf("unknown dtype %q", s)

@@ -29,6 +29,10 @@ type Tensor struct {
 	DType DType
 	Shape []int64
 	Data  io.ReaderAt
+	// Stored is the file's storage type when Data is a decoded view of
+	// it: a GGML block type (Q4_K...) whose values Data yields as F32.
+	// Unknown when the data is stored as DType.
+	Stored DType
 }
 
 // Numel is the number of elements (1 for a scalar, 0 for an empty tensor).

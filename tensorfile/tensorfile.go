@@ -12,6 +12,7 @@ import (
 	"github.com/refcmp/refcmp/internal/fileio"
 	"github.com/refcmp/refcmp/safetensors"
 	"github.com/refcmp/refcmp/tensor"
+	"github.com/refcmp/refcmp/tensorfile/gguf"
 )
 
 // DefaultMaxMaterialize is the default bound on the bytes one tensor may
@@ -60,6 +61,7 @@ const (
 	FormatPyTorchLegacy    = "pytorch-legacy"
 	FormatRaw              = "raw"
 	FormatDir              = "dir"
+	FormatGGUF             = "gguf"
 )
 
 // Container is an opened input: one tensor or many, with their data.
@@ -80,6 +82,9 @@ type Container struct {
 	// Notes are facts a reader should know, e.g. non-tensor values skipped
 	// in a PyTorch checkpoint.
 	Notes []string
+	// GGUF is the header of a GGUF file (metadata for a preset's
+	// transforms); nil for other formats.
+	GGUF *gguf.File
 
 	closers []io.Closer
 }
@@ -157,6 +162,8 @@ func openKind(path, kind string, size int64, cfg config) (*Container, error) {
 		return openRaw(path, size, cfg)
 	case FormatPyTorchIndex:
 		return openTorchIndex(path, cfg)
+	case FormatGGUF:
+		return openGGUF(path, cfg)
 	}
 	return nil, unrecognised(path)
 }
@@ -207,6 +214,8 @@ func List(path string) (l tensor.Listing, err error) {
 	switch kind {
 	case FormatSafetensors, FormatSafetensorsIndex:
 		return listSafetensors(path)
+	case FormatGGUF:
+		return listGGUF(path)
 	case FormatNpy, FormatNpz, FormatPyTorchZip, FormatPyTorchLegacy, FormatPyTorchIndex:
 		c, err := openKind(path, kind, fi.Size(), config{headerOnly: true})
 		if err != nil {
@@ -230,6 +239,9 @@ func List(path string) (l tensor.Listing, err error) {
 		if dumpExt(path) {
 			return tensor.Listing{}, unrecognised(path)
 		}
+	}
+	if l, ok, err := listLlamaLog(path); ok || err != nil {
+		return l, err
 	}
 	return ReadManifest(path)
 }
@@ -307,6 +319,8 @@ func sniffFile(path string, size int64) (string, error) {
 		return FormatPyTorchLegacy, nil
 	case safetensors.IsSafetensors(head, size):
 		return FormatSafetensors, nil
+	case isGGUF(head):
+		return FormatGGUF, nil
 	}
 	if k := indexKind(path, f, size); k != "" {
 		return k, nil

@@ -134,6 +134,7 @@ type tensorsOptions struct {
 	orderPath             string
 	progress              string
 	details               int
+	preset                string
 
 	// changed records which flags were given on the command line, so
 	// that only those override the config file and the dtype defaults.
@@ -176,6 +177,7 @@ func newTensorsCmd(a *app) *cobra.Command {
 	fs.StringArrayVar(&o.tols, "tol", nil, "per-tensor rule `GLOB=ATOL:RTOL` (or GLOB=exact, GLOB=cosine:T, GLOB=nmse:T, GLOB=max-abs:ATOL); repeatable")
 	fs.IntVar(&o.details, "details", 1, "detail blocks for the first `N` failing pairs (later failures are mostly consequences; --all shows every one)")
 	fs.StringVar(&o.orderPath, "order", "", "execution order: a `FILE` of REF names, one per line or a JSON list")
+	fs.StringVar(&o.preset, "preset", "", presetHelp)
 	fs.Var(&choiceValue{&o.progress, []string{progressAuto, progressNever}}, "progress", "progress bar on stderr: auto (on a terminal, for long work), never")
 	o.out.register(cmd, formatText, formatJSON, formatMarkdown, formatJUnit)
 	o.plot.register(cmd)
@@ -206,6 +208,17 @@ func runTensors(a *app, o *tensorsOptions) error {
 		return err
 	}
 	defer closeOurs()
+	var conv map[string]diffing.Conversion
+	convIsOurs := false
+	if o.preset != "" {
+		p, err := loadPreset(o.preset)
+		if err != nil {
+			return err
+		}
+		if conv, convIsOurs, err = presetInputs(p, &ref, &ours); err != nil {
+			return err
+		}
+	}
 	var bar *progress
 	defer func() { bar.finish() }()
 	rep, err := diffing.CompareAll(ref, ours, diffing.CompareAllOptions{
@@ -224,7 +237,15 @@ func runTensors(a *app, o *tensorsOptions) error {
 	}
 	bar.finish()
 	bar = nil
+	if conv != nil {
+		if err := diffing.ConversionHints(&rep, ref, ours, conv, convIsOurs); err != nil {
+			return err
+		}
+	}
 	view := tensorsView{Report: rep, All: o.out.all, Details: o.details}
+	if conv != nil && !o.changed("details") {
+		view.Details = len(rep.Tensors) // independent weights: no failure is another's consequence
+	}
 	if err := o.plot.tensors(a, &view, ref, ours, o.out.format, "refcmp tensors "+o.ref+" "+o.ours); err != nil {
 		return err
 	}

@@ -75,6 +75,7 @@ type weightsOptions struct {
 	// ignoreDTypeSet is true when --ignore-dtype was given, so that it
 	// overrides the config file either way.
 	ignoreDTypeSet bool
+	preset         string
 
 	out outputFlags
 }
@@ -99,6 +100,7 @@ func newWeightsCmd(a *app) *cobra.Command {
 	fs.StringArrayVar(&o.ignores, "ignore", nil, "leave out names matching this `GLOB` on both sides (repeatable)")
 	fs.StringArrayVar(&o.tied, "tied", nil, "accept NAME absent from LOADED when TARGET is loaded with its shape: tied weights, `NAME=TARGET` (repeatable)")
 	fs.BoolVar(&o.ignoreDType, "ignore-dtype", false, "do not compare dtypes")
+	fs.StringVar(&o.preset, "preset", "", presetHelp)
 	o.out.register(cmd, formatText, formatJSON, formatMarkdown, formatJUnit)
 	return cmd
 }
@@ -115,6 +117,15 @@ func runWeights(a *app, o *weightsOptions) error {
 	loaded, err := tensorfile.List(o.loaded)
 	if err != nil {
 		return err
+	}
+	if o.preset != "" {
+		p, err := loadPreset(o.preset)
+		if err != nil {
+			return err
+		}
+		if err := presetListings(p, &expected, &loaded, &opts); err != nil {
+			return err
+		}
 	}
 	rep := weights.Diff(expected, loaded, opts)
 	view := weightsView{Report: rep, Opts: opts, All: o.out.all}
