@@ -271,8 +271,8 @@ const (
 type partial struct {
 	ref, ours     moments
 	pairs         int64
-	sad, sdd, dot ksum
-	rr, oo        ksum
+	sad, sdd, dot xsum
+	rr, oo        xsum
 	maxAbs        float64
 	worst         int64
 	worstR        float64
@@ -299,14 +299,16 @@ func (p *partial) addBlock(base int64, b *blockOut, r, o []float64) {
 	p.ref.inf += b.rinf
 	p.ours.nan += b.onan
 	p.ours.inf += b.oinf
-	p.ref.mergeBlock(b.rn, b.rsum, b.rmin, b.rmax, b.rm2)
-	p.ours.mergeBlock(b.on, b.osum, b.omin, b.omax, b.om2)
+	p.ref.mergeSide(b.r)
+	p.ref.mergeSide(b.rx)
+	p.ours.mergeSide(b.o)
+	p.ours.mergeSide(b.ox)
 	p.pairs += b.pairs
-	p.sad.add(b.sad)
-	p.sdd.add(b.sdd)
-	p.dot.add(b.dot)
-	p.rr.add(b.rr)
-	p.oo.add(b.oo)
+	p.sad.add(b.sad, b.ed)
+	p.sdd.add(b.sdd, 2*b.ed)
+	p.dot.add(b.dot, b.r.e+b.o.e)
+	p.rr.add(b.rr, 2*b.r.e)
+	p.oo.add(b.oo, 2*b.o.e)
 	if b.worst >= 0 {
 		p.maxAbs = b.maxAbs
 		p.worst = base + int64(b.worst)
@@ -331,10 +333,11 @@ func (p *partial) merge(q *partial) {
 	p.ref.merge(&q.ref)
 	p.ours.merge(&q.ours)
 	p.pairs += q.pairs
-	for _, s := range [...][2]*ksum{{&p.sad, &q.sad}, {&p.sdd, &q.sdd}, {&p.dot, &q.dot}, {&p.rr, &q.rr}, {&p.oo, &q.oo}} {
-		s[0].add(s[1].s)
-		s[0].add(s[1].c)
-	}
+	p.sad.addX(q.sad)
+	p.sdd.addX(q.sdd)
+	p.dot.addX(q.dot)
+	p.rr.addX(q.rr)
+	p.oo.addX(q.oo)
 	if q.worst >= 0 && (p.worst < 0 || q.maxAbs > p.maxAbs) {
 		p.maxAbs, p.worst, p.worstR, p.worstO = q.maxAbs, q.worst, q.worstR, q.worstO
 	}
@@ -376,19 +379,19 @@ func (p *partial) fill(res *Result, shape []int64) {
 	} else {
 		n := float64(p.pairs)
 		res.MaxAbsDiff = Float(p.maxAbs)
-		res.MeanAbsDiff = Float(p.sad.sum() / n)
+		res.MeanAbsDiff = Float(p.sad.div(n))
 		res.MaxRelDiff = Float(p.maxRel)
-		mse := p.sdd.sum() / n
-		res.RMSE = Float(math.Sqrt(mse))
-		switch v := p.ref.variance(); {
+		mse := p.sdd.mant() / n // ·2^sdd.e
+		res.RMSE = Float(sqrtScaled(mse, p.sdd.e))
+		switch v := p.ref.m2.mant() / float64(p.ref.n); {
 		case mse == 0:
 			res.NMSE = 0
-		case v == 0:
+		case !(v > 0):
 			res.NMSE = Float(math.Inf(1))
 		default:
-			res.NMSE = Float(mse / v)
+			res.NMSE = Float(math.Ldexp(mse/v, p.sdd.e-p.ref.m2.e))
 		}
-		res.Cosine = Float(cosine(p.dot.sum(), p.rr.sum(), p.oo.sum(), p.maxAbs == 0))
+		res.Cosine = Float(cosine(p.dot, p.rr, p.oo, p.maxAbs == 0))
 	}
 	if p.worst >= 0 && p.maxAbs > 0 {
 		res.Worst = &Element{Index: unravel(p.worst, shape), Offset: p.worst, Ref: Float(p.worstR), Ours: Float(p.worstO)}
@@ -420,19 +423,29 @@ func verdict(res *Result, nfMis int64) bool {
 	return res.Mismatched == 0
 }
 
-// cosine is dot / (‖ref‖‖ours‖). When every finite pair is equal it is
-// exactly 1 (unless one side is all zeros), whatever the rounding of the
-// three sums, which the kernels accumulate separately.
-func cosine(dot, rr, oo float64, equal bool) float64 {
+// cosine is dot / (‖ref‖‖ours‖), from the scaled sums. When every finite
+// pair is equal it is exactly 1 (unless one side is all zeros), whatever
+// the rounding of the three sums, which the kernels accumulate separately.
+func cosine(dot, rr, oo xsum, equal bool) float64 {
+	r, o := rr.mant(), oo.mant()
 	switch {
-	case rr == 0 && oo == 0:
+	case r <= 0 && o <= 0:
 		return 1
-	case rr == 0 || oo == 0:
+	case r <= 0 || o <= 0:
 		return 0
 	case equal:
 		return 1
 	}
-	c := dot / (math.Sqrt(rr) * math.Sqrt(oo))
+	// √(r·2^re) = √r'·2^(re'/2) with re' even.
+	nr, er := r, rr.e
+	if er%2 != 0 {
+		nr, er = 2*nr, er-1
+	}
+	no, eo := o, oo.e
+	if eo%2 != 0 {
+		no, eo = 2*no, eo-1
+	}
+	c := math.Ldexp(dot.mant()/(math.Sqrt(nr)*math.Sqrt(no)), dot.e-er/2-eo/2)
 	return max(-1, min(1, c))
 }
 
