@@ -510,6 +510,7 @@ func scan(ref, ours Tensor, n int64, shape []int64, tol *Tolerance, workers int,
 	if s, ok := ours.Data.(ByteSource); ok {
 		omem = s.Bytes()
 	}
+	ints := exactInts(ref.DType, ours.DType)
 	nchunks := int((n + chunkElems - 1) / chunkElems)
 	workers = max(1, min(workers, nchunks))
 	scr := make([]scratch, workers)
@@ -547,6 +548,7 @@ func scan(ref, ours Tensor, n int64, shape []int64, tol *Tolerance, workers int,
 				oblk: obuf[off*int64(osz) : (off+int64(bn))*int64(osz)],
 				r:    s.rb[:bn], o: s.ob[:bn],
 				rdec: rdec, odec: odec,
+				ints: ints, rdt: ref.DType, odt: ours.DType,
 			}
 			if !blockFinite(ks, &in, &kp, p.maxAbs, p.maxRel, &b, false) {
 				in.decode()
@@ -560,6 +562,10 @@ func scan(ref, ours Tensor, n int64, shape []int64, tol *Tolerance, workers int,
 				in.decode()
 				b.mis, b.first = bitsDiff(in.r, in.o)
 				b.nfMis = 0
+			}
+			if ints {
+				in.decode()
+				intBlock(&in, mode, &kp, p.maxAbs, p.maxRel, &b)
 			}
 			if b.worst >= 0 || b.first >= 0 || b.firstIntro >= 0 {
 				in.decode()

@@ -161,6 +161,10 @@ type blockIn struct {
 	r, o       []float64
 	rdec, odec decoder
 	decoded    bool
+	// ints is set for integer pairs with a 64-bit side (see exactInts),
+	// whose differences come from the raw bytes of dtypes rdt and odt.
+	ints     bool
+	rdt, odt safetensors.DType
 }
 
 func (in *blockIn) decode() {
