@@ -324,9 +324,16 @@ func blockFinite(ks kernels, in *blockIn, kp *kparams, maxAbs, maxRel float64, b
 		mis: k.mis, first: -1, firstIntro: -1,
 	}
 	mr, mo := max(-k.rmin, k.rmax), max(-k.omin, k.omax)
-	if overflow || unsafeSquare(mr) || unsafeSquare(mo) || unsafeSquare(k.maxAbs) {
+	switch {
+	case overflow || unsafeSquare(mr) || unsafeSquare(mo) || unsafeSquare(k.maxAbs):
 		in.decode()
 		blockScaled(in.r, in.o[:n], mr, mo, k.maxAbs, b)
+	case b.r.m2 < k.rs2*cancelled || b.o.m2 < k.os2*cancelled:
+		// The first value, the shift, lies far from the block's mean:
+		// M2 = Σ(x-k)² - (Σ(x-k))²/n lost most of its digits. Two passes.
+		in.decode()
+		b.r = scaledSide(in.r, 0, b.r.min, b.r.max)
+		b.o = scaledSide(in.o[:n], 0, b.o.min, b.o.max)
 	}
 	if k.maxAbs <= maxAbs && !k.relFlag && k.mis == 0 {
 		return true
@@ -365,6 +372,10 @@ func blockFinite(ks kernels, in *blockIn, kp *kparams, maxAbs, maxRel float64, b
 // lies outside [2^-450, 2^450] are summed scaled: there, squares summed
 // over up to 2^63 elements could overflow, or underflow to subnormals.
 const safeHi, safeLo = 0x1p450, 0x1p-450
+
+// cancelled bounds the digits the shifted M2 formula may lose (8 bits)
+// before blockFinite recomputes M2 with two passes.
+const cancelled = 0x1p-8
 
 func unsafeSquare(m float64) bool { return m > safeHi || m < safeLo && m != 0 }
 
