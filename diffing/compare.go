@@ -36,6 +36,17 @@ type Element struct {
 // var(ref) (population variance of ref's finite values; 0 when both are
 // 0, +Inf when only the variance is). Cosine = Σ ref·ours / (‖ref‖‖ours‖),
 // 1 when both norms are 0 and 0 when one is.
+//
+// Precision: d, |d|/|ref| and the element rule's allowance
+// atol + rtol·|ref| are computed as numpy and torch compute them, each
+// operation rounded to float64 (no fused multiply-add), so MaxAbsDiff,
+// MaxRelDiff and the mismatches are exactly theirs, subnormal ref
+// included. Sums are compensated and scaled by powers of two where
+// squares would overflow or underflow, so Mean, Std, MeanAbsDiff, RMSE,
+// NMSE and Cosine are accurate over the whole float64 range (a d that
+// overflows float64 makes MaxAbsDiff +Inf, as in numpy, but RMSE and
+// MeanAbsDiff stay finite when the true values are). Integer pairs with
+// an I64 or U64 side take d from the integers, not from float64 values.
 type Result struct {
 	Name          string            `json:"name"`
 	OursName      string            `json:"ours_name"`

@@ -45,21 +45,11 @@ func allowance(atol, rtol, ax float64) float64 {
 	return atol + float64(rtol*ax) // the conversion forbids fusing
 }
 
-// relFloor is the smallest product rt·|r| the relative-difference flag
-// trusts: below it the product is subnormal or close to it, has lost
-// precision, and every nonzero |d| is flagged instead (the rescan then
-// divides exactly).
-const relFloor = 0x1p-969
-
-// relBound is the threshold the kernels compare |d| against to flag a
-// relative-difference candidate: rt·|r|, or 0 where that product is below
-// relFloor.
-func relBound(rt, ax float64) float64 {
-	if p := rt * ax; p >= relFloor {
-		return p
-	}
-	return 0
-}
+// relCandidate reports |d| > rt·|r| for the exact product: the sign of
+// rt·|r| - |d| rounded once (a fused multiply-add; a result that rounds
+// to zero keeps the exact result's sign) is exact even where the product
+// is subnormal, so no ratio |d|/|r| above rt escapes the rescan.
+func relCandidate(rt, ax, ad float64) bool { return math.Signbit(math.FMA(rt, ax, -ad)) }
 
 // b2i is compiled to a flag move, keeping the mismatch count branch-free.
 func b2i(b bool) int64 {
@@ -78,7 +68,7 @@ type kernelOut struct {
 	sad, sdd, dot          float64 // Σ|d|, Σd², Σ r·o
 	maxAbs                 float64 // max(incoming maxAbs, max |d|)
 	mis                    int64   // elements with |d| > allowance(atol, rtol, |r|)
-	relFlag                bool    // some |d| > relBound(maxRel, |r|)
+	relFlag                bool    // some relCandidate(maxRel, |r|, |d|)
 }
 
 // kernelGo is the portable block kernel. Its results are meaningful only
@@ -123,7 +113,7 @@ func kernelGo(r, o []float64, kr, ko float64, kp *kparams, maxAbs, maxRel float6
 		if ad > maxAbs {
 			maxAbs = ad
 		}
-		if ad > relBound(maxRel, ax) {
+		if relCandidate(maxRel, ax, ad) {
 			rel = true
 		}
 	}
@@ -140,7 +130,7 @@ type asmID uint8
 
 // Lane layout of an asmFunc's constants and results.
 const (
-	asmConsts  = 8 * 4
+	asmConsts  = 7 * 4
 	asmResults = 14 * 4
 )
 
@@ -218,7 +208,6 @@ func (ks kernels) run(in *blockIn, kr, ko float64, kp *kparams, maxAbs, maxRel f
 		c[16+l] = math.Float64bits(maxRel)
 		c[20+l] = 1<<63 - 1
 		c[24+l] = math.Float64bits(maxAbs)
-		c[28+l] = math.Float64bits(relFloor)
 	}
 	callAsm(f, rb, ob, n4, &c[0], &out[0])
 	reduceLanes(&out, k)
@@ -261,7 +250,7 @@ func reduceLanes(out *[asmResults]uint64, k *kernelOut) {
 		rmin: lo(4), rmax: hi(5), omin: lo(6), omax: hi(7),
 		sad: sum(8), sdd: sum(9), dot: sum(10), maxAbs: hi(11),
 		mis:     int64(out[48] + out[49] + out[50] + out[51]),
-		relFlag: out[52]|out[53]|out[54]|out[55] != 0,
+		relFlag: (out[52]|out[53]|out[54]|out[55])>>63 != 0, // sign bits
 	}
 }
 
@@ -294,9 +283,8 @@ func blockFinite(ks kernels, in *blockIn, kp *kparams, maxAbs, maxRel float64, b
 	if kr-kr != 0 || ko-ko != 0 {
 		return false
 	}
-	// The kernels flag |d| > rt·|r|. Against maxRel itself the rounded
-	// product could hide an element whose |d|/|r| rounds above maxRel;
-	// one ulp below it, none can (relBound handles tiny products).
+	// The kernels flag |d| > rt·|r| (relCandidate, exact). An element
+	// whose |d|/|r| rounds above maxRel has |d|/|r| > maxRel > rt.
 	rt := maxRel
 	if rt > 0 {
 		rt = math.Nextafter(rt, 0)
@@ -351,7 +339,7 @@ func blockFinite(ks kernels, in *blockIn, kp *kparams, maxAbs, maxRel float64, b
 	if k.relFlag {
 		for i, x := range r {
 			ad, ax := math.Abs(o[i]-x), math.Abs(x)
-			if ad > relBound(rt, ax) {
+			if relCandidate(rt, ax, ad) {
 				b.maxRel = max(b.maxRel, relDiff(ad, ax))
 			}
 		}

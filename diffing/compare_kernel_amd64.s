@@ -80,11 +80,8 @@ kernelF64F64AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x20, R8
 	ADDQ        $0x20, R9
 	DECQ        DI
@@ -176,11 +173,8 @@ kernelF64F32AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x20, R8
 	ADDQ        $0x10, R9
 	DECQ        DI
@@ -276,11 +270,8 @@ kernelF64BF16AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x20, R8
 	ADDQ        $0x08, R9
 	DECQ        DI
@@ -374,11 +365,8 @@ kernelF64F16AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x20, R8
 	ADDQ        $0x08, R9
 	DECQ        DI
@@ -470,11 +458,8 @@ kernelF32F64AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x10, R8
 	ADDQ        $0x20, R9
 	DECQ        DI
@@ -566,11 +551,8 @@ kernelF32F32AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x10, R8
 	ADDQ        $0x10, R9
 	DECQ        DI
@@ -666,11 +648,8 @@ kernelF32BF16AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x10, R8
 	ADDQ        $0x08, R9
 	DECQ        DI
@@ -764,11 +743,8 @@ kernelF32F16AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x10, R8
 	ADDQ        $0x08, R9
 	DECQ        DI
@@ -864,11 +840,8 @@ kernelBF16F64AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x08, R8
 	ADDQ        $0x20, R9
 	DECQ        DI
@@ -964,11 +937,8 @@ kernelBF16F32AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x08, R8
 	ADDQ        $0x10, R9
 	DECQ        DI
@@ -1068,11 +1038,8 @@ kernelBF16BF16AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x08, R8
 	ADDQ        $0x08, R9
 	DECQ        DI
@@ -1170,11 +1137,8 @@ kernelBF16F16AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x08, R8
 	ADDQ        $0x08, R9
 	DECQ        DI
@@ -1268,11 +1232,8 @@ kernelF16F64AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x08, R8
 	ADDQ        $0x20, R9
 	DECQ        DI
@@ -1366,11 +1327,8 @@ kernelF16F32AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x08, R8
 	ADDQ        $0x10, R9
 	DECQ        DI
@@ -1468,11 +1426,8 @@ kernelF16BF16AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x08, R8
 	ADDQ        $0x08, R9
 	DECQ        DI
@@ -1568,11 +1523,8 @@ kernelF16F16AVX2_p2:
 	VADDPD      64(BX), Y7, Y7
 	VCMPPD      $0x1e, Y7, Y8, Y7
 	VPSUBQ      Y7, Y4, Y4
-	VMULPD      128(BX), Y6, Y6
-	VCMPPD      $0x1d, 224(BX), Y6, Y7
-	VANDPD      Y7, Y6, Y6
-	VCMPPD      $0x1e, Y6, Y8, Y6
-	VORPD       Y6, Y5, Y5
+	VFMSUB231PD 128(BX), Y6, Y8
+	VORPD       Y8, Y5, Y5
 	ADDQ        $0x08, R8
 	ADDQ        $0x08, R9
 	DECQ        DI

@@ -20,14 +20,14 @@
 // The lanes are reduced in Go, in a fixed order.
 //
 // Constants c (uint64 lanes, 4 per value): kr, ko, atol, rtol, maxRel,
-// absmask, maxAbs, relFloor. Output out (4 lanes each): rs, rs2, os, os2,
-// rmin, rmax, omin, omax, sad, sdd, dot, maxAbs, mis (int64 counts), rel
-// (masks).
+// absmask, maxAbs. Output out (4 lanes each): rs, rs2, os, os2, rmin,
+// rmax, omin, omax, sad, sdd, dot, maxAbs, mis (int64 counts), rel (sign
+// bits).
 //
 // The element rule's allowance atol + rtol·|r| is a multiply and an add,
 // each rounded (no FMA), as in torch and numpy and in the Go code
-// (allowance); the relative-difference flag compares |d| with maxRel·|r|,
-// or with 0 where that product is below relFloor (relBound).
+// (allowance). The relative-difference flag is the sign of
+// maxRel·|r| - |d| rounded once (an FMA), exact as relCandidate is.
 package main
 
 import (
@@ -72,7 +72,7 @@ func load(k kind, m Mem, dst VecVirtual) {
 
 // Offsets (bytes) in c and out.
 const (
-	cKr, cKo, cAtol, cRtol, cMaxRel, cAbs, cMaxAbs, cRelFloor = 0, 32, 64, 96, 128, 160, 192, 224
+	cKr, cKo, cAtol, cRtol, cMaxRel, cAbs, cMaxAbs = 0, 32, 64, 96, 128, 160, 192
 )
 
 func kernel(rk, ok kind) {
@@ -139,7 +139,7 @@ func kernel(rk, ok kind) {
 	Label(name + "_p2")
 	TESTQ(i, i)
 	JZ(LabelRef(name + "_p2done"))
-	x2, y2, d, t, t2 := YMM(), YMM(), YMM(), YMM(), YMM()
+	x2, y2, d, t := YMM(), YMM(), YMM(), YMM()
 	load(rk, Mem{Base: r}, x2)
 	load(ok, Mem{Base: o}, y2)
 	VSUBPD(x2, y2, d)             // d = y - x
@@ -153,12 +153,8 @@ func kernel(rk, ok kind) {
 	VADDPD(cp.Offset(cAtol), t, t)  // t = atol + rtol*|x|, rounded
 	VCMPPD(Imm(0x1e), t, d, t)      // |d| > t
 	VPSUBQ(t, mis, mis)
-	VMULPD(cp.Offset(cMaxRel), x2, t2)
-	t3 := YMM()
-	VCMPPD(Imm(0x1d), cp.Offset(cRelFloor), t2, t3) // maxRel*|x| >= relFloor
-	VANDPD(t3, t2, t2)                              // else 0
-	VCMPPD(Imm(0x1e), t2, d, t2)                    // |d| > relBound
-	VORPD(t2, rel, rel)
+	VFMSUB231PD(cp.Offset(cMaxRel), x2, d) // d = maxRel*|x| - |d|, rounded once
+	VORPD(d, rel, rel)                     // sign bit: |d| > maxRel*|x|
 	ADDQ(Imm(uint64(rk.stride)), r)
 	ADDQ(Imm(uint64(ok.stride)), o)
 	DECQ(i)
