@@ -36,6 +36,17 @@ type Element struct {
 // var(ref) (population variance of ref's finite values; 0 when both are
 // 0, +Inf when only the variance is). Cosine = Σ ref·ours / (‖ref‖‖ours‖),
 // 1 when both norms are 0 and 0 when one is.
+//
+// Precision: d, |d|/|ref| and the element rule's allowance
+// atol + rtol·|ref| are computed as numpy and torch compute them, each
+// operation rounded to float64 (no fused multiply-add), so MaxAbsDiff,
+// MaxRelDiff and the mismatches are exactly theirs, subnormal ref
+// included. Sums are compensated and scaled by powers of two where
+// squares would overflow or underflow, so Mean, Std, MeanAbsDiff, RMSE,
+// NMSE and Cosine are accurate over the whole float64 range (a d that
+// overflows float64 makes MaxAbsDiff +Inf, as in numpy, but RMSE and
+// MeanAbsDiff stay finite when the true values are). Integer pairs with
+// an I64 or U64 side take d from the integers, not from float64 values.
 type Result struct {
 	Name          string       `json:"name"`
 	OursName      string       `json:"ours_name"`
@@ -249,8 +260,8 @@ const (
 type partial struct {
 	ref, ours     moments
 	pairs         int64
-	sad, sdd, dot ksum
-	rr, oo        ksum
+	sad, sdd, dot xsum
+	rr, oo        xsum
 	maxAbs        float64
 	worst         int64
 	worstR        float64
@@ -277,14 +288,16 @@ func (p *partial) addBlock(base int64, b *blockOut, r, o []float64) {
 	p.ref.inf += b.rinf
 	p.ours.nan += b.onan
 	p.ours.inf += b.oinf
-	p.ref.mergeBlock(b.rn, b.rsum, b.rmin, b.rmax, b.rm2)
-	p.ours.mergeBlock(b.on, b.osum, b.omin, b.omax, b.om2)
+	p.ref.mergeSide(b.r)
+	p.ref.mergeSide(b.rx)
+	p.ours.mergeSide(b.o)
+	p.ours.mergeSide(b.ox)
 	p.pairs += b.pairs
-	p.sad.add(b.sad)
-	p.sdd.add(b.sdd)
-	p.dot.add(b.dot)
-	p.rr.add(b.rr)
-	p.oo.add(b.oo)
+	p.sad.add(b.sad, b.ed)
+	p.sdd.add(b.sdd, 2*b.ed)
+	p.dot.add(b.dot, b.r.e+b.o.e)
+	p.rr.add(b.rr, 2*b.r.e)
+	p.oo.add(b.oo, 2*b.o.e)
 	if b.worst >= 0 {
 		p.maxAbs = b.maxAbs
 		p.worst = base + int64(b.worst)
@@ -309,10 +322,11 @@ func (p *partial) merge(q *partial) {
 	p.ref.merge(&q.ref)
 	p.ours.merge(&q.ours)
 	p.pairs += q.pairs
-	for _, s := range [...][2]*ksum{{&p.sad, &q.sad}, {&p.sdd, &q.sdd}, {&p.dot, &q.dot}, {&p.rr, &q.rr}, {&p.oo, &q.oo}} {
-		s[0].add(s[1].s)
-		s[0].add(s[1].c)
-	}
+	p.sad.addX(q.sad)
+	p.sdd.addX(q.sdd)
+	p.dot.addX(q.dot)
+	p.rr.addX(q.rr)
+	p.oo.addX(q.oo)
 	if q.worst >= 0 && (p.worst < 0 || q.maxAbs > p.maxAbs) {
 		p.maxAbs, p.worst, p.worstR, p.worstO = q.maxAbs, q.worst, q.worstR, q.worstO
 	}
@@ -354,19 +368,19 @@ func (p *partial) fill(res *Result, shape []int64) {
 	} else {
 		n := float64(p.pairs)
 		res.MaxAbsDiff = tensor.Float(p.maxAbs)
-		res.MeanAbsDiff = tensor.Float(p.sad.sum() / n)
+		res.MeanAbsDiff = tensor.Float(p.sad.div(n))
 		res.MaxRelDiff = tensor.Float(p.maxRel)
-		mse := p.sdd.sum() / n
-		res.RMSE = tensor.Float(math.Sqrt(mse))
-		switch v := p.ref.variance(); {
+		mse := p.sdd.mant() / n // ·2^sdd.e
+		res.RMSE = tensor.Float(sqrtScaled(mse, p.sdd.e))
+		switch v := p.ref.m2.mant() / float64(p.ref.n); {
 		case mse == 0:
 			res.NMSE = 0
-		case v == 0:
+		case !(v > 0):
 			res.NMSE = tensor.Float(math.Inf(1))
 		default:
-			res.NMSE = tensor.Float(mse / v)
+			res.NMSE = tensor.Float(math.Ldexp(mse/v, p.sdd.e-p.ref.m2.e))
 		}
-		res.Cosine = tensor.Float(cosine(p.dot.sum(), p.rr.sum(), p.oo.sum(), p.maxAbs == 0))
+		res.Cosine = tensor.Float(cosine(p.dot, p.rr, p.oo, p.maxAbs == 0))
 	}
 	if p.worst >= 0 && p.maxAbs > 0 {
 		res.Worst = &Element{Index: tensor.Unravel(p.worst, shape), Offset: p.worst, Ref: tensor.Float(p.worstR), Ours: tensor.Float(p.worstO)}
@@ -398,19 +412,29 @@ func verdict(res *Result, nfMis int64) bool {
 	return res.Mismatched == 0
 }
 
-// cosine is dot / (‖ref‖‖ours‖). When every finite pair is equal it is
-// exactly 1 (unless one side is all zeros), whatever the rounding of the
-// three sums, which the kernels accumulate separately.
-func cosine(dot, rr, oo float64, equal bool) float64 {
+// cosine is dot / (‖ref‖‖ours‖), from the scaled sums. When every finite
+// pair is equal it is exactly 1 (unless one side is all zeros), whatever
+// the rounding of the three sums, which the kernels accumulate separately.
+func cosine(dot, rr, oo xsum, equal bool) float64 {
+	r, o := rr.mant(), oo.mant()
 	switch {
-	case rr == 0 && oo == 0:
+	case r <= 0 && o <= 0:
 		return 1
-	case rr == 0 || oo == 0:
+	case r <= 0 || o <= 0:
 		return 0
 	case equal:
 		return 1
 	}
-	c := dot / (math.Sqrt(rr) * math.Sqrt(oo))
+	// √(r·2^re) = √r'·2^(re'/2) with re' even.
+	nr, er := r, rr.e
+	if er%2 != 0 {
+		nr, er = 2*nr, er-1
+	}
+	no, eo := o, oo.e
+	if eo%2 != 0 {
+		no, eo = 2*no, eo-1
+	}
+	c := math.Ldexp(dot.mant()/(math.Sqrt(nr)*math.Sqrt(no)), dot.e-er/2-eo/2)
 	return max(-1, min(1, c))
 }
 
@@ -463,6 +487,7 @@ func scan(ref, ours tensor.Tensor, n int64, shape []int64, tol *Tolerance, worke
 	if s, ok := ours.Data.(ByteSource); ok {
 		omem = s.Bytes()
 	}
+	ints := exactInts(ref.DType, ours.DType)
 	nchunks := int((n + chunkElems - 1) / chunkElems)
 	workers = max(1, min(workers, nchunks))
 	scr := make([]scratch, workers)
@@ -500,6 +525,7 @@ func scan(ref, ours tensor.Tensor, n int64, shape []int64, tol *Tolerance, worke
 				oblk: obuf[off*int64(osz) : (off+int64(bn))*int64(osz)],
 				r:    s.rb[:bn], o: s.ob[:bn],
 				rdec: rdec, odec: odec,
+				ints: ints, rdt: ref.DType, odt: ours.DType,
 			}
 			if !blockFinite(ks, &in, &kp, p.maxAbs, p.maxRel, &b, false) {
 				in.decode()
@@ -513,6 +539,10 @@ func scan(ref, ours tensor.Tensor, n int64, shape []int64, tol *Tolerance, worke
 				in.decode()
 				b.mis, b.first = bitsDiff(in.r, in.o)
 				b.nfMis = 0
+			}
+			if ints {
+				in.decode()
+				intBlock(&in, mode, &kp, p.maxAbs, p.maxRel, &b)
 			}
 			if b.worst >= 0 || b.first >= 0 || b.firstIntro >= 0 {
 				in.decode()

@@ -85,10 +85,12 @@ func blockMismatches(in *blockIn, mode mismatchMode, kp *kparams, flags []bool) 
 	for i, x := range r {
 		y := o[i]
 		switch {
+		case in.ints:
+			flags[i] = intMismatch(in, mode, kp, i)
 		case mode == modeBits:
 			flags[i] = math.Float64bits(x) != math.Float64bits(y) && !(x != x && y != y)
 		case x-x == 0 && y-y == 0:
-			flags[i] = math.Abs(y-x) > kp.atol+kp.rtol*math.Abs(x)
+			flags[i] = math.Abs(y-x) > allowance(kp.atol, kp.rtol, math.Abs(x))
 		default:
 			flags[i] = !(x == y || kp.equalNaN && x != x && y != y)
 		}

@@ -16,26 +16,40 @@ type kparams struct {
 }
 
 // blockOut holds the statistics of one block of decoded pairs. Indices
-// are positions in the block; -1 means none.
+// are positions in the block; -1 means none. Sums of scaled blocks carry
+// exponents (see blockScaled): sad·2^ed and sdd·2^2ed; dot·2^(r.e+o.e),
+// rr·2^2r.e, oo·2^2o.e; every exponent is 0 for an unscaled block.
 type blockOut struct {
-	rn, on        int64
-	rsum, osum    float64
-	rmin, rmax    float64
-	omin, omax    float64
-	rm2, om2      float64 // about the block means
-	rnan, rinf    int64
-	onan, oinf    int64
-	pairs         int64 // pairs where both values are finite
-	sad, sdd, dot float64
-	rr, oo        float64
-	maxAbs        float64 // at least the incoming running maximum
-	worst         int     // element that raised maxAbs, or -1
-	maxRel        float64
-	mis, nfMis    int64 // mismatches; those among non-finite pairs
-	first         int
-	intro         int64 // ours non-finite where ref is finite
-	firstIntro    int
+	r, o        sideBlock // the sides of the finite pairs
+	rx, ox      sideBlock // finite values whose partner is not finite
+	rnan, rinf  int64
+	onan, oinf  int64
+	pairs       int64 // pairs where both values are finite
+	sad, sdd    float64
+	ed          int
+	dot, rr, oo float64
+	maxAbs      float64 // at least the incoming running maximum
+	worst       int     // element that raised maxAbs, or -1
+	maxRel      float64
+	mis, nfMis  int64 // mismatches; those among non-finite pairs
+	first       int
+	intro       int64 // ours non-finite where ref is finite
+	firstIntro  int
 }
+
+// allowance is the element rule's bound atol + rtol·|ref|, each operation
+// rounded to float64 (no fused multiply-add), as torch.isclose and
+// numpy.isclose compute it. Every kernel, tail and rescan uses this
+// rounding, so a verdict never depends on an element's position.
+func allowance(atol, rtol, ax float64) float64 {
+	return atol + float64(rtol*ax) // the conversion forbids fusing
+}
+
+// relCandidate reports |d| > rt·|r| for the exact product: the sign of
+// rt·|r| - |d| rounded once (a fused multiply-add; a result that rounds
+// to zero keeps the exact result's sign) is exact even where the product
+// is subnormal, so no ratio |d|/|r| above rt escapes the rescan.
+func relCandidate(rt, ax, ad float64) bool { return math.Signbit(math.FMA(rt, ax, -ad)) }
 
 // b2i is compiled to a flag move, keeping the mismatch count branch-free.
 func b2i(b bool) int64 {
@@ -53,8 +67,8 @@ type kernelOut struct {
 	rmin, rmax, omin, omax float64
 	sad, sdd, dot          float64 // Σ|d|, Σd², Σ r·o
 	maxAbs                 float64 // max(incoming maxAbs, max |d|)
-	mis                    int64   // elements with |d| > atol + rtol·|r|
-	relFlag                bool    // some |d| > maxRel·|r|
+	mis                    int64   // elements with |d| > allowance(atol, rtol, |r|)
+	relFlag                bool    // some relCandidate(maxRel, |r|, |d|)
 }
 
 // kernelGo is the portable block kernel. Its results are meaningful only
@@ -95,17 +109,19 @@ func kernelGo(r, o []float64, kr, ko float64, kp *kparams, maxAbs, maxRel float6
 		sdd += d * d
 		dot += x * y
 		ax := math.Abs(x)
-		mis += b2i(ad > atol+rtol*ax)
+		mis += b2i(ad > allowance(atol, rtol, ax))
 		if ad > maxAbs {
 			maxAbs = ad
 		}
-		if ad > maxRel*ax {
+		if relCandidate(maxRel, ax, ad) {
 			rel = true
 		}
 	}
 	*k = kernelOut{rs: rs, rs2: rs2, os: os, os2: os2, rmin: rmin, rmax: rmax, omin: omin, omax: omax,
 		sad: sad, sdd: sdd, dot: dot, maxAbs: maxAbs, mis: mis, relFlag: rel}
 }
+
+//go:generate go -C internal/asmgen run main.go -out ../../compare_kernel_amd64.s -stubs ../../compare_kernel_amd64.go -table ../../compare_asm_table_amd64.go -pkg diffing
 
 // asmID names an assembly block kernel (0: none). A kernel reduces the
 // first n&^3 elements of the raw blocks r and o into per-lane results
@@ -135,6 +151,10 @@ type blockIn struct {
 	r, o       []float64
 	rdec, odec decoder
 	decoded    bool
+	// ints is set for integer pairs with a 64-bit side (see exactInts),
+	// whose differences come from the raw bytes of dtypes rdt and odt.
+	ints     bool
+	rdt, odt tensor.DType
 }
 
 func (in *blockIn) decode() {
@@ -230,7 +250,7 @@ func reduceLanes(out *[asmResults]uint64, k *kernelOut) {
 		rmin: lo(4), rmax: hi(5), omin: lo(6), omax: hi(7),
 		sad: sum(8), sdd: sum(9), dot: sum(10), maxAbs: hi(11),
 		mis:     int64(out[48] + out[49] + out[50] + out[51]),
-		relFlag: out[52]|out[53]|out[54]|out[55] != 0,
+		relFlag: (out[52]|out[53]|out[54]|out[55])>>63 != 0, // sign bits
 	}
 }
 
@@ -248,44 +268,60 @@ func float64Bytes(f []float64) []byte {
 // the caller redoes the block with blockSlow. maxAbs and maxRel are the
 // running maxima: worst is set only when an element exceeds maxAbs.
 // The rare events (a new maximum, a relative-difference candidate, the
-// first mismatch) are located by scanning the decoded block.
+// first mismatch) are located by scanning the decoded block. A block
+// whose values or differences are too large or too small to square in
+// float64 gets its sums from blockScaled.
 //
-// With known set, the caller knows every value is finite: the block is
-// reduced even if a sum overflows.
+// With known set, the caller knows every value is finite: a sum that
+// overflows then means scaling, not a NaN.
 func blockFinite(ks kernels, in *blockIn, kp *kparams, maxAbs, maxRel float64, b *blockOut, known bool) bool {
 	n := len(in.r)
 	if n == 0 {
 		return false
 	}
 	kr, ko := in.first()
-	if t := kr + ko; t-t != 0 {
+	if kr-kr != 0 || ko-ko != 0 {
 		return false
 	}
-	// The kernels flag |d| > rt·|r|. Against maxRel itself the rounded
-	// product could hide an element whose |d|/|r| rounds above maxRel;
-	// one ulp below it, none can (for |r| above 1e-292).
+	// The kernels flag |d| > rt·|r| (relCandidate, exact). An element
+	// whose |d|/|r| rounds above maxRel has |d|/|r| > maxRel > rt.
 	rt := maxRel
 	if rt > 0 {
 		rt = math.Nextafter(rt, 0)
 	}
 	var k kernelOut
-	ks.run(in, kr, ko, kp, maxAbs, rt, &k)
+	// Seeded with 0, the kernel's maxAbs is the block's own max |d|.
+	ks.run(in, kr, ko, kp, 0, rt, &k)
 	// A NaN or infinity anywhere makes a sum NaN or infinite (so does an
-	// overflowing sum; the slow path handles that too).
-	if t := k.rs + k.os + k.rs2 + k.os2 + k.sdd + k.dot; t-t != 0 && !known {
-		return false
+	// overflowing sum; the slow path sorts that out).
+	overflow := false
+	if t := k.rs + k.os + k.rs2 + k.os2 + k.sdd + k.dot + k.sad; t-t != 0 {
+		if !known {
+			return false
+		}
+		overflow = true
 	}
 	fn := float64(n)
 	*b = blockOut{
-		rn: int64(n), on: int64(n),
-		rsum: fn*kr + k.rs, osum: fn*ko + k.os,
-		rmin: k.rmin, rmax: k.rmax, omin: k.omin, omax: k.omax,
-		rm2: max(0, k.rs2-k.rs*k.rs/fn), om2: max(0, k.os2-k.os*k.os/fn),
+		r:     sideBlock{n: int64(n), sum: fn*kr + k.rs, min: k.rmin, max: k.rmax, m2: max(0, k.rs2-k.rs*k.rs/fn)},
+		o:     sideBlock{n: int64(n), sum: fn*ko + k.os, min: k.omin, max: k.omax, m2: max(0, k.os2-k.os*k.os/fn)},
 		pairs: int64(n),
 		sad:   k.sad, sdd: k.sdd, dot: k.dot,
 		rr: k.rs2 + kr*(2*k.rs+fn*kr), oo: k.os2 + ko*(2*k.os+fn*ko),
-		maxAbs: maxAbs, worst: -1, maxRel: maxRel,
+		maxAbs: max(maxAbs, k.maxAbs), worst: -1, maxRel: maxRel,
 		mis: k.mis, first: -1, firstIntro: -1,
+	}
+	mr, mo := max(-k.rmin, k.rmax), max(-k.omin, k.omax)
+	switch {
+	case overflow || unsafeSquare(mr) || unsafeSquare(mo) || unsafeSquare(k.maxAbs):
+		in.decode()
+		blockScaled(in.r, in.o[:n], mr, mo, k.maxAbs, b)
+	case b.r.m2 < k.rs2*cancelled || b.o.m2 < k.os2*cancelled:
+		// The first value, the shift, lies far from the block's mean:
+		// M2 = Σ(x-k)² - (Σ(x-k))²/n lost most of its digits. Two passes.
+		in.decode()
+		b.r = scaledSide(in.r, 0, b.r.min, b.r.max)
+		b.o = scaledSide(in.o[:n], 0, b.o.min, b.o.max)
 	}
 	if k.maxAbs <= maxAbs && !k.relFlag && k.mis == 0 {
 		return true
@@ -293,7 +329,6 @@ func blockFinite(ks kernels, in *blockIn, kp *kparams, maxAbs, maxRel float64, b
 	in.decode()
 	r, o := in.r, in.o[:n]
 	if k.maxAbs > maxAbs {
-		b.maxAbs = k.maxAbs
 		for i, x := range r {
 			if math.Abs(o[i]-x) == k.maxAbs {
 				b.worst = i
@@ -304,7 +339,7 @@ func blockFinite(ks kernels, in *blockIn, kp *kparams, maxAbs, maxRel float64, b
 	if k.relFlag {
 		for i, x := range r {
 			ad, ax := math.Abs(o[i]-x), math.Abs(x)
-			if ad > rt*ax {
+			if relCandidate(rt, ax, ad) {
 				b.maxRel = max(b.maxRel, relDiff(ad, ax))
 			}
 		}
@@ -312,13 +347,121 @@ func blockFinite(ks kernels, in *blockIn, kp *kparams, maxAbs, maxRel float64, b
 	if k.mis > 0 {
 		atol, rtol := kp.atol, kp.rtol
 		for i, x := range r {
-			if math.Abs(o[i]-x) > atol+rtol*math.Abs(x) {
+			if math.Abs(o[i]-x) > allowance(atol, rtol, math.Abs(x)) {
 				b.first = i
 				break
 			}
 		}
 	}
 	return true
+}
+
+// Blocks whose largest magnitude (of either side, or of the differences)
+// lies outside [2^-450, 2^450] are summed scaled: there, squares summed
+// over up to 2^63 elements could overflow, or underflow to subnormals.
+const safeHi, safeLo = 0x1p450, 0x1p-450
+
+// cancelled bounds the digits the shifted M2 formula may lose (8 bits)
+// before blockFinite recomputes M2 with two passes.
+const cancelled = 0x1p-8
+
+func unsafeSquare(m float64) bool { return m > safeHi || m < safeLo && m != 0 }
+
+// pow2 multiplies by 2^-e exactly (up to the rounding of a subnormal
+// result) for any e a finite float64's exponent can take: 2^-e itself
+// may not be a float64, so it is split in two factors.
+type pow2 struct{ a, b float64 }
+
+func scaleBy(e int) pow2 {
+	if e >= -1023 {
+		return pow2{math.Ldexp(1, -e), 1}
+	}
+	return pow2{0x1p1023, math.Ldexp(1, -e-1023)}
+}
+
+func (p pow2) of(x float64) float64 { return x * p.a * p.b }
+
+// expOf is the exponent e with m in [2^(e-1), 2^e) (0 for 0).
+func expOf(m float64) int {
+	if m == 0 {
+		return 0
+	}
+	_, e := math.Frexp(m)
+	return e
+}
+
+// blockScaled recomputes the sums of a block of finite pairs with each
+// side scaled by 2^-e for its largest magnitude mr, mo, and the
+// differences by theirs (md). When some ours - ref overflowed (md is
+// +Inf), the differences are taken as ours/2 - ref/2, scaled by 2 more.
+func blockScaled(r, o []float64, mr, mo, md float64, b *blockOut) {
+	b.r = scaledSide(r, expOf(mr), b.r.min, b.r.max)
+	b.o = scaledSide(o, expOf(mo), b.o.min, b.o.max)
+	half := md > math.MaxFloat64
+	ed := expOf(md)
+	if half {
+		m := 0.0
+		for i, x := range r {
+			m = max(m, math.Abs(o[i]/2-x/2))
+		}
+		ed = expOf(m) + 1
+	}
+	sr, so, sd := scaleBy(b.r.e), scaleBy(b.o.e), scaleBy(ed)
+	if half {
+		sd = scaleBy(ed - 1)
+	}
+	var sad, sdd, dot, rr, oo float64
+	for i, x := range r {
+		y := o[i]
+		var d float64
+		if half {
+			d = sd.of(y/2 - x/2)
+		} else {
+			d = sd.of(y - x)
+		}
+		xs, ys := sr.of(x), so.of(y)
+		sad += math.Abs(d)
+		sdd += d * d
+		dot += xs * ys
+		rr += xs * xs
+		oo += ys * ys
+	}
+	b.sad, b.sdd, b.ed, b.dot, b.rr, b.oo = sad, sdd, ed, dot, rr, oo
+}
+
+// scaledSide is the side statistics of v (finite values, min mn, max mx)
+// summed scaled by 2^-e, M2 by two passes.
+func scaledSide(v []float64, e int, mn, mx float64) sideBlock {
+	s := scaleBy(e)
+	var sum float64
+	for _, x := range v {
+		sum += s.of(x)
+	}
+	mean := sum / float64(len(v))
+	var m2 float64
+	for _, x := range v {
+		t := s.of(x) - mean
+		m2 += t * t
+	}
+	return sideBlock{n: int64(len(v)), sum: sum, min: mn, max: mx, m2: m2, e: e}
+}
+
+// sideOf is the side statistics of a few finite values (those whose
+// partner is not finite), scaled by their largest magnitude.
+func sideOf(v []float64) sideBlock {
+	if len(v) == 0 {
+		return sideBlock{}
+	}
+	mn, mx := v[0], v[0]
+	for _, x := range v {
+		if x < mn {
+			mn = x
+		}
+		if x > mx {
+			mx = x
+		}
+	}
+	return scaledSide(v, expOf(max(-mn, mx)), mn, mx)
 }
 
 // relDiff is |d|/|r| for the maximum relative difference: 0/0 is 0 and
@@ -333,48 +476,11 @@ func relDiff(ad, ax float64) float64 {
 	return ad / ax
 }
 
-// welford accumulates a few values one at a time (the finite values
-// whose partner is not finite).
-type welford struct {
-	n             int64
-	mean, m2, sum float64
-	min, max      float64
-}
-
-func (w *welford) add(x float64) {
-	if w.n == 0 {
-		w.min, w.max = x, x
-	}
-	w.n++
-	w.sum += x
-	d := x - w.mean
-	w.mean += d / float64(w.n)
-	w.m2 += d * (x - w.mean)
-	w.min, w.max = min(w.min, x), max(w.max, x)
-}
-
-// mergeSide merges w into a block side's count, sum, M2 (about the
-// side's mean), min and max.
-func mergeSide(n *int64, sum, m2, mn, mx *float64, w *welford) {
-	if w.n == 0 {
-		return
-	}
-	if *n == 0 {
-		*n, *sum, *m2, *mn, *mx = w.n, w.sum, w.m2, w.min, w.max
-		return
-	}
-	na, nb := float64(*n), float64(w.n)
-	delta := w.mean - *sum/na
-	*m2 += w.m2 + delta*delta*na*nb/(na+nb)
-	*sum += w.sum
-	*n += w.n
-	*mn, *mx = min(*mn, w.min), max(*mx, w.max)
-}
-
 // slowScratch is blockSlow's per-worker memory.
 type slowScratch struct {
 	rc, oc []float64 // the pairs where both values are finite, compacted
 	idx    []int32   // their positions in the block
+	rx, ox []float64 // finite values whose partner is not finite
 }
 
 // blockSlow computes b for a block with NaN or infinite values: it
@@ -389,7 +495,7 @@ func blockSlow(ks kernels, r, o []float64, kp *kparams, maxAbs, maxRel float64, 
 		sc.idx = make([]int32, blockElems)
 	}
 	rc, oc, idx := sc.rc[:len(r)], sc.oc[:len(r)], sc.idx[:len(r)]
-	var rOnly, oOnly welford
+	rx, ox := sc.rx[:0], sc.ox[:0]
 	var rnan, rinf, onan, oinf, mis, intro int64
 	firstNF, firstIntro := -1, -1
 	j := 0
@@ -403,7 +509,7 @@ func blockSlow(ks kernels, r, o []float64, kp *kparams, maxAbs, maxRel float64, 
 		}
 		switch {
 		case xf:
-			rOnly.add(x)
+			rx = append(rx, x)
 		case x != x:
 			rnan++
 		default:
@@ -411,7 +517,7 @@ func blockSlow(ks kernels, r, o []float64, kp *kparams, maxAbs, maxRel float64, 
 		}
 		switch {
 		case yf:
-			oOnly.add(y)
+			ox = append(ox, y)
 		case y != y:
 			onan++
 		default:
@@ -432,10 +538,8 @@ func blockSlow(ks kernels, r, o []float64, kp *kparams, maxAbs, maxRel float64, 
 			}
 		}
 	}
-	*b = blockOut{
-		rmin: math.Inf(1), rmax: math.Inf(-1), omin: math.Inf(1), omax: math.Inf(-1),
-		maxAbs: maxAbs, maxRel: maxRel, worst: -1, first: -1,
-	}
+	sc.rx, sc.ox = rx, ox
+	*b = blockOut{maxAbs: maxAbs, maxRel: maxRel, worst: -1, first: -1}
 	if j > 0 {
 		in := blockIn{r: rc[:j], o: oc[:j], decoded: true}
 		blockFinite(kernels{f64: ks.f64}, &in, kp, maxAbs, maxRel, b, true)
@@ -453,8 +557,7 @@ func blockSlow(ks kernels, r, o []float64, kp *kparams, maxAbs, maxRel float64, 
 	b.nfMis = mis
 	b.intro, b.firstIntro = intro, firstIntro
 	b.rnan, b.rinf, b.onan, b.oinf = rnan, rinf, onan, oinf
-	mergeSide(&b.rn, &b.rsum, &b.rm2, &b.rmin, &b.rmax, &rOnly)
-	mergeSide(&b.on, &b.osum, &b.om2, &b.omin, &b.omax, &oOnly)
+	b.rx, b.ox = sideOf(rx), sideOf(ox)
 }
 
 // rawDiff compares two blocks of raw elements of the given size bitwise:

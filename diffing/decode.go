@@ -11,7 +11,9 @@ import (
 // exactly len(dst)*size bytes) to float64. Every dtype converts exactly:
 // float64 holds every F32, F16, BF16 and F8 value, and every integer up to
 // 2^53 in magnitude (larger 64-bit integers round to nearest, which is why
-// exact comparisons of same-dtype integers compare the raw bytes).
+// exact comparisons of same-dtype integers compare the raw bytes, and
+// integer pairs with a 64-bit side take their differences from the
+// integers themselves: see compare_int.go).
 type decoder func(dst []float64, src []byte)
 
 // decoderFor returns the decoder for dt, or nil when dt has none.

@@ -423,7 +423,7 @@ func probeModel(r, o []float64, m model, atol, rtol float64, mc *modelCount) {
 			if e > maxErr {
 				maxErr = e
 			}
-			mis += b2i(e > atol+rtol*math.Abs(f))
+			mis += b2i(e > allowance(atol, rtol, math.Abs(f)))
 		} else if !(f == y || f != f && y != y) {
 			mis++
 		}

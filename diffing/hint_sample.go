@@ -92,7 +92,7 @@ func checkRemap(ref, ours *elemReader, oursShape, refShape []int64, atol, rtol f
 	ri := make([]int64, len(refShape))
 	close := func(x, y float64) bool {
 		if x-x == 0 && y-y == 0 {
-			return math.Abs(y-x) <= atol+rtol*math.Abs(x)
+			return math.Abs(y-x) <= allowance(atol, rtol, math.Abs(x))
 		}
 		return x == y || equalNaN && x != x && y != y
 	}

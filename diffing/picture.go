@@ -181,7 +181,7 @@ func (p *pictureAcc) visit(off int64, ref, ours []float64) {
 		case p.exact:
 			mis = math.Float64bits(x) != math.Float64bits(y) && !(x != x && y != y)
 		case finite:
-			mis = ad > p.atol+p.rtol*math.Abs(x)
+			mis = ad > allowance(p.atol, p.rtol, math.Abs(x))
 		default:
 			mis = !(x == y || p.equalNaN && x != x && y != y)
 		}

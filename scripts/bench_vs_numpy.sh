@@ -8,6 +8,12 @@
 #        PYTHON     interpreter with numpy (default /usr/bin/python3)
 #        KEEP=1     keep the temporary directory
 #        TMPDIR     where the files go (needs 2 x SIZE_MIB free)
+#        WORKDIR    use (and keep) this directory; files already there of
+#                   the right size are reused, not regenerated
+#        REFCMP     a refcmp binary to time (default: built from this tree),
+#                   e.g. one built from an older commit, for before/after
+#        RUNS       runs of every timed command; the best is reported
+#                   (default 3: the machine may be shared)
 #        SKIP_NUMPY=1  time only the read pass and refcmp
 #
 # ours = ref + noise of 2e-7 relative (within the F32 tolerance) with one
@@ -24,13 +30,24 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 SIZE_MIB="${SIZE_MIB:-1024}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/refcmp-bench.XXXXXX")"
+RUNS="${RUNS:-3}"
+if [ -n "${WORKDIR:-}" ]; then
+	WORK="$WORKDIR"
+	mkdir -p "$WORK"
+	KEEP=1
+else
+	WORK="$(mktemp -d "${TMPDIR:-/tmp}/refcmp-bench.XXXXXX")"
+fi
 cleanup() { if [ "${KEEP:-}" = 1 ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi; }
 trap cleanup EXIT
 
 A="$WORK/ref.npy"
 B="$WORK/ours.npy"
 
+WANT_BYTES=$((SIZE_MIB * 1048576 + 128))
+if [ -f "$A" ] && [ -f "$B" ] && [ "$(stat -c %s "$A")" = "$WANT_BYTES" ] && [ "$(stat -c %s "$B")" = "$WANT_BYTES" ]; then
+	echo "== reusing the two ${SIZE_MIB} MiB F32 .npy files in $WORK"
+else
 echo "== generating two ${SIZE_MIB} MiB F32 .npy files in $WORK"
 "$PYTHON" - "$A" "$B" "$SIZE_MIB" <<'EOF'
 import sys
@@ -52,9 +69,11 @@ for s in range(0, n, step):
 a.flush()
 b.flush()
 EOF
+fi
 BYTES=$(( $(stat -c %s "$A") + $(stat -c %s "$B") ))
 
-# time_cmd OUTVAR RSSVAR cmd...: wall-clock seconds and peak RSS (KiB) of cmd.
+# time_cmd OUTVAR RSSVAR cmd...: wall-clock seconds and peak RSS (KiB) of cmd,
+# its stdout going to $OUT (default $WORK/out.json).
 # The command's exit status 0 or 1 (differences) is fine; 2 or more fails.
 HAVE_TIME=0
 if [ -x /usr/bin/time ]; then HAVE_TIME=1; fi
@@ -63,13 +82,13 @@ time_cmd() {
 	shift 2
 	local tf="$WORK/time.txt" rc=0
 	if [ "$HAVE_TIME" = 1 ]; then
-		/usr/bin/time -f '%e %M' -o "$tf" "$@" >"$WORK/out.json" 2>"$WORK/err.txt" || rc=$?
+		/usr/bin/time -f '%e %M' -o "$tf" "$@" >"${OUT:-$WORK/out.json}" 2>"$WORK/err.txt" || rc=$?
 		# /usr/bin/time prints "Command exited with non-zero status N" first.
 		read -r secs rss < <(tail -n 1 "$tf")
 	else
 		local t0 t1
 		t0=$(date +%s.%N)
-		"$@" >"$WORK/out.json" 2>"$WORK/err.txt" &
+		"$@" >"${OUT:-$WORK/out.json}" 2>"$WORK/err.txt" &
 		local pid=$! peak=0 cur
 		while kill -0 "$pid" 2>/dev/null; do
 			cur=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
@@ -90,44 +109,58 @@ time_cmd() {
 	printf -v "$__m" '%s' "$rss"
 }
 
+# best_cmd OUTVAR RSSVAR cmd...: time_cmd RUNS times; the least seconds
+# (and the largest peak RSS seen).
+best_cmd() {
+	local __bt=$1 __bm=$2 bt="" bm=0 t m
+	shift 2
+	for _ in $(seq "$RUNS"); do
+		time_cmd t m "$@"
+		if [ -z "$bt" ] || awk -v a="$t" -v b="$bt" 'BEGIN { exit !(a < b) }'; then bt=$t; fi
+		if [ "$m" -gt "$bm" ]; then bm=$m; fi
+	done
+	printf -v "$__bt" '%s' "$bt"
+	printf -v "$__bm" '%s' "$bm"
+}
+
 gbps() { awk -v b="$BYTES" -v s="$1" 'BEGIN { if (s <= 0) s = 0.005; printf "%.2f", b / s / 1e9 }'; }
 ratio() { awk -v x="$1" -v y="$2" 'BEGIN { if (y <= 0) y = 0.005; if (x <= 0) x = 0.005; printf "%.2f", y / x }'; }
 
 echo "== warming the page cache"
 cat "$A" "$B" >/dev/null
 
-echo "== read pass: cat ref ours > /dev/null"
-time_cmd T_READ M_READ cat "$A" "$B"
-# best of three: cat is short and noisy
-for _ in 1 2; do
-	time_cmd t m cat "$A" "$B"
-	if awk -v a="$t" -v b="$T_READ" 'BEGIN { exit !(a < b) }'; then T_READ=$t; fi
-done
+echo "== read pass: cat ref ours > /dev/null (best of $RUNS)"
+OUT=/dev/null best_cmd T_READ M_READ cat "$A" "$B"
 
-echo "== building refcmp"
-(cd "$ROOT" && go build -o "$WORK/refcmp" ./cmd/refcmp)
+if [ -n "${REFCMP:-}" ]; then
+	BIN="$REFCMP"
+else
+	echo "== building refcmp"
+	BIN="$WORK/refcmp"
+	(cd "$ROOT" && go build -o "$BIN" ./cmd/refcmp)
+fi
 T_REF="" M_REF="" T_PASS="" M_PASS=""
-if "$WORK/refcmp" --help 2>&1 | grep -qE '^ +tensors( |$)'; then
-	echo "== refcmp tensors --format json ref.npy ours.npy"
-	time_cmd T_REF M_REF "$WORK/refcmp" tensors --format json "$A" "$B"
+if "$BIN" --help 2>&1 | grep -qE '^ +tensors( |$)'; then
+	echo "== refcmp tensors --format json ref.npy ours.npy (best of $RUNS)"
+	best_cmd T_REF M_REF "$BIN" tensors --format json "$A" "$B"
 	cp "$WORK/out.json" "$WORK/refcmp.json"
 	# The same pass on a pair that passes (cosine check): no diagnosis of a
 	# failure, so this is the fused comparison alone.
-	echo "== refcmp tensors --format json --check cosine ref.npy ours.npy"
-	time_cmd T_PASS M_PASS "$WORK/refcmp" tensors --format json --check cosine "$A" "$B"
+	echo "== refcmp tensors --format json --check cosine ref.npy ours.npy (best of $RUNS)"
+	best_cmd T_PASS M_PASS "$BIN" tensors --format json --check cosine "$A" "$B"
 else
 	echo "refcmp has no 'tensors' command yet: skipping it"
 fi
 
 T_NP="" M_NP=""
 if [ "${SKIP_NUMPY:-}" != 1 ]; then
-	echo "== numpy: scripts/numpy_report.py ref.npy ours.npy (OPENBLAS_CORETYPE/L2_SIZE unset)"
-	time_cmd T_NP M_NP env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$ROOT/scripts/numpy_report.py" "$A" "$B"
+	echo "== numpy: scripts/numpy_report.py ref.npy ours.npy (OPENBLAS_CORETYPE/L2_SIZE unset; best of $RUNS)"
+	best_cmd T_NP M_NP env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PYTHON" "$ROOT/scripts/numpy_report.py" "$A" "$B"
 	cp "$WORK/out.json" "$WORK/numpy.json"
 fi
 
 echo
-echo "== results: $(nproc) cores, input $BYTES bytes ($(awk -v b="$BYTES" 'BEGIN {printf "%.2f", b/1e9}') GB)"
+echo "== results: $(nproc) cores, input $BYTES bytes ($(awk -v b="$BYTES" 'BEGIN {printf "%.2f", b/1e9}') GB), best of $RUNS runs each, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-22s %9s %9s %12s\n' "" "seconds" "GB/s" "peak RSS MB"
 printf '%-22s %9s %9s %12s\n' "read pass (cat)" "$T_READ" "$(gbps "$T_READ")" "-"
 if [ -n "$T_REF" ]; then
@@ -139,10 +172,10 @@ if [ -n "$T_NP" ]; then
 fi
 echo
 if [ -n "$T_REF" ] && [ -n "$T_NP" ]; then
-	echo "refcmp / numpy speed:     $(ratio "$T_REF" "$T_NP")x (failing pair, with hints); $(ratio "$T_PASS" "$T_NP")x (--check cosine)  (target >= 10x)"
+	echo "refcmp / numpy speed:     $(ratio "$T_REF" "$T_NP")x (failing pair, with hints); $(ratio "$T_PASS" "$T_NP")x (--check cosine)  (target >= 40x)"
 fi
 if [ -n "$T_REF" ]; then
-	echo "refcmp / read-pass speed: $(ratio "$T_REF" "$T_READ") (failing pair, with hints); $(ratio "$T_PASS" "$T_READ") (--check cosine)  (target >= 0.5)"
+	echo "refcmp / read-pass speed: $(ratio "$T_REF" "$T_READ") (failing pair, with hints); $(ratio "$T_PASS" "$T_READ") (--check cosine)  (target >= 0.6)"
 fi
 if [ -n "$T_REF" ] && [ -n "$T_NP" ]; then
 	"$PYTHON" - "$WORK/refcmp.json" "$WORK/numpy.json" <<'EOF' || true

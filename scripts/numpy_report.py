@@ -78,7 +78,8 @@ Mismatches (the allclose rule of torch.testing.assert_close):
   a NaN/Inf on one side against a finite value on the other is a mismatch.
   When both sides are integer or bool dtypes the comparison is exact in
   integers (not via float64), so int64 values beyond 2**53 that differ by 1
-  mismatch; their d (above) is still float64(ours) - float64(ref).
+  mismatch; when a side is int64 or uint64, |d| (above) is also exact: the
+  integer |ours - ref|, rounded once to float64.
   mismatched          count of elements that are not close.
   mismatch_fraction   mismatched / numel (0 for an empty tensor).
   first_mismatch      {index, ref, ours} of the first mismatching element in C
@@ -611,6 +612,7 @@ def compare(rt, ot, args):
         return res
     n = rf.shape[0]
     exact_int = rt.dtype in INT_DTYPES and ot.dtype in INT_DTYPES
+    wide_int = exact_int and ({rt.dtype, ot.dtype} & {"I64", "U64"})
     same_dt = rt.dtype == ot.dtype
     rb = rf if rt.bits is None else flat(rt.bits)
     ob = of if ot.bits is None else flat(ot.bits)
@@ -640,6 +642,11 @@ def compare(rt, ot, args):
                 rp, op = r, o
                 d = o - r
                 ad = np.abs(d)
+                if wide_int:
+                    # |d| from the integers, rounded once (d only feeds d*d)
+                    di = o_raw.astype(object) - r_raw.astype(object)
+                    ad = np.array([float(abs(int(x))) for x in di], dtype=np.float64)
+                    d = ad
                 if args.exact:
                     bad = exact_mismatch(rb[a:a + chunk], ob[a:a + chunk], r, o, same_dt)
                 elif exact_int:

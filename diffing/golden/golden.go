@@ -564,7 +564,7 @@ func goldenClose(c, r, atol, rtol float64) (ok bool, d, allowed float64) {
 		return c == r, math.NaN(), math.NaN()
 	}
 	d = math.Abs(c - r)
-	allowed = atol + rtol*math.Abs(r)
+	allowed = atol + float64(rtol*math.Abs(r)) // rounded twice, as torch and numpy do (the conversion forbids fusing)
 	return d <= allowed, d, allowed
 }
 
