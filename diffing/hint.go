@@ -205,7 +205,8 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int) err
 		lows = lowerFormats(res.RefDType, res.OursDType)
 	}
 	ax := newAxisStats(ref.Shape, atol, rtol)
-	pr, err := runProbe(ref, ours, res, models, lows, []chunkVisitor{ax}, workers, probeMaxChunks)
+	ax.finite = allFinite(res)
+	pr, err := runProbe(ref, ours, res, models, lows, []chunkVisitor{ax}, nil, workers, probeMaxChunks)
 	if err != nil {
 		return err
 	}
