@@ -84,6 +84,10 @@ type Result struct {
 	Hints []TensorHint `json:"hints"`
 	// Histogram of |d| by decade, for failing pairs (nil otherwise).
 	Histogram []HistBin `json:"histogram,omitempty"`
+	// Picture is what the pictures of a failing pair are drawn from,
+	// gathered by the diagnosis pass when Options.Pictures asks for it
+	// (nil otherwise). It is not part of the JSON.
+	Picture *Picture `json:"-"`
 	// Notes are facts a reader should know (e.g. a hint check that was capped).
 	Notes []string `json:"notes,omitempty"`
 	// Quant is the quantization-aware verdict of a block-quantized tensor
@@ -102,6 +106,10 @@ type Options struct {
 	Progress func(done int64)
 	// NoHints skips the diagnosis of failing pairs (and their histogram).
 	NoHints bool
+	// Pictures has the diagnosis pass of a failing pair also gather
+	// Result.Picture (reading every chunk of the pair for it; the hints
+	// stay the same).
+	Pictures bool
 
 	pureGo bool // tests: use the portable kernel even where assembly exists
 }
@@ -202,7 +210,7 @@ func CompareWith(ref, ours tensor.Tensor, tol Tolerance, opt Options) (Result, e
 	}
 	p.fill(&res, ref.Shape)
 	if !res.Pass && !opt.NoHints {
-		if err := diagnose(ref, ours, &res, &p, workers); err != nil {
+		if err := diagnose(ref, ours, &res, &p, workers, opt.Pictures); err != nil {
 			return res, err
 		}
 	}

@@ -169,7 +169,7 @@ func nameFactor(k float64, shape []int64) (namedConst, bool) {
 // bounded. The first hint is the primary diagnosis, the rest are
 // alternatives; a pair at rounding-noise level with no structure gets the
 // "noise" hint and the tolerance that passes, and nothing else.
-func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int) error {
+func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int, pictures bool) error {
 	hints := []TensorHint{}
 	atol, rtol := elementTol(res)
 	numel := res.Numel
@@ -205,9 +205,21 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int) err
 		lows = lowerFormats(res.RefDType, res.OursDType)
 	}
 	ax := newAxisStats(ref.Shape, atol, rtol)
-	pr, err := runProbe(ref, ours, res, models, lows, []chunkVisitor{ax}, workers, probeMaxChunks)
+	ax.finite = allFinite(res)
+	// The pictures, when wanted, ride on the same pass, over every chunk.
+	var all []chunkVisitor
+	var pic *pictureVisitor
+	if pictures {
+		pic = newPictureVisitor(ref, ours, res)
+		all = append(all, pic)
+	}
+	pr, err := runProbe(ref, ours, res, models, lows, []chunkVisitor{ax}, all, workers, probeMaxChunks)
 	if err != nil {
 		return err
+	}
+	if pic != nil {
+		pc := pic.picture(ref.Name)
+		res.Picture = &pc
 	}
 	ax.flush()
 	res.Histogram = pr.histogram()

@@ -99,6 +99,34 @@ type lowFormat struct {
 	rtol, atol float64 // its default tolerance
 }
 
+// holds reports whether the finite x is one of the format's numbers,
+// from its bits (what f.round(x) == x says, without the division):
+// |x| within the largest finite value and its significand a multiple of
+// the format's ulp at x, 2^(max(e, emin) - (p-1)).
+func (lf *lowFormat) holds(x float64) bool {
+	if x == 0 {
+		return true
+	}
+	if math.Abs(x) > lf.f.maxFinite {
+		return false
+	}
+	b := math.Float64bits(x)
+	be := int(b >> 52 & 0x7ff)
+	sig := b & (1<<52 - 1)
+	e := be - 1023
+	if be == 0 {
+		e = -1022 // subnormal: no implicit bit
+	} else {
+		sig |= 1 << 52
+	}
+	// x = sig·2^(e-52); a multiple of 2^q when its low q-(e-52) bits are 0.
+	sh := max(e, lf.f.emin) - (lf.f.p - 1) - (e - 52)
+	if sh <= 0 {
+		return true
+	}
+	return sh < 64 && sig&(1<<uint(sh)-1) == 0
+}
+
 type lowCount struct {
 	over     int64   // pairs with |d| > one ulp of the format at ref
 	maxRatio float64 // max |d| / ulp
@@ -262,13 +290,54 @@ func probedElems(numel int64, cs []int) int64 {
 	return n
 }
 
+// probeGroups bounds the jobs of the probe pass: each job reads a run of
+// consecutive probed chunks with one fork of each visitor, so merging
+// the visitors (O(sum of the dimensions) each) costs probeGroups merges,
+// not one per chunk. The runs depend only on the probed chunks, so the
+// results do not depend on the workers, nor on the visitors that read
+// every chunk.
+const probeGroups = 64
+
+// probeJob is one run of chunks: first..end-1, of which those listed in
+// probed (ascending) are probed.
+type probeJob struct {
+	first, end int
+	probed     []int
+}
+
+// probeJobs splits the probed chunks into at most probeGroups runs; with
+// every, each run also takes the unprobed chunks up to the next run.
+func probeJobs(probed []int, nchunks int, every bool) []probeJob {
+	ng := min(len(probed), probeGroups)
+	jobs := make([]probeJob, ng)
+	for g := range ng {
+		lo, hi := g*len(probed)/ng, (g+1)*len(probed)/ng
+		j := probeJob{first: probed[lo], end: probed[hi-1] + 1, probed: probed[lo:hi]}
+		if every {
+			if g == 0 {
+				j.first = 0
+			}
+			if g == ng-1 {
+				j.end = nchunks
+			} else {
+				j.end = probed[hi]
+			}
+		}
+		jobs[g] = j
+	}
+	return jobs
+}
+
 // runProbe streams the pair (or probeMaxChunks chunks of it) once more:
 // the |d| histogram, the narrower formats' ulp check, the models, and
-// every decoded block to the visitors (forked per chunk, merged in order).
-func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFormat, vis []chunkVisitor, workers, maxChunks int) (probePartial, error) {
+// every decoded block of the probed chunks to the visitors vis; every
+// block of every chunk to the visitors all (the pictures, which must
+// cover the whole pair). Visitors are forked per run of chunks and
+// merged in order.
+func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFormat, vis, all []chunkVisitor, workers, maxChunks int) (probePartial, error) {
 	n := res.Numel
 	total := newProbePartial(len(models), len(lows))
-	total.vis = vis
+	total.vis = append(slices.Clone(vis), all...)
 	if n == 0 {
 		return total, nil
 	}
@@ -276,7 +345,9 @@ func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFo
 	rsz, osz := ref.DType.Size(), ours.DType.Size()
 	rdec, odec := decoderFor(ref.DType), decoderFor(ours.DType)
 	chunks := probeChunks(n, maxChunks)
-	workers = max(1, min(workers, len(chunks)))
+	nchunks := int((n + chunkElems - 1) / chunkElems)
+	jobs := probeJobs(chunks, nchunks, len(all) > 0)
+	workers = max(1, min(workers, len(jobs)))
 	scr := make([]scratch, workers)
 	dec := newDecades()
 	lowOut := make([]atomic.Bool, len(lows))
@@ -288,53 +359,72 @@ func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFo
 			s.rb = make([]float64, blockElems)
 			s.ob = make([]float64, blockElems)
 		}
-		start := int64(chunks[job]) * chunkElems
-		cn := min(chunkElems, n-start)
-		rbuf, err := readChunk(ref, "ref", n, nil, &s.rawR, start*int64(rsz), cn*int64(rsz))
-		if err != nil {
-			return probePartial{}, err
-		}
-		obuf, err := readChunk(ours, "ours", n, nil, &s.rawO, start*int64(osz), cn*int64(osz))
-		if err != nil {
-			return probePartial{}, err
-		}
 		p := newProbePartial(len(models), len(lows))
-		p.elems = cn
-		for _, v := range vis {
+		for _, v := range total.vis {
 			p.vis = append(p.vis, v.fork())
 		}
+		pv, av := p.vis[:len(vis)], p.vis[len(vis):]
 		var hists [4][]int64
 		for k := range hists {
 			hists[k] = make([]int64, histLen+1) // + a slot for non-finite pairs
 		}
-		for off := int64(0); off < cn; off += blockElems {
-			bn := int(min(blockElems, cn-off))
-			r, o := s.rb[:bn], s.ob[:bn]
-			rdec(r, rbuf[off*int64(rsz):(off+int64(bn))*int64(rsz)])
-			odec(o, obuf[off*int64(osz):(off+int64(bn))*int64(osz)])
-			probePairs(r, o, dec, &hists)
-			for _, v := range p.vis {
-				v.visit(start+off, r, o)
+		jb := jobs[job]
+		next := 0 // of jb.probed
+		for c := jb.first; c < jb.end; c++ {
+			probed := next < len(jb.probed) && jb.probed[next] == c
+			if probed {
+				next++
+			} else if len(av) == 0 {
+				continue
 			}
-			// Formats and models another chunk has ruled out are skipped:
-			// they are not reported, so what they skip changes no output.
-			for j := range lows {
-				// Out when neither stored (ours off the format) nor
-				// computed (a difference over one ulp) can hold.
-				if (p.lows[j].over == 0 || p.lows[j].oursOff == 0) && !lowOut[j].Load() {
-					probeLow(r, o, &lows[j], &p.lows[j])
-					if p.lows[j].over > 0 && p.lows[j].oursOff > 0 {
-						lowOut[j].Store(true)
-					}
+			start := int64(c) * chunkElems
+			cn := min(chunkElems, n-start)
+			rbuf, err := readChunk(ref, "ref", n, nil, &s.rawR, start*int64(rsz), cn*int64(rsz))
+			if err != nil {
+				return probePartial{}, err
+			}
+			obuf, err := readChunk(ours, "ours", n, nil, &s.rawO, start*int64(osz), cn*int64(osz))
+			if err != nil {
+				return probePartial{}, err
+			}
+			if probed {
+				p.elems += cn
+			}
+			for off := int64(0); off < cn; off += blockElems {
+				bn := int(min(blockElems, cn-off))
+				r, o := s.rb[:bn], s.ob[:bn]
+				rdec(r, rbuf[off*int64(rsz):(off+int64(bn))*int64(rsz)])
+				odec(o, obuf[off*int64(osz):(off+int64(bn))*int64(osz)])
+				for _, v := range av {
+					v.visit(start+off, r, o)
 				}
-			}
-			for j := range models {
-				if modelMis[j].Load() > modelLimit {
+				if !probed {
 					continue
 				}
-				before := p.models[j].mis
-				probeModel(r, o, models[j], atol, rtol, &p.models[j])
-				modelMis[j].Add(p.models[j].mis - before)
+				probePairs(r, o, dec, &hists)
+				for _, v := range pv {
+					v.visit(start+off, r, o)
+				}
+				// Formats and models another chunk has ruled out are skipped:
+				// they are not reported, so what they skip changes no output.
+				for j := range lows {
+					// Out when neither stored (ours off the format) nor
+					// computed (a difference over one ulp) can hold.
+					if (p.lows[j].over == 0 || p.lows[j].oursOff == 0) && !lowOut[j].Load() {
+						probeLow(r, o, &lows[j], &p.lows[j])
+						if p.lows[j].over > 0 && p.lows[j].oursOff > 0 {
+							lowOut[j].Store(true)
+						}
+					}
+				}
+				for j := range models {
+					if modelMis[j].Load() > modelLimit {
+						continue
+					}
+					before := p.models[j].mis
+					probeModel(r, o, models[j], atol, rtol, &p.models[j])
+					modelMis[j].Add(p.models[j].mis - before)
+				}
 			}
 		}
 		for k := range hists {
@@ -345,7 +435,7 @@ func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFo
 		}
 		return p, nil
 	}
-	err := runOrdered(len(chunks), workers, work, func(_ int, p probePartial) { total.merge(&p) })
+	err := runOrdered(len(jobs), workers, work, func(_ int, p probePartial) { total.merge(&p) })
 	return total, err
 }
 
@@ -403,8 +493,12 @@ func probeLow(r, o []float64, lf *lowFormat, lc *lowCount) {
 		over += b2i(ratio > 1)
 		sum += ratio
 		tolMis += b2i(ad > fatol+frtol*math.Abs(x))
-		oursOff += b2i(lf.f.round(y) != y)
-		refOff += b2i(lf.f.round(x) != x)
+		// The counts off the format matter only while ours may be
+		// stored in it (none off); past that they are not reported.
+		if oursOff == 0 {
+			oursOff += b2i(!lf.holds(y))
+			refOff += b2i(!lf.holds(x))
+		}
 	}
 	lc.maxRatio, lc.over, lc.tolMis, lc.sumRatio = maxRatio, over, tolMis, sum
 	lc.oursOff, lc.refOff = oursOff, refOff

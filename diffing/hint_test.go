@@ -414,11 +414,11 @@ func TestProbeSampled(t *testing.T) {
 	ref := mkTensor(t, "r", f32, shape, v)
 	ours := mkTensor(t, "o", f32, shape, mapVals(v, func(_ int, x float64) float64 { return x * 0.5 }))
 	res := mustCompare(t, ref, ours, DefaultTolerance(f32, f32))
-	full, err := runProbe(ref, ours, &res, []model{{kind: TensorHintScaled, k: 0.5}}, nil, nil, 2, 100)
+	full, err := runProbe(ref, ours, &res, []model{{kind: TensorHintScaled, k: 0.5}}, nil, nil, nil, 2, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	part, err := runProbe(ref, ours, &res, []model{{kind: TensorHintScaled, k: 0.5}}, nil, nil, 2, 3)
+	part, err := runProbe(ref, ours, &res, []model{{kind: TensorHintScaled, k: 0.5}}, nil, nil, nil, 2, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,5 +430,28 @@ func TestProbeSampled(t *testing.T) {
 	}
 	if cs := probeChunks(10*chunkElems, 3); !slices.Equal(cs, []int{0, 3, 6}) {
 		t.Errorf("probeChunks = %v", cs)
+	}
+}
+
+// TestLowFormatHolds: the bit test agrees with rounding to the format,
+// on the formats' own numbers, their neighbours, and edge values.
+func TestLowFormatHolds(t *testing.T) {
+	xs := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 1.0 / 3, 65504, 65505, 65520, 448, 464, 57344,
+		math.MaxFloat32, math.SmallestNonzeroFloat32, math.SmallestNonzeroFloat64, 5.960464477539063e-08,
+		2.9802322387695312e-08, 1e-300, 1e300, 3.0517578125e-05, 0.015625, 0.0078125, 0.001953125}
+	for _, v := range randVals(9, 2000) {
+		xs = append(xs, v, v*1e-6, v*1e4, float64(float32(v)))
+	}
+	for _, lf := range lowerFormats(tensor.F64, tensor.F64) {
+		for _, x := range xs {
+			for _, y := range []float64{x, lf.f.round(x), math.Nextafter(lf.f.round(x), math.Inf(1))} {
+				if y-y != 0 {
+					continue
+				}
+				if got, want := lf.holds(y), lf.f.round(y) == y; got != want {
+					t.Fatalf("%s: holds(%g) = %v, round says %v", lf.f.dtype, y, got, want)
+				}
+			}
+		}
 	}
 }

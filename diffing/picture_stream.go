@@ -15,7 +15,41 @@ type PictureOptions struct {
 	Workers int
 }
 
-// Pictures streams the pair once more, in bounded chunks, and gathers
+// pictureTol is the element rule the pictures count mismatches by: the
+// pair's, and the dtypes' defaults for the cosine and NMSE checks, which
+// have none.
+func pictureTol(ref, ours tensor.Tensor, res *Result) (atol, rtol float64) {
+	atol, rtol = elementTol(res)
+	if t := res.Tolerance; t.Check == CheckCosine || t.Check == CheckNMSE {
+		d := DefaultTolerance(ref.DType, ours.DType)
+		atol, rtol = d.Atol, d.Rtol
+	}
+	return atol, rtol
+}
+
+// pictureVisitor feeds a pictureAcc from the diagnosis pass (see
+// Options.Pictures); its forks merge in any order.
+type pictureVisitor struct{ *pictureAcc }
+
+func newPictureVisitor(ref, ours tensor.Tensor, res *Result) *pictureVisitor {
+	atol, rtol := pictureTol(ref, ours, res)
+	t := res.Tolerance
+	return &pictureVisitor{newPictureAcc(ref.Shape, atol, rtol, t.Exact, t.EqualNaN)}
+}
+
+func (v *pictureVisitor) fork() chunkVisitor {
+	p := v.pictureAcc
+	return &pictureVisitor{newPictureAcc(p.shape, p.atol, p.rtol, p.exact, p.equalNaN)}
+}
+
+func (v *pictureVisitor) merge(next chunkVisitor) {
+	v.pictureAcc.merge(next.(*pictureVisitor).pictureAcc)
+}
+
+// Pictures is for a caller that has a Result but not its Picture
+// (compared without Options.Pictures): CompareWith with Options.Pictures
+// gathers the same Picture in the diagnosis pass, without this extra
+// pass. Pictures streams the pair once more, in bounded chunks, and gathers
 // what its pictures are drawn from (see Picture), under res's element
 // rule (the dtypes' defaults for the cosine and NMSE checks, which have
 // none). Its memory is per worker and bounded by the rank, never a copy
@@ -28,12 +62,8 @@ func Pictures(ref, ours tensor.Tensor, res Result, opt PictureOptions) (Picture,
 	if rdec == nil || odec == nil {
 		return Picture{}, fmt.Errorf("tensor %q: no pictures for dtypes %s and %s", ref.Name, ref.DType, ours.DType)
 	}
-	atol, rtol := elementTol(&res)
+	atol, rtol := pictureTol(ref, ours, &res)
 	t := res.Tolerance
-	if t.Check == CheckCosine || t.Check == CheckNMSE {
-		d := DefaultTolerance(ref.DType, ours.DType)
-		atol, rtol = d.Atol, d.Rtol
-	}
 	n := ref.Numel()
 	workers := opt.Workers
 	if workers <= 0 {

@@ -183,6 +183,9 @@ type CompareAllOptions struct {
 	// Progress, when set, is called once with the bytes CompareAll will
 	// read and returns the function it calls with the bytes read so far.
 	Progress func(total int64) func(done int64)
+	// Pictures has each failing pair's diagnosis gather Result.Picture
+	// (see Options.Pictures).
+	Pictures bool
 }
 
 // CompareAll compares ref and ours tensor by tensor and builds the
@@ -217,7 +220,7 @@ func CompareAll(ref, ours Input, opts CompareAllOptions) (Report, error) {
 		tol := opts.Tolerance.Resolve(q.name, rt.DType, ot.DType)
 		qc, tol := quantPlan(rt, ot, tol)
 		base := done
-		res, err := CompareWith(rt, ot, tol, Options{Progress: func(n int64) { set(base + n) }})
+		res, err := CompareWith(rt, ot, tol, Options{Progress: func(n int64) { set(base + n) }, Pictures: opts.Pictures})
 		if err != nil {
 			return rep, fmt.Errorf("%s vs %s: %w", ref.Arg, ours.Arg, err)
 		}
@@ -229,6 +232,9 @@ func CompareAll(ref, ours Input, opts CompareAllOptions) (Report, error) {
 		done += dataBytes(rt) + dataBytes(ot)
 		set(done)
 		res.Name, res.OursName = q.name, ot.Name
+		if res.Picture != nil {
+			res.Picture.Name = q.name
+		}
 		rep.Tensors = append(rep.Tensors, res)
 		rep.Pairs = append(rep.Pairs, PairIndex{Ref: q.ref, Ours: q.ours})
 	}

@@ -19,8 +19,8 @@ import (
 // pair whose mismatches have 2-D structure gets a terminal heatmap, when
 // the output is a terminal or --plot is given (so that text piped to a
 // file or compared in tests stays as it was). They are drawn from
-// diffing.Pictures' aggregates (one more bounded pass over each failing
-// pair shown), never from a copy of a tensor.
+// aggregates the diagnosis pass gathers (diffing.Result.Picture, asked for
+// with CompareAllOptions.Pictures), never from a copy of a tensor.
 
 // plotFlags holds --plot.
 type plotFlags struct {
@@ -43,12 +43,18 @@ func heatWidth(w io.Writer) int {
 	return min(width, 200) - 4
 }
 
+// wanted reports whether tensors will draw pictures: a terminal heatmap
+// in the text output, or --plot.
+func (p *plotFlags) wanted(a *app, format string) bool {
+	return p.dir != "" || (format == formatText || format == "") && isTerminal(a.stdout)
+}
+
 // tensors gathers the pictures of the failing pairs of the same shape
 // that are shown (the text detail blocks, or with --plot every one),
 // puts the structured heatmaps into the view, and writes --plot DIR.
 func (p *plotFlags) tensors(a *app, view *tensorsView, ref, ours diffing.Input, format string, title string) error {
 	text := (format == formatText || format == "") && (p.dir != "" || isTerminal(a.stdout))
-	if !text && p.dir == "" {
+	if !p.wanted(a, format) {
 		return nil
 	}
 	view.Heat = map[int]*diffing.HeatGrid{}
@@ -64,10 +70,9 @@ func (p *plotFlags) tensors(a *app, view *tensorsView, ref, ours diffing.Input, 
 		if res.ShapeMismatch || (p.dir == "" && shown > len(ds)) {
 			continue
 		}
-		q := view.Report.Pairs[i]
-		pic, err := diffing.Pictures(ref.Tensors[q.Ref], ours.Tensors[q.Ours], res, diffing.PictureOptions{})
+		pic, err := pairPicture(res, ref, ours, view.Report.Pairs[i])
 		if err != nil {
-			return fmt.Errorf("%s vs %s: %w", ref.Arg, ours.Arg, err)
+			return err
 		}
 		if text && pic.Heat.Structured() {
 			view.Heat[i] = pic.Heat
@@ -102,6 +107,19 @@ func (p *plotFlags) tensors(a *app, view *tensorsView, ref, ours diffing.Input, 
 		r.Curve = &plot.Figure{File: "sequence.png", Alt: "max|diff| and NMSE per step", PNG: b}
 	}
 	return p.write(r)
+}
+
+// pairPicture is the picture the diagnosis gathered, else (a pair not
+// diagnosed) one more pass over it.
+func pairPicture(res diffing.Result, ref, ours diffing.Input, q diffing.PairIndex) (diffing.Picture, error) {
+	if res.Picture != nil {
+		return *res.Picture, nil
+	}
+	pic, err := diffing.Pictures(ref.Tensors[q.Ref], ours.Tensors[q.Ours], res, diffing.PictureOptions{})
+	if err != nil {
+		return diffing.Picture{}, fmt.Errorf("%s vs %s: %w", ref.Arg, ours.Arg, err)
+	}
+	return pic, nil
 }
 
 func (p *plotFlags) write(r plot.Report) error {

@@ -223,6 +223,7 @@ func runTensors(a *app, o *tensorsOptions) error {
 	defer func() { bar.finish() }()
 	rep, err := diffing.CompareAll(ref, ours, diffing.CompareAllOptions{
 		Rules: set.rules, Tolerance: set.tol, Order: set.order, OrderWhat: "--order " + set.orderPath,
+		Pictures: o.plot.wanted(a, o.out.format),
 		Progress: func(total int64) func(int64) {
 			bar = newProgress(a, o.progress, total)
 			return bar.set
