@@ -37,6 +37,7 @@ pair tensors by name, after the name rules of 'refcmp weights': --map
 rewrites OURS names, --ignore leaves names out on both sides. Names found
 on one side only are listed (ref_only, ours_only) and fail the comparison;
 so does a pair of different shapes (with a transpose or permutation hint).
+--common compares the names both sides hold and lists the others.
 
 Tolerance: an element passes when
     |ours - ref| <= atol + rtol * |ref|
@@ -85,6 +86,9 @@ or --format markdown (for a pull-request comment or CI step summary).
 A progress bar goes to stderr when it is a terminal and the work is long.
 --format junit writes JUnit XML for CI (one testcase per pair), and
 --issues-log FILE appends, on failure, an [OPEN] entry to a Markdown log.
+--details N shows at most N detail blocks (default 10; --all shows all).
+
+` + baselineHelp + `
 
 ` + exitCodesHelp
 
@@ -137,11 +141,13 @@ type tensorsOptions struct {
 	// that only those override the config file and the dtype defaults.
 	changed func(name string) bool
 
-	out outputFlags
+	out     outputFlags
+	base    baselineFlags
+	details int // --details N
 }
 
 func newTensorsCmd(a *app) *cobra.Command {
-	o := tensorsOptions{progress: progressAuto}
+	o := tensorsOptions{progress: progressAuto, details: maxDetails}
 	cmd := &cobra.Command{
 		Use:     "tensors [flags] REF OURS",
 		Short:   "Compare tensor dumps numerically and say where they first diverge",
@@ -174,6 +180,8 @@ func newTensorsCmd(a *app) *cobra.Command {
 	fs.StringVar(&o.orderPath, "order", "", "execution order: a `FILE` of REF names, one per line or a JSON list")
 	fs.Var(&choiceValue{&o.progress, []string{progressAuto, progressNever}}, "progress", "progress bar on stderr: auto (on a terminal, for long work), never")
 	o.out.register(cmd, formatText, formatJSON, formatMarkdown, formatJUnit)
+	o.base.register(cmd, "names")
+	fs.IntVar(&o.details, "details", maxDetails, "show at most `N` detail blocks of failing pairs (--all: every one)")
 	_ = cmd.RegisterFlagCompletionFunc("check", cobra.FixedCompletions(checkNames(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -191,6 +199,16 @@ func runTensors(a *app, o *tensorsOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := o.base.check(); err != nil {
+		return err
+	}
+	if o.details < 0 {
+		return usagef("--details must be >= 0, got %d", o.details)
+	}
+	prev, hasBaseline, err := o.base.read()
+	if err != nil {
+		return err
+	}
 	ref, closeRef, err := openInput("REF", o.ref, set.refOpts)
 	if err != nil {
 		return err
@@ -205,6 +223,7 @@ func runTensors(a *app, o *tensorsOptions) error {
 	defer func() { bar.finish() }()
 	rep, err := diffing.CompareAll(ref, ours, diffing.CompareAllOptions{
 		Rules: set.rules, Tolerance: set.tol, Order: set.order, OrderWhat: "--order " + set.orderPath,
+		Common: o.base.common,
 		Progress: func(total int64) func(int64) {
 			bar = newProgress(a, o.progress, total)
 			return bar.set
@@ -219,7 +238,13 @@ func runTensors(a *app, o *tensorsOptions) error {
 	}
 	bar.finish()
 	bar = nil
-	view := tensorsView{Report: rep, All: o.out.all}
+	if hasBaseline {
+		rep.ApplyBaseline(prev, o.base.baseline, o.base.worseBy)
+	}
+	if err := o.base.writeReport(rep); err != nil {
+		return err
+	}
+	view := tensorsView{Report: rep, All: o.out.all, Details: o.details}
 	return o.out.render(a, rep, rep.Pass, formatRenderers{
 		text:     func(st textStyle) error { return renderTensorsText(a.stdout, view, st) },
 		markdown: func() error { return renderTensorsMarkdown(a.stdout, view) },

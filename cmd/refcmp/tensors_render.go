@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -46,6 +47,13 @@ func renderTensorsText(w io.Writer, v tensorsView, st textStyle) error {
 		}
 		if err := writeTable(w, s.Header, s.Rows); err != nil {
 			return err
+		}
+	}
+	if b := v.Report.Baseline; b != nil {
+		if s := baselineSection(b, v.All, strconv.Itoa); len(s.Rows) > 0 {
+			if err := writeTextSection(w, s, st); err != nil {
+				return err
+			}
 		}
 	}
 	for _, s := range v.onlySections() {
@@ -173,6 +181,11 @@ func renderTensorsMarkdown(w io.Writer, v tensorsView) error {
 	if len(r.Tensors) > 0 {
 		s := v.table()
 		writeMarkdownSection(&b, s, v.All)
+	}
+	if bl := r.Baseline; bl != nil {
+		if s := baselineSection(bl, v.All, strconv.Itoa); len(s.Rows) > 0 {
+			writeMarkdownSection(&b, s, v.All)
+		}
 	}
 	for _, s := range v.onlySections() {
 		writeMarkdownSection(&b, s, v.All)

@@ -14,8 +14,9 @@ import (
 // Its methods give format-neutral pieces (plain strings and table
 // sections) that the text and Markdown renderers both use.
 type tensorsView struct {
-	Report diffing.Report
-	All    bool
+	Report  diffing.Report
+	All     bool
+	Details int // detail blocks shown without All
 }
 
 // single reports a comparison of one pair of single tensors.
@@ -69,6 +70,10 @@ func (v tensorsView) verdict() (pass bool, text string) {
 			fmt.Fprintf(&b, " (max|diff| %s)", diffing.FormatStat(m))
 		}
 	}
+	if r.Baseline != nil {
+		b.Reset()
+		b.WriteString(baselineVerdict(r.Baseline, "tensor"))
+	}
 	var extra []string
 	if c.RefOnly > 0 {
 		extra = append(extra, fmt.Sprintf("%d only in REF", c.RefOnly))
@@ -78,6 +83,9 @@ func (v tensorsView) verdict() (pass bool, text string) {
 	}
 	if c.Ignored > 0 {
 		extra = append(extra, fmt.Sprintf("%d ignored", c.Ignored))
+	}
+	if r.Common && c.RefOnly+c.OursOnly > 0 {
+		extra = append(extra, fmt.Sprintf("compared %d of %d (--common)", c.Compared, c.Compared+c.RefOnly))
 	}
 	if len(extra) > 0 {
 		b.WriteString("; " + strings.Join(extra, ", "))
@@ -142,7 +150,11 @@ func (v tensorsView) table() tableSection {
 	for i := 0; i < len(r.Tensors); {
 		t := r.Tensors[i]
 		if v.All || !t.Pass {
-			s.Rows = append(s.Rows, tensorRow(i, t))
+			row := tensorRow(i, t)
+			if v.accepted(i) {
+				row[len(row)-1] = "accepted"
+			}
+			s.Rows = append(s.Rows, row)
 			i++
 			continue
 		}
@@ -189,6 +201,22 @@ func tensorRow(step int, t diffing.Result) []string {
 	return row
 }
 
+// accepted reports pair i outside tolerance but passed by the baseline.
+func (v tensorsView) accepted(i int) bool {
+	b := v.Report.Baseline
+	return b != nil && i < len(b.Pairs) && b.Pairs[i].Accepted()
+}
+
+// acceptedName is accepted by REF name.
+func (v tensorsView) acceptedName(name string) bool {
+	for i, t := range v.Report.Tensors {
+		if t.Name == name {
+			return v.accepted(i)
+		}
+	}
+	return false
+}
+
 // verdictCell is the last cell of a row.
 func verdictCell(t diffing.Result) string {
 	switch {
@@ -232,10 +260,10 @@ const maxDetails = 10
 // more failing pairs --all would show.
 func (v tensorsView) details() (out []detail, more int) {
 	for i, t := range v.Report.Tensors {
-		if t.Pass {
+		if t.Pass || v.accepted(i) {
 			continue
 		}
-		if !v.All && len(out) == maxDetails {
+		if !v.All && len(out) >= v.Details {
 			more++
 			continue
 		}
