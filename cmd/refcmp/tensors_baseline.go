@@ -149,16 +149,23 @@ func baselineWhy(p diffing.BaselinePair, worseBy float64) string {
 	case slices.Contains(p.Grew, "pass"):
 		return "worse: passed before, fails now"
 	case len(p.Grew) > 0:
-		var parts []string
+		var figs []string
+		shape := false
 		for _, g := range p.Grew {
-			switch g {
-			case "shape":
-				parts = append(parts, "shapes differ now")
-			default:
-				parts = append(parts, strings.ReplaceAll(figureName(g), "_", " ")+" grew more than "+strconv.FormatFloat(worseBy, 'g', -1, 64)+"x")
+			if g == "shape" {
+				shape = true
+				continue
 			}
+			figs = append(figs, figureName(g))
 		}
-		return "worse: " + strings.Join(parts, ", ")
+		var parts []string
+		if len(figs) > 0 {
+			parts = append(parts, strings.Join(figs, ", ")+" grew over "+strconv.FormatFloat(worseBy, 'g', -1, 64)+"x")
+		}
+		if shape {
+			parts = append(parts, "the shapes differ now")
+		}
+		return "worse: " + strings.Join(parts, "; ")
 	case p.Trend == diffing.TrendBetter && p.Now.Pass:
 		return "better: within tolerance now"
 	case p.Trend == diffing.TrendBetter:
@@ -182,16 +189,21 @@ func figureName(g string) string {
 	return g
 }
 
-// baselineSection is the table of pairs beside their baseline: every pair
-// outside tolerance now or before (all with --all).
+// baselineSection is the table of pairs beside their baseline: those
+// that got better or worse, new ones and failing ones (every pair with
+// --all).
 func baselineSection(b *diffing.Baseline, all bool, step func(i int) string) tableSection {
+	title := "Changed against the baseline "
+	if all {
+		title = "Against the baseline "
+	}
 	s := tableSection{
-		Title:  fmt.Sprintf("Against the baseline %s (--worse-by %s)", b.Source, strconv.FormatFloat(b.WorseBy, 'g', -1, 64)),
+		Title:  title + fmt.Sprintf("%s (--worse-by %s)", b.Source, strconv.FormatFloat(b.WorseBy, 'g', -1, 64)),
 		Header: []string{"step", "name", "max|diff| was", "max|diff| now", "NMSE was", "NMSE now", "mismatched was", "mismatched now", "trend"},
 		Code:   []bool{false, true, false, false, false, false, false, false, false},
 	}
 	for i, p := range b.Pairs {
-		if !all && p.Now.Pass && (p.Baseline == nil || p.Baseline.Pass) {
+		if !all && p.Pass && p.Trend == diffing.TrendSame {
 			continue
 		}
 		was := []string{"-", "-", "-"}
