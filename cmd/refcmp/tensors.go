@@ -274,7 +274,7 @@ func openInput(label, arg string, opts tensorfile.Options) (diffing.Input, func(
 		i := slices.IndexFunc(c.Tensors, func(t tensor.Tensor) bool { return t.Name == in.Member })
 		if i < 0 {
 			c.Close()
-			return in, nil, fmt.Errorf("%s: no tensor %q in %s (it holds %s)", arg, in.Member, in.Path, diffing.NameList(c.Tensors, 8))
+			return in, nil, fmt.Errorf("%s: no tensor %q in %s (%s)", arg, in.Member, in.Path, memberHint(in.Member, c.Tensors))
 		}
 		in.Tensors = c.Tensors[i : i+1]
 		in.Single = true
