@@ -298,7 +298,6 @@ func ShortestDigits(x float64, dt tensor.DType) (mantissa string, exp10 int) {
 	return m, n
 }
 
-
 // SliceOf is the slice sl of t (ParseSlice) as a tensor of its own: its
 // shape drops the indexed axes, and its Data reads only the slice's
 // bytes of t's, run by run along the last axis.
