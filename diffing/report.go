@@ -205,6 +205,9 @@ func CompareAll(ref, ours Input, opts CompareAllOptions) (Report, error) {
 	p.order(&ref, &ours, opts.Order, opts.OrderWhat)
 	rep := newReport(&ref, &ours, p)
 	rep.Common = opts.Common
+	if !ref.Single && !ours.Single {
+		rep.Notes = append(rep.Notes, unusedPatterns(&ref, &ours, opts.Rules, opts.Tolerance)...)
+	}
 	if len(p.refOnly) > 0 && len(p.oursOnly) > 0 {
 		rep.NameHints = weights.NameHints(listing(ref), listing(ours), opts.Rules)
 	}

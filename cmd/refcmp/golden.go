@@ -327,6 +327,9 @@ func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 	}
 	rec, err := golden.Parse(data)
 	if err != nil {
+		if swapped(o.input, o.golden) {
+			return usagef("%s is not a golden file and %s is: arguments are INPUT GOLDEN.json; did you swap them?", o.golden, o.input)
+		}
 		return fmt.Errorf("%s: %w", o.golden, err)
 	}
 	c, ts, _, notes, err := o.in.open(o.input)
@@ -374,4 +377,15 @@ func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 		markdown: func() error { return renderGoldenMarkdown(a.stdout, view) },
 		junit:    func() ciSuite { return goldenSuite(o, view) },
 	})
+}
+
+// swapped reports golden check's arguments given the other way round:
+// the INPUT argument reads as a golden file.
+func swapped(input, goldenPath string) bool {
+	data, err := readBounded(input, maxBaselineBytes)
+	if err != nil {
+		return false
+	}
+	_, err = golden.Parse(data)
+	return err == nil
 }

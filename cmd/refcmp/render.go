@@ -7,6 +7,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/refcmp/refcmp/diffing/names"
 	"io"
 	"strings"
 
@@ -45,6 +46,9 @@ func (c *choiceValue) Set(s string) error {
 			*c.p = s
 			return nil
 		}
+	}
+	if near := names.Closest(s, c.choices, 1); len(near) > 0 {
+		return fmt.Errorf("must be one of %s; did you mean %q?", strings.Join(c.choices, ", "), near[0])
 	}
 	return fmt.Errorf("must be one of %s", strings.Join(c.choices, ", "))
 }

@@ -111,6 +111,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newInspectCmd(a),
 		newVersionCmd(a),
 	)
+	checkCompletionArgs(root)
 	return root
 }
 

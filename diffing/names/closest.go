@@ -5,7 +5,8 @@ import "sort"
 // Closest returns up to n of candidates nearest to name by edit distance
 // (insertions, deletions, substitutions of bytes), nearest first (ties
 // in candidates' order), for a "did you mean": only candidates within a
-// third of name's length (at least 1, at most 8 edits) count, and none
+// third of name's length (at least 2, 1 for a name of 3 bytes, at most
+// 8 edits) count, and none
 // for a name of fewer than 3 bytes. The work is
 // bounded: a banded distance of at most 8 diagonals, candidates more
 // than the bound longer or shorter are skipped without work, and past
@@ -14,7 +15,10 @@ func Closest(name string, candidates []string, n int) []string {
 	if len(name) < 3 {
 		return nil // every short name is close to every other
 	}
-	limit := min(max(1, len(name)/3), 8)
+	limit := min(max(2, len(name)/3), 8)
+	if len(name) == 3 {
+		limit = 1
+	}
 	budget := 20_000_000
 	type hit struct {
 		d, i int
