@@ -209,7 +209,7 @@ func CompareAll(ref, ours Input, opts CompareAllOptions) (Report, error) {
 		rep.Notes = append(rep.Notes, unusedPatterns(&ref, &ours, opts.Rules, opts.Tolerance)...)
 	}
 	if len(p.refOnly) > 0 && len(p.oursOnly) > 0 {
-		rep.NameHints = weights.NameHints(listing(ref), listing(ours), opts.Rules)
+		rep.NameHints = weights.NameHintsIn(listing(ref), listing(ours), opts.Rules, weights.TensorsWords())
 	}
 	var total int64
 	for _, q := range p.pairs {
