@@ -61,16 +61,15 @@ func (o *outputFlags) register(cmd *cobra.Command, formats ...string) {
 // not "dumb" and NO_COLOR (https://no-color.org) is unset or empty (a
 // command-line flag overrides the environment, as no-color.org asks).
 func (o *outputFlags) style(a *app, w io.Writer) textStyle {
+	st := textStyle{width: textWidth(a, w)}
 	switch o.color {
 	case colorAlways:
-		return textStyle{color: true}
+		st.color = true
 	case colorNever:
-		return textStyle{}
+	default:
+		st.color = a.getenv("NO_COLOR") == "" && isTerminal(w) && a.getenv("TERM") != "dumb"
 	}
-	if a.getenv("NO_COLOR") != "" {
-		return textStyle{}
-	}
-	return textStyle{color: isTerminal(w) && a.getenv("TERM") != "dumb"}
+	return st
 }
 
 // finish ends a reporting command once its report is written. On a pass

@@ -57,8 +57,12 @@ func (c *choiceValue) Set(s string) error {
 // --format text|json|markdown.
 func (c *choiceValue) Type() string { return strings.Join(c.choices, "|") }
 
-// textStyle paints text output. The zero value paints nothing.
-type textStyle struct{ color bool }
+// textStyle paints text output and, on a terminal, fits it to its
+// width (termwidth.go). The zero value paints nothing and fits nothing.
+type textStyle struct {
+	color bool
+	width int // 0: no limit
+}
 
 const (
 	ansiReset  = "\x1b[0m"

@@ -18,6 +18,8 @@ type app struct {
 	stderr io.Writer
 	getenv func(string) string
 	args   []string // the command line after "refcmp" (for --issues-log)
+	// terminal, when set, replaces the terminal test of stdout (tests).
+	terminal func(io.Writer) bool
 }
 
 // run is the whole CLI: it parses args, runs one command and returns the

@@ -198,9 +198,10 @@ func baselineSection(b *diffing.Baseline, all bool, step func(i int) string) tab
 		title = "Against the baseline "
 	}
 	s := tableSection{
-		Title:  title + fmt.Sprintf("%s (--worse-by %s)", b.Source, strconv.FormatFloat(b.WorseBy, 'g', -1, 64)),
-		Header: []string{"step", "name", "max|diff| was", "max|diff| now", "NMSE was", "NMSE now", "mismatched was", "mismatched now", "trend"},
-		Code:   []bool{false, true, false, false, false, false, false, false, false},
+		Title:    title + fmt.Sprintf("%s (--worse-by %s)", b.Source, strconv.FormatFloat(b.WorseBy, 'g', -1, 64)),
+		Header:   []string{"step", "name", "max|diff| was", "max|diff| now", "NMSE was", "NMSE now", "mismatched was", "mismatched now", "trend"},
+		Code:     []bool{false, true, false, false, false, false, false, false, false},
+		Optional: []string{"NMSE was", "NMSE now", "mismatched was", "mismatched now"},
 	}
 	for i, p := range b.Pairs {
 		if !all && p.Pass && p.Trend == diffing.TrendSame {

@@ -45,7 +45,8 @@ func renderTensorsText(w io.Writer, v tensorsView, st textStyle) error {
 		if _, err := fmt.Fprintf(w, "\n%s\n", st.head(title)); err != nil {
 			return err
 		}
-		if err := writeTable(w, s.Header, s.Rows); err != nil {
+		h, rows := fitTable(s.Header, s.Rows, st.width, "mean|diff|", "shape")
+		if err := writeTable(w, h, rows); err != nil {
 			return err
 		}
 	}
@@ -113,9 +114,9 @@ func writeTextDetail(w io.Writer, d detail, st textStyle) error {
 	if len(d.Hints) > 0 {
 		b.WriteString("  hints:\n")
 		for _, h := range d.Hints {
-			fmt.Fprintf(&b, "    - %s: %s\n", h.Kind, st.hint(h.Summary))
+			b.WriteString(wrapLine("    - "+h.Kind+": ", st.hint(h.Summary), st.width))
 			if h.Evidence != "" {
-				fmt.Fprintf(&b, "      evidence: %s\n", h.Evidence)
+				b.WriteString(wrapLine("      evidence: ", h.Evidence, st.width))
 			}
 		}
 	}
