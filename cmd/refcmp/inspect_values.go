@@ -242,9 +242,11 @@ func (f numpyFormat) format(x float64) string {
 		return strings.Repeat(" ", max(0, f.padLeft+f.padRight+1-len(s))) + s
 	}
 	if f.exp {
-		m, e := f.sci(x)
-		ip, fp, _ := strings.Cut(m, ".")
-		fp += strings.Repeat("0", max(0, f.precision-len(fp)))
+		// numpy pads to the common precision with more digits of the
+		// value (dragon4 min_digits), not with zeros.
+		ms, es, _ := strings.Cut(strconv.FormatFloat(x, 'e', f.precision, 64), "e")
+		ip, fp, _ := strings.Cut(ms, ".")
+		e := es
 		digits := e[1:]
 		if len(digits) < f.expSize {
 			digits = strings.Repeat("0", f.expSize-len(digits)) + digits

@@ -22,6 +22,8 @@ out = sys.argv[1]
 rng = np.random.default_rng(3)
 cases = {
   "f32_randn": rng.standard_normal((4, 5)).astype(np.float32),
+  "f32_exp_randn": (rng.standard_normal((64, 32)) * np.array([1e-3] + [1] * 31)).astype(np.float32),
+  "f32_exp_short": np.array([1.5e-5, 0.25, 3.0], dtype=np.float32),
   "f32_halves": np.array([1.5, 2.25, -3.0, 10.125], dtype=np.float32),
   "f32_whole": np.array([[1, 2], [3, -4]], dtype=np.float32),
   "f32_exp": np.array([1e-5, 1.0, 123456.0, -2.5e-7], dtype=np.float32),
