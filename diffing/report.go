@@ -16,8 +16,14 @@ import (
 // when empty. Tensors come in execution order (Sequence.Order says where
 // that order came from).
 type Report struct {
-	// Pass is true when every pair passes and no name is on one side only.
+	// Pass is true when every pair passes and no name is on one side only
+	// (with Common, names on one side only do not count; with a Baseline,
+	// a pair passes as its BaselinePair says).
 	Pass bool `json:"pass"`
+	// Common is true when only the names both sides hold were asked for
+	// (--common): names on one side only are listed, not failures. Absent
+	// when false.
+	Common bool `json:"common,omitempty"`
 	// FirstFailure is the REF name of the first failing pair in execution
 	// order (every pair before it passed), or null.
 	FirstFailure *string        `json:"first_failure"`
@@ -40,6 +46,9 @@ type Report struct {
 	// does: a renamed prefix with the --map that fixes it, and so on.
 	NameHints []weights.Hint `json:"name_hints"`
 	Notes     []string       `json:"notes"`
+	// Baseline is the comparison with an earlier report (--baseline), or
+	// absent (see ApplyBaseline).
+	Baseline *Baseline `json:"baseline,omitempty"`
 }
 
 // Source describes one input.
@@ -122,7 +131,10 @@ func (r *Report) finish() {
 	}
 	c.RefOnly, c.OursOnly = len(r.RefOnly), len(r.OursOnly)
 	c.Ignored = len(r.Ignored.Ref) + len(r.Ignored.Ours)
-	r.Pass = c.Failed == 0 && c.RefOnly == 0 && c.OursOnly == 0
+	r.Pass = c.Failed == 0 && (r.Common || c.RefOnly == 0 && c.OursOnly == 0)
+	if r.Common && c.RefOnly+c.OursOnly > 0 {
+		r.Notes = append(r.Notes, commonNote(*c, r.RefOnly, r.OursOnly))
+	}
 	seq := AnalyzeSequence(r.Tensors)
 	r.Sequence = SequenceReport{Order: r.Sequence.Order, Sequence: seq, Sparkline: Sparkline(seq.Levels)}
 	if seq.FirstFailure >= 0 {
@@ -180,6 +192,9 @@ type CompareAllOptions struct {
 	// FILE); OrderWhat names it in notes ("--order FILE").
 	Order     []string
 	OrderWhat string
+	// Common compares the names both sides hold: names on one side only
+	// are listed (and noted) but do not fail the report.
+	Common bool
 	// Progress, when set, is called once with the bytes CompareAll will
 	// read and returns the function it calls with the bytes read so far.
 	Progress func(total int64) func(done int64)
@@ -203,8 +218,12 @@ func CompareAll(ref, ours Input, opts CompareAllOptions) (Report, error) {
 	}
 	p.order(&ref, &ours, opts.Order, opts.OrderWhat)
 	rep := newReport(&ref, &ours, p)
+	rep.Common = opts.Common
+	if !ref.Single && !ours.Single {
+		rep.Notes = append(rep.Notes, unusedPatterns(&ref, &ours, opts.Rules, opts.Tolerance)...)
+	}
 	if len(p.refOnly) > 0 && len(p.oursOnly) > 0 {
-		rep.NameHints = weights.NameHints(listing(ref), listing(ours), opts.Rules)
+		rep.NameHints = weights.NameHintsIn(listing(ref), listing(ours), opts.Rules, weights.TensorsWords())
 	}
 	var total int64
 	for _, q := range p.pairs {

@@ -94,7 +94,7 @@ func AnalyzeSequence(results []Result) Sequence {
 		s.Profile = ProfileClean
 		s.Summary = fmt.Sprintf("clean: all %d steps pass", n)
 		if hi := maxFinite(lv); !math.IsInf(hi, -1) {
-			s.Evidence = fmt.Sprintf("largest max|diff| 1e%.1f", hi)
+			s.Evidence = "largest " + levelText(hi)
 		}
 		return s
 	}
@@ -114,17 +114,17 @@ func AnalyzeSequence(results []Result) Sequence {
 	case s.LaterFailures > 1:
 		s.Consequences = fmt.Sprintf("%d later tensors also differ, consistent with propagation from step %d", s.LaterFailures, f)
 	}
-	before := fmt.Sprintf("first failure at %s; all %d steps before it pass", at(f), f)
+	before := fmt.Sprintf("first failure at %s; %s", at(f), passedBefore(f))
 	nanNote := ""
 	if nanStep >= 0 {
-		nanNote = fmt.Sprintf("; NaN/Inf introduced from %s (%d elements)", at(nanStep), results[nanStep].Introduced)
+		nanNote = fmt.Sprintf("; NaN/Inf introduced from %s (%s)", at(nanStep), plural(int(results[nanStep].Introduced), "element", "elements"))
 	}
 	if nanStep == f {
 		s.Profile, s.Step = ProfileNaN, f
 		s.Summary = "NaN/Inf from " + at(f)
 		s.Evidence = before + nanNote
 		if e := results[f].FirstIntroduced; e != nil {
-			s.Evidence += fmt.Sprintf(", first at %s (ref %s)", fmtIndex(e.Index), g(float64(e.Ref)))
+			s.Evidence += fmt.Sprintf(", first at %s (ref %s)", fmtIndex(e.Index), FormatValue(float64(e.Ref)))
 		}
 		return s
 	}
@@ -197,7 +197,7 @@ func AnalyzeSequence(results []Result) Sequence {
 		if jumpAt > f {
 			s.Summary = "first failure at " + at(f) + "; sudden jump later at " + at(jumpAt)
 		}
-		s.Evidence = fmt.Sprintf("%s; max|diff| rises %.1f decades over every earlier step (to 1e%.1f)", before, jump, lv[jumpAt])
+		s.Evidence = fmt.Sprintf("%s; max|diff| rises %.1f decades over every earlier step (to %s)", before, jump, levelText(lv[jumpAt]))
 	case len(lvs) >= 3 && rise >= 1 && 2*ups >= len(lvs)-1:
 		s.Profile = ProfileGrowth
 		s.Summary = "first failure at " + at(f) + "; gradual growth: the error accumulates along the sequence"
@@ -206,7 +206,7 @@ func AnalyzeSequence(results []Result) Sequence {
 	default:
 		s.Profile = ProfileSteady
 		s.Summary = "failing at a steady level from " + at(f)
-		s.Evidence = fmt.Sprintf("%s; no jump of %g decades and no growing trend (rise %.1f decades)", before, jumpDecades, rise)
+		s.Evidence = fmt.Sprintf("%s; no jump of %g decades and no growing trend (%s)", before, jumpDecades, riseText(rise))
 	}
 	s.Evidence += nanNote
 	return s

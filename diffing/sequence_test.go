@@ -51,7 +51,7 @@ func TestAnalyzeSequence(t *testing.T) {
 				t.Errorf("profile %s first %d step %d, want %s %d %d\n%s\n%s", s.Profile, s.FirstFailure, s.Step,
 					c.profile, c.first, c.step, s.Summary, s.Evidence)
 			}
-			if c.first > 0 && !strings.Contains(s.Evidence, "steps before it pass") {
+			if c.first > 0 && !strings.Contains(s.Evidence, "before it pass") {
 				t.Errorf("evidence %q", s.Evidence)
 			}
 			if len(s.Levels) != len(c.diffs) {

@@ -199,16 +199,24 @@ func FormatValue(v float64) string {
 	return strconv.FormatFloat(v, 'g', 7, 64)
 }
 
-// FormatCosine writes a cosine similarity: 1 when exactly 1, else six
-// decimals (so 1.000000 means within 5e-7 of 1).
+// FormatCosine writes a cosine similarity: 1 when within 1e-12 of 1
+// (the float64 rounding of its sums: proportional tensors), else six
+// decimals, or as many more as it takes not to look like 1 (0.9999996,
+// never 1.000000).
 func FormatCosine(v float64) string {
 	switch {
 	case math.IsNaN(v):
 		return "NaN"
-	case v == 1:
+	case math.Abs(v-1) <= 1e-12:
 		return "1"
 	}
-	return strconv.FormatFloat(v, 'f', 6, 64)
+	for p := 6; p < 17; p++ {
+		s := strconv.FormatFloat(v, 'f', p, 64)
+		if strings.TrimRight(strings.TrimPrefix(s, "-"), "0") != "1." {
+			return s // not a 1 that is not one
+		}
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 // FormatPercent writes a fraction as a percentage: 0, 0.0977%, 37.5%, 100%.

@@ -40,18 +40,12 @@ func openDir(dir string, cfg config) (*Container, error) {
 		return c, err
 	}
 	c := &Container{Source: dir, Format: FormatDir}
+	var skipped, sidecars, irregular []string // relative paths not read
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || !dumpExt(d.Name()) {
-			return nil
-		}
-		fi, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		if !fi.Mode().IsRegular() {
+		if d.IsDir() {
 			return nil
 		}
 		rel, err := filepath.Rel(dir, p)
@@ -59,6 +53,22 @@ func openDir(dir string, cfg config) (*Container, error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
+		if !dumpExt(d.Name()) {
+			if isSidecar(p) {
+				sidecars = append(sidecars, rel)
+			} else {
+				skipped = append(skipped, rel)
+			}
+			return nil
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if !fi.Mode().IsRegular() {
+			irregular = append(irregular, rel)
+			return nil
+		}
 		kind, err := sniffFile(p, fi.Size())
 		if err != nil {
 			return err
@@ -91,7 +101,42 @@ func openDir(dir string, cfg config) (*Container, error) {
 	if len(c.Tensors) == 0 && len(c.closers) == 0 {
 		return nil, fmt.Errorf("%s: no tensor files (.safetensors, .npy, .npz, .pt, .pth, .bin) in this directory", dir)
 	}
+	c.Notes = append(c.Notes, notRead(skipped, "not a tensor file (.safetensors, .npy, .npz, .pt, .pth, .bin, .ckpt, .raw)")...)
+	c.Notes = append(c.Notes, notRead(sidecars, "the dtype and shape sidecar of a raw file")...)
+	c.Notes = append(c.Notes, notRead(irregular, "not a regular file")...)
 	return c, nil
+}
+
+// isSidecar reports a NAME.json beside a raw NAME.bin or NAME.raw.
+func isSidecar(p string) bool {
+	if !strings.EqualFold(filepath.Ext(p), ".json") {
+		return false
+	}
+	base := strings.TrimSuffix(p, filepath.Ext(p))
+	for _, ext := range []string{".bin", ".raw"} {
+		if _, err := os.Stat(base + ext); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// notRead is the directory note on files it did not read, and why: the
+// first 5 names.
+func notRead(files []string, why string) []string {
+	if len(files) == 0 {
+		return nil
+	}
+	show := files
+	more := ""
+	if len(show) > 5 {
+		show, more = show[:5], fmt.Sprintf(", … %d more", len(files)-5)
+	}
+	what := "files"
+	if len(files) == 1 {
+		what = "file"
+	}
+	return []string{fmt.Sprintf("did not read %d %s (%s): %s%s", len(files), what, why, strings.Join(show, ", "), more)}
 }
 
 // listDir lists a directory from headers alone.

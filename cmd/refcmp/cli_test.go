@@ -122,7 +122,8 @@ func TestStyle(t *testing.T) {
 		{colorAuto, env(), false}, // a bytes.Buffer is not a terminal
 		{colorAlways, env(), true},
 		{colorNever, env(), false},
-		{colorAlways, env("NO_COLOR", "1"), false},
+		{colorAlways, env("NO_COLOR", "1"), true}, // the flag overrides the environment
+		{colorNever, env("NO_COLOR", "1"), false},
 		{colorAlways, env("NO_COLOR", ""), true}, // set but empty does not count
 		{colorAuto, env("TERM", "dumb"), false},
 	} {

@@ -46,7 +46,7 @@ func TestDocsPortingSnippets(t *testing.T) {
 	langs := map[string]bool{}
 	for _, b := range blocks {
 		lang, file, ok := strings.Cut(b.info, " ")
-		if !ok || !slices.Contains([]string{"go", "rust", "cpp"}, lang) {
+		if !ok || !slices.Contains([]string{"go", "rust", "cpp", "python"}, lang) {
 			continue
 		}
 		langs[lang] = true
@@ -60,7 +60,7 @@ func TestDocsPortingSnippets(t *testing.T) {
 			t.Errorf("%s:%d: the %s snippet is not in %s as shown; copy it from there again", portingPage, b.line, lang, file)
 		}
 	}
-	for _, lang := range []string{"go", "rust", "cpp"} {
+	for _, lang := range []string{"go", "rust", "cpp", "python"} {
 		if !langs[lang] {
 			t.Errorf(portingPage+" has no ```%s snippet naming its source file", lang)
 		}
@@ -500,9 +500,25 @@ func TestDocsPortingPrograms(t *testing.T) {
 		{"go", "go", []string{"build", "-o", "EXE", filepath.Join(src, "port_side.go")}},
 		{"rust", "rustc", []string{"--edition", "2021", "-o", "EXE", filepath.Join(src, "port_side.rs")}},
 		{"cpp", "g++", []string{"-std=c++17", "-o", "EXE", filepath.Join(src, "port_side.cpp")}},
+		{"python", "", nil}, // no build: run with a python3 that has numpy
 	}
 	for _, b := range builds {
 		t.Run(b.lang, func(t *testing.T) {
+			if b.lang == "python" {
+				py := testenv.Python(t, "numpy")
+				dir := filepath.Join(tmp, "out_python")
+				if err := os.Mkdir(dir, 0o777); err != nil {
+					t.Fatal(err)
+				}
+				cmd := exec.Command(py, filepath.Join(src, "port_side.py"), dir)
+				cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("port_side.py %s: %v\n%s", dir, err, out)
+				}
+				checkPortSide(t, b.lang, dir)
+				checkPythonActivations(t, dir)
+				return
+			}
 			tool, err := exec.LookPath(b.tool)
 			if err != nil {
 				if b.lang == "go" {
@@ -528,28 +544,63 @@ func TestDocsPortingPrograms(t *testing.T) {
 			if out, err := exec.Command(exe, dir).CombinedOutput(); err != nil {
 				t.Fatalf("port_side %s: %v\n%s", dir, err, out)
 			}
-			loaded := filepath.Join(dir, "loaded.txt")
-			l, err := tensorfile.ReadManifest(loaded)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, w := range l.Weights {
-				got = append(got, fmt.Sprintf("%s %v %s", w.Name, w.Shape, w.DType))
-			}
-			if want := []string{"model.embed_tokens.weight [64 32] F32", "model.lm_head.weight [64 32] F32"}; !slices.Equal(got, want) {
-				t.Errorf("refcmp reads the %s manifest as %q, want %q", b.lang, got, want)
-			}
-			var stdout, stderr bytes.Buffer
-			if code := run([]string{"weights", loaded, loaded}, &stdout, &stderr); code != exitOK {
-				t.Errorf("refcmp weights on the %s manifest: exit %d\n%s%s", b.lang, code, stdout.String(), stderr.String())
-			}
-			stdout.Reset()
-			stderr.Reset()
-			if code := run([]string{"tensors", filepath.Join(dir, "x.npy"), filepath.Join(dir, "x.bin"), "--exact"}, &stdout, &stderr); code != exitOK {
-				t.Errorf("refcmp tensors --exact x.npy x.bin (%s): exit %d\n%s%s", b.lang, code, stdout.String(), stderr.String())
-			}
+			checkPortSide(t, b.lang, dir)
 		})
+	}
+}
+
+// checkPortSide checks that refcmp reads what a port_side program wrote
+// into dir: the manifest, and x.bin (with its sidecar) as x.npy.
+func checkPortSide(t *testing.T, lang, dir string) {
+	t.Helper()
+	loaded := filepath.Join(dir, "loaded.txt")
+	l, err := tensorfile.ReadManifest(loaded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range l.Weights {
+		got = append(got, fmt.Sprintf("%s %v %s", w.Name, w.Shape, w.DType))
+	}
+	if want := []string{"model.embed_tokens.weight [64 32] F32", "model.lm_head.weight [64 32] F32"}; !slices.Equal(got, want) {
+		t.Errorf("refcmp reads the %s manifest as %q, want %q", lang, got, want)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"weights", loaded, loaded}, &stdout, &stderr); code != exitOK {
+		t.Errorf("refcmp weights on the %s manifest: exit %d\n%s%s", lang, code, stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"tensors", filepath.Join(dir, "x.npy"), filepath.Join(dir, "x.bin"), "--exact"}, &stdout, &stderr); code != exitOK {
+		t.Errorf("refcmp tensors --exact x.npy x.bin (%s): exit %d\n%s%s", lang, code, stdout.String(), stderr.String())
+	}
+}
+
+// checkPythonActivations checks the numpy port's activations: the .npz
+// and the .safetensors hold the same tensors, both in the order the port
+// computed them (layers.10 before layers.2, which a natural sort would
+// not give).
+func checkPythonActivations(t *testing.T, dir string) {
+	t.Helper()
+	npz, st := filepath.Join(dir, "acts.npz"), filepath.Join(dir, "acts.safetensors")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"tensors", "--exact", npz, st}, &stdout, &stderr); code != exitOK {
+		t.Errorf("refcmp tensors --exact acts.npz acts.safetensors: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	for _, f := range []string{npz, st} {
+		c, err := tensorfile.Open(f, tensorfile.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, x := range c.Tensors {
+			got = append(got, x.Name)
+		}
+		ordered := c.Ordered || c.Order != nil
+		c.Close()
+		if want := []string{"layers.10.out", "layers.2.out", "logits"}; !slices.Equal(got, want) || !ordered {
+			t.Errorf("%s: tensors %q (ordered %v), want %q in that order", f, got, ordered, want)
+		}
 	}
 }
 

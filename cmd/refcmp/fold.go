@@ -15,6 +15,8 @@ type tableSection struct {
 	Header []string // column titles
 	Code   []bool   // per column: names and shapes, shown as code in Markdown
 	Rows   [][]string
+	// Optional columns (by header) may be left out to fit a terminal.
+	Optional []string
 }
 
 // appendNames appends a one-column table of names, folded

@@ -132,6 +132,7 @@ func (g *goldenInput) open(path string) (*tensorfile.Container, []tensor.Tensor,
 type goldenRecordOptions struct {
 	input  string
 	output string
+	ref    string // --ref REF: record the errors against it
 	in     goldenInput
 }
 
@@ -157,6 +158,7 @@ func newGoldenRecordCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", "-", "write the golden record to this `FILE` (- for standard output)")
+	cmd.Flags().StringVar(&o.ref, "ref", "", "also record each tensor's error against this reference `REF` (see 'golden check --help')")
 	o.in.register(cmd)
 	return cmd
 }
@@ -170,6 +172,13 @@ func runGoldenRecord(a *app, o *goldenRecordOptions) error {
 	g, err := golden.Record(o.input, c.Format, c.Single, order, ts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.input, err)
+	}
+	if o.ref != "" {
+		errs, err := refErrors(o.ref, o.input, &o.in)
+		if err != nil {
+			return err
+		}
+		recordErrors(&g, o.ref, errs)
 	}
 	data, err := golden.Encode(g)
 	if err != nil {
@@ -202,6 +211,9 @@ type goldenCheckOptions struct {
 	changed       func(string) bool
 	out           outputFlags
 	plot          plotFlags
+	ref           string  // --ref REF: check the errors against it
+	worseBy       float64 // --worse-by
+	common        bool    // --common
 }
 
 const goldenCheckDoc = `Check INPUT against a golden record (see 'refcmp golden --help' for
@@ -217,6 +229,11 @@ GLOB matches the recorded name ('*' does not cross '/').
 
 --format junit writes JUnit XML for CI (one testcase per tensor), and
 --issues-log FILE appends, on failure, an [OPEN] entry to a Markdown log.
+
+--common checks the tensors both sides hold: new and missing tensors are
+listed in a note, not failures.
+
+` + goldenRefHelp + `
 
 ` + exitCodesHelp
 
@@ -245,6 +262,9 @@ func newGoldenCheckCmd(a *app) *cobra.Command {
 	fs.Float64Var(&o.atol, "atol", 0, "absolute tolerance of stats mode (default by dtype)")
 	fs.Float64Var(&o.rtol, "rtol", 0, "relative tolerance of stats mode (default by dtype)")
 	fs.StringArrayVar(&o.tols, "tol", nil, "per-tensor rule `GLOB=ATOL:RTOL` (or GLOB=max-abs:ATOL, GLOB=exact); repeatable")
+	fs.StringVar(&o.ref, "ref", "", "check each tensor's error against this reference `REF` with the recorded error (mode error)")
+	fs.Float64Var(&o.worseBy, "worse-by", diffing.DefaultWorseBy, "with --ref, the `FACTOR` by which max|diff|, NMSE and mismatches may grow")
+	fs.BoolVar(&o.common, "common", false, "check only the tensors both sides hold; list the others in a note")
 	o.in.register(cmd)
 	o.out.register(cmd, formatText, formatJSON, formatMarkdown, formatJUnit)
 	o.plot.register(cmd)
@@ -302,12 +322,21 @@ func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 		return err
 	}
 	mode := golden.Mode(o.mode)
+	if err := (&baselineFlags{worseBy: o.worseBy}).check(); err != nil {
+		return err
+	}
+	if o.ref != "" && o.changed != nil && o.changed("mode") {
+		return usagef("--ref checks the errors against the reference (mode error); it takes no --mode")
+	}
 	data, err := fileio.ReadFile(o.golden, maxGoldenFile, "a golden file")
 	if err != nil {
 		return err
 	}
 	rec, err := golden.Parse(data)
 	if err != nil {
+		if swapped(o.input, o.golden) {
+			return usagef("%s is not a golden file and %s is: arguments are INPUT GOLDEN.json; did you swap them?", o.golden, o.input)
+		}
 		return fmt.Errorf("%s: %w", o.golden, err)
 	}
 	c, ts, _, notes, err := o.in.open(o.input)
@@ -333,7 +362,16 @@ func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.input, err)
 	}
-	rep := golden.Check(rec, cur, golden.CheckOptions{Mode: mode, Tolerance: tol})
+	opt := golden.CheckOptions{Mode: mode, Tolerance: tol, Common: o.common, WorseBy: o.worseBy}
+	if o.ref != "" {
+		if rec.Ref == "" {
+			return fmt.Errorf("%s: recorded without --ref, so it holds no errors to check against (record it with 'refcmp golden record --ref REF')", o.golden)
+		}
+		if opt.Errors, err = refErrors(o.ref, o.input, &o.in); err != nil {
+			return err
+		}
+	}
+	rep := golden.Check(rec, cur, opt)
 	rep.Golden.Path = o.golden
 	rep.Notes = append(notes, rep.Notes...)
 	if rep.Notes == nil {
@@ -349,4 +387,15 @@ func runGoldenCheck(a *app, o *goldenCheckOptions) error {
 		markdown: func() error { return renderGoldenMarkdown(a.stdout, view) },
 		junit:    func() ciSuite { return goldenSuite(o, view) },
 	})
+}
+
+// swapped reports golden check's arguments given the other way round:
+// the INPUT argument reads as a golden file.
+func swapped(input, goldenPath string) bool {
+	data, err := readBounded(input, maxBaselineBytes)
+	if err != nil {
+		return false
+	}
+	_, err = golden.Parse(data)
+	return err == nil
 }

@@ -28,13 +28,17 @@ func goldenSuite(o *goldenCheckOptions, v goldenView) ciSuite {
 		}
 		s.Cases = append(s.Cases, c)
 	}
+	oneSided := caseFail
+	if r.Common {
+		oneSided = caseSkip // --common: listed, not failures
+	}
 	for _, n := range r.Missing {
-		s.Cases = append(s.Cases, ciCase{Name: n, Classname: cls, Status: caseFail, Type: "missing",
+		s.Cases = append(s.Cases, ciCase{Name: n, Classname: cls, Status: oneSided, Type: "missing",
 			Message: "missing: recorded in " + r.Golden.Path + ", not in " + r.Input.Source,
 			Text:    "the golden record " + r.Golden.Path + " holds " + n + "; " + r.Input.Source + " has no tensor of this name"})
 	}
 	for _, n := range r.New {
-		s.Cases = append(s.Cases, ciCase{Name: n, Classname: cls + ".new", Status: caseFail, Type: "new",
+		s.Cases = append(s.Cases, ciCase{Name: n, Classname: cls + ".new", Status: oneSided, Type: "new",
 			Message: "new: in " + r.Input.Source + ", not recorded",
 			Text:    r.Input.Source + " holds " + n + ", which the golden record " + r.Golden.Path + " does not (record it again if it belongs)"})
 	}

@@ -30,7 +30,18 @@ holds a NaN or an infinity, naming the first such tensor in execution
 order and the index of its first non-finite element (integer and bool
 tensors cannot hold one and are not read).
 
-Output: text, --format json (fields in docs/json.md) or --format markdown.
+FILE:NAME inspects one member of a container (model.safetensors:lm_head.weight),
+and FILE:NAME[0, :, 3:5] (or FILE[...] for a single tensor) a numpy basic
+slice of it: integers (negative from the end), ranges a:b, ":" and "...";
+only the slice's bytes are read.
+
+--values prints the values as numpy does (np.array2string with ", "
+between elements): a slice of more than 1000 elements shows the first and
+last --edge N items (default 3) of each axis with "..." between them, and
+only those elements are read.
+
+Output: text, --format json (fields in docs/json.md) or --format markdown;
+with --check-finite also --format junit (one testcase per tensor).
 
 ` + exitCodesHelp
 
@@ -52,13 +63,15 @@ type inspectOptions struct {
 	dtype, shape string
 	stats        bool
 	checkFinite  bool
+	values       bool // --values
+	edge         int  // --edge N
 	out          outputFlags
 }
 
 func newInspectCmd(a *app) *cobra.Command {
-	var o inspectOptions
+	o := inspectOptions{edge: 3}
 	cmd := &cobra.Command{
-		Use:     "inspect [flags] FILE",
+		Use:     "inspect [flags] FILE[:NAME][SLICE]",
 		Short:   "List a file's tensors; with --stats their statistics; with --check-finite find the first NaN/Inf",
 		Long:    inspectDoc,
 		Example: inspectExample,
@@ -73,7 +86,9 @@ func newInspectCmd(a *app) *cobra.Command {
 	fs.BoolVar(&o.checkFinite, "check-finite", false, "exit 1 when any tensor holds NaN or Inf, naming the first (execution order) and its index")
 	fs.StringVar(&o.dtype, "dtype", "", "dtype of a raw data file (f32, f16, bf16, f64, i32, ...; default f32)")
 	fs.StringVar(&o.shape, "shape", "", "shape of a raw data file, e.g. 1,8,32 (default: 1-D, the whole file)")
-	o.out.register(cmd, formatText, formatJSON, formatMarkdown)
+	fs.BoolVar(&o.values, "values", false, "print the values, numpy-style (edge items and ... past 1000 elements)")
+	fs.IntVar(&o.edge, "edge", 3, "with --values, the `N` items shown at each end of a summarized axis")
+	o.out.register(cmd, formatText, formatJSON, formatMarkdown, formatJUnit)
 	return cmd
 }
 
@@ -90,6 +105,10 @@ type inspectReport struct {
 	Finite  *inspectFinite  `json:"finite"` // null without --check-finite
 	Tensors []inspectTensor `json:"tensors"`
 	Notes   []string        `json:"notes"`
+	// Member and Slice are NAME and SLICE of FILE:NAME[SLICE], omitted
+	// when not given.
+	Member string `json:"member,omitempty"`
+	Slice  string `json:"slice,omitempty"`
 }
 
 type inspectCounts struct {
@@ -128,6 +147,20 @@ type inspectTensor struct {
 	Stats *diffing.SideStats `json:"stats"`
 	// FirstNonFinite is the first NaN or Inf of a read tensor, or null.
 	FirstNonFinite *diffing.Sample `json:"first_nonfinite"`
+	// Values are the values shown (--values), omitted otherwise.
+	Values *inspectValues `json:"values,omitempty"`
+}
+
+// inspectValues are the values --values shows of a tensor or slice.
+type inspectValues struct {
+	Shape      []int64 `json:"shape"`      // of the slice
+	Summarized bool    `json:"summarized"` // edge items only
+	// Shown lists, per axis of Shape, the positions shown; Data holds
+	// their values in C order.
+	Shown [][]int64      `json:"shown"`
+	Data  []tensor.Float `json:"data"`
+	// Text is the numpy-style text.
+	Text string `json:"text"`
 }
 
 func runInspect(a *app, o *inspectOptions) error {
@@ -135,9 +168,16 @@ func runInspect(a *app, o *inspectOptions) error {
 	if err != nil {
 		return err
 	}
-	read := o.stats || o.checkFinite
-	rep := inspectReport{Source: o.path, Tensors: []inspectTensor{}, Notes: []string{}}
-	c, openErr := tensorfile.Open(o.path, opts)
+	if o.edge < 1 {
+		return usagef("--edge must be >= 1, got %d", o.edge)
+	}
+	if o.out.format == formatJUnit && !o.checkFinite {
+		return usagef("--format junit is for --check-finite (a testcase per tensor)")
+	}
+	path, member, slice := splitInspectArg(o.path)
+	read := o.stats || o.checkFinite || o.values || member != "" || slice != ""
+	rep := inspectReport{Source: path, Member: member, Slice: slice, Tensors: []inspectTensor{}, Notes: []string{}}
+	c, openErr := tensorfile.Open(path, opts)
 	if openErr != nil {
 		if read {
 			return openErr
@@ -158,7 +198,17 @@ func runInspect(a *app, o *inspectOptions) error {
 		ts, order, notes := diffing.ExecOrder(c.Tensors, c.Order, c.Ordered, c.Single)
 		rep.Format, rep.Order = c.Format, order
 		rep.Notes = append(append(rep.Notes, c.Notes...), notes...)
+		if ts, err = pickMember(path, member, ts); err != nil {
+			return err
+		}
+		if member != "" {
+			rep.Order = diffing.OrderSingle
+		}
 		for _, t := range ts {
+			t, err := sliceTensor(t, slice)
+			if err != nil {
+				return fmt.Errorf("%s: %w", o.path, err)
+			}
 			it := newInspectTensor(t.Name, t.DType, t.Shape)
 			if o.stats || (o.checkFinite && t.DType.IsFloat()) {
 				s, err := diffing.Summarize(t, diffing.SummaryOptions{})
@@ -166,6 +216,13 @@ func runInspect(a *app, o *inspectOptions) error {
 					return fmt.Errorf("%s: %w", o.path, err)
 				}
 				it.Stats, it.FirstNonFinite = &s.Stats, s.FirstNonFinite
+			}
+			if o.values {
+				v, err := diffing.ReadValues(t, nil, o.edge, numpyThreshold)
+				if err != nil {
+					return fmt.Errorf("%s: %w", o.path, err)
+				}
+				it.Values = newInspectValues(v)
 			}
 			rep.Tensors = append(rep.Tensors, it)
 		}
@@ -196,9 +253,14 @@ func runInspect(a *app, o *inspectOptions) error {
 	}
 
 	view := inspectView{Report: rep, Stats: o.stats, CheckFinite: o.checkFinite, All: o.out.all}
+	var junit func() ciSuite
+	if o.checkFinite {
+		junit = func() ciSuite { return inspectSuite(o, view) }
+	}
 	return o.out.render(a, rep, rep.Finite == nil || rep.Finite.Pass, formatRenderers{
 		text:     func(st textStyle) error { return renderInspectText(safeText{a.stdout}, view, st) },
 		markdown: func() error { return renderInspectMarkdown(a.stdout, view) },
+		junit:    junit,
 	})
 }
 

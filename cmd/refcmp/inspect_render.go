@@ -159,7 +159,16 @@ func renderInspectText(w io.Writer, v inspectView, st textStyle) error {
 	if len(v.Report.Tensors) == 0 {
 		return nil
 	}
-	return writeTextSection(w, v.table(), st)
+	if err := writeTextSection(w, v.table(), st); err != nil {
+		return err
+	}
+	titles, texts := v.valuesBlocks()
+	for i := range titles {
+		if _, err := fmt.Fprintf(w, "\n%s\n%s\n", st.head(titles[i]), texts[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // renderInspectMarkdown writes the listing as Markdown.
@@ -179,6 +188,10 @@ func renderInspectMarkdown(w io.Writer, v inspectView) error {
 	}
 	if len(r.Tensors) > 0 {
 		writeMarkdownSection(&b, v.table(), v.All)
+	}
+	titles, texts := v.valuesBlocks()
+	for i := range titles {
+		fmt.Fprintf(&b, "\n%s\n\n```text\n%s\n```\n", mdCode(titles[i]), texts[i])
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -47,7 +47,7 @@ func (o *outputFlags) register(cmd *cobra.Command, formats ...string) {
 	fs := cmd.Flags()
 	fs.Var(&choiceValue{&o.format, formats}, "format", "output format")
 	fs.Var(&choiceValue{&o.color, []string{colorAuto, colorAlways, colorNever}}, "color",
-		"color text output: auto = only on a terminal; NO_COLOR in the environment turns it off")
+		"color text output: auto = only on a terminal and without NO_COLOR in the environment; always and never override NO_COLOR")
 	fs.BoolVar(&o.all, "all", false, "also list what matched, not only the differences")
 	if slices.Contains(formats, formatJUnit) { // the CI commands
 		o.registerIssuesLog(cmd)
@@ -56,21 +56,20 @@ func (o *outputFlags) register(cmd *cobra.Command, formats ...string) {
 	_ = cmd.RegisterFlagCompletionFunc("color", cobra.FixedCompletions([]string{colorAuto, colorAlways, colorNever}, cobra.ShellCompDirectiveNoFileComp))
 }
 
-// style returns how text output to w should look.
-// NO_COLOR (https://no-color.org), when set and not empty, always wins;
-// otherwise --color=always and --color=never decide, and auto colors
-// only when w is a terminal.
+// style returns how text output to w should look. --color always and
+// --color never decide; auto colors only when w is a terminal, TERM is
+// not "dumb" and NO_COLOR (https://no-color.org) is unset or empty (a
+// command-line flag overrides the environment, as no-color.org asks).
 func (o *outputFlags) style(a *app, w io.Writer) textStyle {
-	if a.getenv("NO_COLOR") != "" {
-		return textStyle{}
-	}
+	st := textStyle{width: textWidth(a, w)}
 	switch o.color {
 	case colorAlways:
-		return textStyle{color: true}
+		st.color = true
 	case colorNever:
-		return textStyle{}
+	default:
+		st.color = a.getenv("NO_COLOR") == "" && isTerminal(w) && a.getenv("TERM") != "dumb"
 	}
-	return textStyle{color: isTerminal(w) && a.getenv("TERM") != "dumb"}
+	return st
 }
 
 // finish ends a reporting command once its report is written. On a pass

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/refcmp/refcmp/diffing/names"
 	"io"
 	"strings"
 
@@ -47,6 +48,9 @@ func (c *choiceValue) Set(s string) error {
 			return nil
 		}
 	}
+	if near := names.Closest(s, c.choices, 1); len(near) > 0 {
+		return fmt.Errorf("must be one of %s; did you mean %q?", strings.Join(c.choices, ", "), near[0])
+	}
 	return fmt.Errorf("must be one of %s", strings.Join(c.choices, ", "))
 }
 
@@ -54,8 +58,12 @@ func (c *choiceValue) Set(s string) error {
 // --format text|json|markdown.
 func (c *choiceValue) Type() string { return strings.Join(c.choices, "|") }
 
-// textStyle paints text output. The zero value paints nothing.
-type textStyle struct{ color bool }
+// textStyle paints text output and, on a terminal, fits it to its
+// width (termwidth.go). The zero value paints nothing and fits nothing.
+type textStyle struct {
+	color bool
+	width int // 0: no limit
+}
 
 const (
 	ansiReset  = "\x1b[0m"

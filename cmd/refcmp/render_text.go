@@ -50,7 +50,8 @@ func writeTextSection(w io.Writer, s tableSection, st textStyle) error {
 			rows[i] = r
 		}
 	}
-	return writeTable(w, s.Header, rows)
+	h, rows := fitTable(s.Header, rows, st.width, s.Optional...)
+	return writeTable(w, h, rows)
 }
 
 // writeTextHints lists the hints that are not already beside a row,
@@ -65,7 +66,7 @@ func writeTextHints(w io.Writer, hints []weights.Hint, allFixes string, st textS
 	fmt.Fprintf(&b, "\n%s\n", st.head("Hints:"))
 	fixes := 0
 	for _, h := range hints {
-		fmt.Fprintf(&b, "  - %s: %s\n", h.Kind, st.hint(h.Message))
+		b.WriteString(wrapLine("  - "+h.Kind+": ", st.hint(h.Message), st.width))
 		if h.Fix != "" {
 			fmt.Fprintf(&b, "    fix: %s\n", h.Fix)
 			fixes++

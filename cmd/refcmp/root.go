@@ -19,6 +19,8 @@ type app struct {
 	stderr io.Writer
 	getenv func(string) string
 	args   []string // the command line after "refcmp" (for --issues-log)
+	// terminal, when set, replaces the terminal test of stdout (tests).
+	terminal func(io.Writer) bool
 }
 
 // run is the whole CLI: it parses args, runs one command and returns the
@@ -119,6 +121,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newInspectCmd(a),
 		newVersionCmd(a),
 	)
+	checkCompletionArgs(root)
 	return root
 }
 

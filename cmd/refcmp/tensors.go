@@ -38,6 +38,7 @@ pair tensors by name, after the name rules of 'refcmp weights': --map
 rewrites OURS names, --ignore leaves names out on both sides. Names found
 on one side only are listed (ref_only, ours_only) and fail the comparison;
 so does a pair of different shapes (with a transpose or permutation hint).
+--common compares the names both sides hold and lists the others.
 
 Tolerance: an element passes when
     |ours - ref| <= atol + rtol * |ref|
@@ -86,6 +87,9 @@ or --format markdown (for a pull-request comment or CI step summary).
 A progress bar goes to stderr when it is a terminal and the work is long.
 --format junit writes JUnit XML for CI (one testcase per pair), and
 --issues-log FILE appends, on failure, an [OPEN] entry to a Markdown log.
+--details N shows at most N detail blocks (default 10; --all shows all).
+
+` + baselineHelp + `
 
 ` + exitCodesHelp
 
@@ -142,10 +146,11 @@ type tensorsOptions struct {
 
 	out  outputFlags
 	plot plotFlags
+	base baselineFlags
 }
 
 func newTensorsCmd(a *app) *cobra.Command {
-	o := tensorsOptions{progress: progressAuto}
+	o := tensorsOptions{progress: progressAuto, details: maxDetails}
 	cmd := &cobra.Command{
 		Use:     "tensors [flags] REF OURS",
 		Short:   "Compare tensor dumps numerically and say where they first diverge",
@@ -181,6 +186,7 @@ func newTensorsCmd(a *app) *cobra.Command {
 	fs.Var(&choiceValue{&o.progress, []string{progressAuto, progressNever}}, "progress", "progress bar on stderr: auto (on a terminal, for long work), never")
 	o.out.register(cmd, formatText, formatJSON, formatMarkdown, formatJUnit)
 	o.plot.register(cmd)
+	o.base.register(cmd, "names")
 	_ = cmd.RegisterFlagCompletionFunc("check", cobra.FixedCompletions(checkNames(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -195,6 +201,16 @@ func checkNames() []string {
 
 func runTensors(a *app, o *tensorsOptions) error {
 	set, err := o.settings()
+	if err != nil {
+		return err
+	}
+	if err := o.base.check(); err != nil {
+		return err
+	}
+	if o.details < 0 {
+		return usagef("--details must be >= 0, got %d", o.details)
+	}
+	prev, hasBaseline, err := o.base.read()
 	if err != nil {
 		return err
 	}
@@ -224,6 +240,7 @@ func runTensors(a *app, o *tensorsOptions) error {
 	rep, err := diffing.CompareAll(ref, ours, diffing.CompareAllOptions{
 		Rules: set.rules, Tolerance: set.tol, Order: set.order, OrderWhat: "--order " + set.orderPath,
 		Pictures: o.plot.wanted(a, o.out.format),
+		Common:   o.base.common,
 		Progress: func(total int64) func(int64) {
 			bar = newProgress(a, o.progress, total)
 			return bar.set
@@ -242,6 +259,12 @@ func runTensors(a *app, o *tensorsOptions) error {
 		if err := diffing.ConversionHints(&rep, ref, ours, conv, convIsOurs); err != nil {
 			return err
 		}
+	}
+	if hasBaseline {
+		rep.ApplyBaseline(prev, o.base.baseline, o.base.worseBy)
+	}
+	if err := o.base.writeReport(rep); err != nil {
+		return err
 	}
 	view := tensorsView{Report: rep, All: o.out.all, Details: o.details}
 	if conv != nil && !o.changed("details") {
@@ -279,7 +302,7 @@ func openInput(label, arg string, opts tensorfile.Options) (diffing.Input, func(
 		i := slices.IndexFunc(c.Tensors, func(t tensor.Tensor) bool { return t.Name == in.Member })
 		if i < 0 {
 			c.Close()
-			return in, nil, fmt.Errorf("%s: no tensor %q in %s (it holds %s)", arg, in.Member, in.Path, diffing.NameList(c.Tensors, 8))
+			return in, nil, fmt.Errorf("%s: no tensor %q in %s (%s)", arg, in.Member, in.Path, memberHint(in.Member, c.Tensors))
 		}
 		in.Tensors = c.Tensors[i : i+1]
 		in.Single = true

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -44,8 +45,16 @@ func renderTensorsText(w io.Writer, v tensorsView, st textStyle) error {
 		if _, err := fmt.Fprintf(w, "\n%s\n", st.head(title)); err != nil {
 			return err
 		}
-		if err := writeTable(w, s.Header, s.Rows); err != nil {
+		h, rows := fitTable(s.Header, s.Rows, st.width, "mean|diff|", "shape")
+		if err := writeTable(w, h, rows); err != nil {
 			return err
+		}
+	}
+	if b := v.Report.Baseline; b != nil {
+		if s := baselineSection(b, v.All, strconv.Itoa); len(s.Rows) > 0 {
+			if err := writeTextSection(w, s, st); err != nil {
+				return err
+			}
 		}
 	}
 	for _, s := range v.onlySections() {
@@ -105,12 +114,12 @@ func writeTextDetail(w io.Writer, d detail, st textStyle) error {
 	if len(d.Hints) > 0 {
 		b.WriteString("  hints:\n")
 		for _, h := range d.Hints {
-			fmt.Fprintf(&b, "    - %s: %s\n", h.Kind, st.hint(h.Summary))
+			b.WriteString(wrapLine("    - "+h.Kind+": ", st.hint(h.Summary), st.width))
 			if h.Evidence != "" {
-				fmt.Fprintf(&b, "      evidence: %s\n", h.Evidence)
+				b.WriteString(wrapLine("      evidence: ", h.Evidence, st.width))
 			}
 			if h.Look != "" {
-				fmt.Fprintf(&b, "      look at: %s\n", h.Look)
+				b.WriteString(wrapLine("      look at: ", h.Look, st.width))
 			}
 		}
 	}
@@ -179,6 +188,11 @@ func renderTensorsMarkdown(w io.Writer, v tensorsView) error {
 	if len(r.Tensors) > 0 {
 		s := v.table()
 		writeMarkdownSection(&b, s, v.All)
+	}
+	if bl := r.Baseline; bl != nil {
+		if s := baselineSection(bl, v.All, strconv.Itoa); len(s.Rows) > 0 {
+			writeMarkdownSection(&b, s, v.All)
+		}
 	}
 	for _, s := range v.onlySections() {
 		writeMarkdownSection(&b, s, v.All)

@@ -81,6 +81,10 @@ func (v tensorsView) verdict() (pass bool, text string) {
 			fmt.Fprintf(&b, " (max|diff| %s)", diffing.FormatStat(m))
 		}
 	}
+	if r.Baseline != nil {
+		b.Reset()
+		b.WriteString(baselineVerdict(r.Baseline, "tensor"))
+	}
 	var extra []string
 	if c.RefOnly > 0 {
 		extra = append(extra, fmt.Sprintf("%d only in REF", c.RefOnly))
@@ -90,6 +94,9 @@ func (v tensorsView) verdict() (pass bool, text string) {
 	}
 	if c.Ignored > 0 {
 		extra = append(extra, fmt.Sprintf("%d ignored", c.Ignored))
+	}
+	if r.Common && c.RefOnly+c.OursOnly > 0 {
+		extra = append(extra, fmt.Sprintf("compared %d of %d (--common)", c.Compared, c.Compared+c.RefOnly))
 	}
 	if len(extra) > 0 {
 		b.WriteString("; " + strings.Join(extra, ", "))
@@ -162,7 +169,11 @@ func (v tensorsView) table() tableSection {
 	for i := 0; i < len(r.Tensors); {
 		t := r.Tensors[i]
 		if v.All || !t.Pass {
-			s.Rows = append(s.Rows, tensorRow(i, t))
+			row := tensorRow(i, t)
+			if v.accepted(i) {
+				row[len(row)-1] = "accepted"
+			}
+			s.Rows = append(s.Rows, row)
 			i++
 			continue
 		}
@@ -207,6 +218,22 @@ func tensorRow(step int, t diffing.Result) []string {
 	row[6] = diffing.FormatPercent(float64(t.MismatchFraction))
 	row[7] = diffing.FormatCosine(float64(t.Cosine))
 	return row
+}
+
+// accepted reports pair i outside tolerance but passed by the baseline.
+func (v tensorsView) accepted(i int) bool {
+	b := v.Report.Baseline
+	return b != nil && i < len(b.Pairs) && b.Pairs[i].Accepted()
+}
+
+// acceptedName is accepted by REF name.
+func (v tensorsView) acceptedName(name string) bool {
+	for i, t := range v.Report.Tensors {
+		if t.Name == name {
+			return v.accepted(i)
+		}
+	}
+	return false
 }
 
 // verdictCell is the last cell of a row.
@@ -254,10 +281,10 @@ const maxDetails = 10
 // more failing pairs --all would show.
 func (v tensorsView) details() (out []detail, more int) {
 	for i, t := range v.Report.Tensors {
-		if t.Pass {
+		if t.Pass || v.accepted(i) {
 			continue
 		}
-		if !v.All && len(out) == max(1, v.Details) {
+		if !v.All && len(out) >= v.Details {
 			more++
 			continue
 		}

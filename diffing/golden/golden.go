@@ -33,7 +33,10 @@ type File struct {
 	Single bool `json:"single"`
 	// Order says where the tensor order came from: "metadata"
 	// (refcmp.order), "insertion" (.npz, .pt), "natural" or "single".
-	Order   string   `json:"order"`
+	Order string `json:"order"`
+	// Ref is the reference the errors were measured against (record
+	// --ref REF), absent otherwise.
+	Ref     string   `json:"ref,omitempty"`
 	Tensors []Tensor `json:"tensors"`
 }
 
@@ -50,6 +53,10 @@ type Tensor struct {
 	SHA256 string `json:"sha256"`
 	// Samples are values at fixed positions (SamplePositions).
 	Samples []diffing.Sample `json:"samples"`
+	// Error is the tensor's error against File.Ref (absent without a
+	// reference, or when the reference has no such tensor): the baseline
+	// a check with --ref judges today's error by.
+	Error *diffing.ErrorFigures `json:"error,omitempty"`
 }
 
 // EncodeGolden writes g in the golden file layout: the header fields one
@@ -70,7 +77,10 @@ func Encode(g File) ([]byte, error) {
 	for _, f := range []struct {
 		key string
 		v   any
-	}{{"version", g.Version}, {"source", g.Source}, {"format", g.Format}, {"single", g.Single}, {"order", g.Order}} {
+	}{{"version", g.Version}, {"source", g.Source}, {"format", g.Format}, {"single", g.Single}, {"order", g.Order}, {"ref", g.Ref}} {
+		if f.key == "ref" && g.Ref == "" {
+			continue
+		}
 		b, err := enc(f.v)
 		if err != nil {
 			return nil, err
@@ -261,6 +271,12 @@ const (
 	ModeExact Mode = "exact"
 	// GoldenStructure compares names, shapes and dtypes only.
 	ModeStructure Mode = "structure"
+	// ModeError (golden check --ref REF) compares names, shapes and
+	// dtypes, and each tensor's error against the reference with the
+	// error recorded (diffing.JudgeError): the port's output may change
+	// as long as it gets no further from the reference. Check uses it
+	// when CheckOptions.Errors is set.
+	ModeError Mode = "error"
 )
 
 // GoldenModes lists the modes, default first.
@@ -275,6 +291,15 @@ type CheckOptions struct {
 	// statistics and samples; Exact asks for the same SHA-256. The
 	// aggregate checks (cosine, nmse) have nothing to apply to here.
 	Tolerance diffing.ToleranceRules
+	// Common checks the tensors both sides hold: new and missing tensors
+	// are listed (and noted), not failures.
+	Common bool
+	// Errors, when not nil, holds each input tensor's error against a
+	// reference now (by input name), and the check is ModeError: each
+	// is judged against the recorded Error under the factor WorseBy
+	// (diffing.DefaultWorseBy when 0).
+	Errors  map[string]diffing.ErrorFigures
+	WorseBy float64
 }
 
 // GoldenReport is the result of a golden check: plain data, and with
@@ -284,6 +309,8 @@ type Report struct {
 	// is new.
 	Pass bool `json:"pass"`
 	Mode Mode `json:"mode"`
+	// Common: new and missing tensors do not fail (absent when false).
+	Common bool `json:"common,omitempty"`
 	// FirstChange is the first changed tensor in the recorded order, or
 	// null.
 	FirstChange *string       `json:"first_change"`
@@ -342,6 +369,10 @@ type TensorCheck struct {
 	// Changes lists what differs, in a fixed order: shape, dtype, nan,
 	// inf, min, max, mean, std, value (by offset), sha256.
 	Changes []Change `json:"changes"`
+	// Error is the error against the reference judged against the
+	// recorded one (ModeError; absent otherwise, or when the reference
+	// has no such tensor).
+	Error *diffing.BaselinePair `json:"error,omitempty"`
 }
 
 // GoldenChange is one difference between the record and the input.
@@ -350,7 +381,7 @@ type TensorCheck struct {
 // NaN and infinities are the strings "NaN", "Infinity", "-Infinity"),
 // hashes (string).
 type Change struct {
-	What     string  `json:"what"`             // shape, dtype, nan, inf, min, max, mean, std, value, sha256
+	What     string  `json:"what"`             // shape, dtype, nan, inf, min, max, mean, std, value, sha256, error
 	Index    []int64 `json:"index,omitempty"`  // value: the element's index
 	Offset   *int64  `json:"offset,omitempty"` // value: its flat offset
 	Recorded any     `json:"recorded"`
@@ -369,8 +400,12 @@ func Check(recorded, current File, opt CheckOptions) Report {
 	if mode == "" {
 		mode = ModeStats
 	}
+	if opt.Errors != nil {
+		mode = ModeError
+	}
 	rep := Report{
 		Mode:    mode,
+		Common:  opt.Common,
 		Golden:  FileInfo{Version: recorded.Version, Source: recorded.Source, Format: recorded.Format, Tensors: len(recorded.Tensors)},
 		Input:   InputInfo{Source: current.Source, Format: current.Format, Tensors: len(current.Tensors)},
 		Tensors: []TensorCheck{},
@@ -400,7 +435,24 @@ func Check(recorded, current File, opt CheckOptions) Report {
 		used[j] = true
 		ct := current.Tensors[j]
 		tol := opt.Tolerance.Resolve(rt.Name, rt.DType, ct.DType)
-		c := CheckTensor(rt, ct, mode, tol)
+		var c TensorCheck
+		if mode == ModeError {
+			c = CheckTensor(rt, ct, ModeStructure, tol)
+			if now, ok := opt.Errors[ct.Name]; ok {
+				p := diffing.JudgeError(rt.Name, rt.Error, now, opt.WorseBy)
+				c.Error = &p
+				if !p.Pass {
+					ch := Change{What: "error", Recorded: nil, Current: now.MaxAbsDiff}
+					if rt.Error != nil {
+						ch.Recorded = rt.Error.MaxAbsDiff
+					}
+					c.Changes = append(c.Changes, ch)
+				}
+				c.Pass = len(c.Changes) == 0
+			}
+		} else {
+			c = CheckTensor(rt, ct, mode, tol)
+		}
 		rep.Tensors = append(rep.Tensors, c)
 	}
 	for j, t := range current.Tensors {
@@ -424,7 +476,22 @@ func Check(recorded, current File, opt CheckOptions) Report {
 		}
 	}
 	c.New, c.Missing = len(rep.New), len(rep.Missing)
-	rep.Pass = c.Changed == 0 && c.New == 0 && c.Missing == 0
+	rep.Pass = c.Changed == 0 && (opt.Common || c.New == 0 && c.Missing == 0)
+	if opt.Common && c.New+c.Missing > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("checked %d of %d recorded tensors (--common); not checked: %d missing, %d new",
+			c.Checked, len(recorded.Tensors), c.Missing, c.New))
+	}
+	if mode == ModeError {
+		n := 0
+		for _, t := range rep.Tensors {
+			if t.Error == nil {
+				n++
+			}
+		}
+		if n > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("the reference has no tensor for %d of the checked ones: only their names, shapes and dtypes were checked", n))
+		}
+	}
 	return rep
 }
 
@@ -597,6 +664,11 @@ func (c Change) Text() string {
 		what = "Inf count"
 	case "value":
 		what = "value at " + tensor.FormatShape(c.Index)
+	case "error":
+		if c.Recorded == nil {
+			return "error against the reference: none recorded, max|diff| now " + val(c.Current) + " (outside tolerance)"
+		}
+		what = "error against the reference (max|diff|)"
 	}
 	s := fmt.Sprintf("%s %s -> %s", what, val(c.Recorded), val(c.Current))
 	if c.AbsDiff != nil && c.Allowed != nil {

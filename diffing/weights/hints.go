@@ -20,6 +20,7 @@ var hintKindOrder = []string{
 // in order, are verified.
 type hintState struct {
 	*weightsDiff
+	words      Words
 	missDone   []bool
 	unexpDone  []bool
 	hints      []Hint
@@ -60,6 +61,7 @@ func (d *weightsDiff) hints(pre map[string]string) {
 func (d *weightsDiff) newHintState(pre map[string]string) *hintState {
 	h := &hintState{
 		weightsDiff: d,
+		words:       WeightsWords(),
 		missDone:    make([]bool, len(d.rep.Missing)),
 		unexpDone:   make([]bool, len(d.rep.Unexpected)),
 	}
@@ -72,14 +74,23 @@ func (d *weightsDiff) newHintState(pre map[string]string) *hintState {
 }
 
 // nameFamilies runs the hints that pair missing and unexpected names:
-// prefix, fused/split, stacked/unstacked, closest (and rename).
+// prefix, fused/split, stacked/unstacked, closest (and rename). The
+// families run again, up to 3 rounds, while a round adds hints: each
+// hint's fix is applied before the next (sugg), so a second prefix or
+// rename that the first one hid is found too.
 func (h *hintState) nameFamilies() {
-	h.prefixHints()
-	h.fusedHints(false)
-	h.fusedHints(true)
-	h.stackedHints(false)
-	h.stackedHints(true)
-	h.closestHints()
+	for round := 0; round < 3; round++ {
+		n := len(h.hints)
+		h.prefixHints()
+		h.fusedHints(false)
+		h.fusedHints(true)
+		h.stackedHints(false)
+		h.stackedHints(true)
+		h.closestHints()
+		if len(h.hints) == n {
+			return
+		}
+	}
 }
 
 // sorted returns the hints found, in hintKindOrder (stable), each with

@@ -151,10 +151,7 @@ func (h *hintState) closestHints() {
 			continue
 		}
 		from, to := g.from, g.to
-		msg := fmt.Sprintf("%d missing weights are loaded with %q where the reference has %q", len(fixedPairs), from, to)
-		if len(fixedPairs) == 1 {
-			msg = fmt.Sprintf("1 missing weight is loaded with %q where the reference has %q", from, to)
-		}
+		msg := fmt.Sprintf("%s with %q where %s has %q", h.words.count(len(fixedPairs)), from, h.words.Reference, to)
 		h.emitPairHint(HintRename, msg, g.rule, fixedPairs)
 	}
 
@@ -184,7 +181,7 @@ func (h *hintState) closestHints() {
 		g := cgroups[k]
 		h.hints = append(h.hints, Hint{
 			Kind:    HintClosest,
-			Message: fmt.Sprintf("missing %s may be loaded as %s", joinFolded(g.expNames), joinFolded(g.loadedNames)),
+			Message: fmt.Sprintf("%s %s %s %s", h.words.Missing, joinFolded(g.expNames), h.words.MayBe, joinFolded(g.loadedNames)),
 			Names:   append(slices.Clone(g.expNames), g.loadedNames...),
 		})
 	}

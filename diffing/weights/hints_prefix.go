@@ -90,7 +90,7 @@ func (h *hintState) prefixRound() bool {
 			if len(pairs) == 0 {
 				continue
 			}
-			h.emitPairHint(HintPrefix, prefixMessage(c, len(pairs)), rule, pairs)
+			h.emitPairHint(HintPrefix, h.words.prefixMessage(c, len(pairs)), rule, pairs)
 			return true
 		}
 	}
@@ -142,18 +142,15 @@ func prefixRules(c *prefixCand) []names.MapRule {
 	return out
 }
 
-func prefixMessage(c *prefixCand, n int) string {
-	what := fmt.Sprintf("%d missing weights are", n)
-	if n == 1 {
-		what = "1 missing weight is"
-	}
+func (w Words) prefixMessage(c *prefixCand, n int) string {
+	what := w.count(n)
 	switch {
 	case c.strip == "":
-		return fmt.Sprintf("%s loaded without the prefix %q", what, c.add)
+		return fmt.Sprintf("%s without the prefix %q", what, c.add)
 	case c.add == "":
-		return fmt.Sprintf("%s loaded with an extra prefix %q", what, c.strip)
+		return fmt.Sprintf("%s with an extra prefix %q", what, c.strip)
 	default:
-		return fmt.Sprintf("%s loaded with the prefix %q instead of %q", what, c.strip, c.add)
+		return fmt.Sprintf("%s with the prefix %q instead of %q", what, c.strip, c.add)
 	}
 }
 

@@ -237,10 +237,54 @@ func Diff(expected, loaded tensor.Listing, opts Options) Report {
 // the tensors report that pair names themselves. Hints come in the order
 // Diff gives them; the result is non-nil.
 func NameHints(expected, loaded tensor.Listing, rules names.NameRules) []Hint {
-	d, _ := pair(expected, loaded, Options{Rules: rules, IgnoreDType: true})
-	h := d.newHintState(nil)
-	h.nameFamilies()
-	return h.sorted()
+	return NameHintsIn(expected, loaded, rules, WeightsWords())
+}
+
+// NameHintsIn is NameHints with the messages in words (TensorsWords for
+// the tensors report: "3 REF tensors are in OURS without the prefix").
+// The hints run again under their own --map fixes, up to 3 rounds, so
+// that a rename hidden behind a prefix (or a second prefix) is found in
+// the same run: each round keeps the hints with a --map fix, and the
+// last round all of its hints.
+func NameHintsIn(expected, loaded tensor.Listing, rules names.NameRules, words Words) []Hint {
+	out := []Hint{}
+	cur := rules
+	for round := 0; ; round++ {
+		d, _ := pair(expected, loaded, Options{Rules: cur, IgnoreDType: true})
+		h := d.newHintState(nil)
+		h.words = words
+		h.nameFamilies()
+		hs := h.sorted()
+		var maps []names.MapRule
+		var fixes []Hint
+		for _, hint := range hs {
+			if m := mapsOf(hint.FixArgs); len(m) > 0 {
+				maps = append(maps, m...)
+				fixes = append(fixes, hint)
+			}
+		}
+		if len(maps) == 0 || round == 2 {
+			return append(out, hs...)
+		}
+		out = append(out, fixes...)
+		cur = names.NameRules{Maps: append(slices.Clone(cur.Maps), maps...), Ignore: cur.Ignore}
+	}
+}
+
+// mapsOf parses the --map values of a hint's fix arguments.
+func mapsOf(args []string) []names.MapRule {
+	var out []names.MapRule
+	for i := 0; i+1 < len(args); i += 2 {
+		if args[i] != "--map" {
+			return nil
+		}
+		m, err := names.ParseMap(args[i+1])
+		if err != nil {
+			return nil
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // pair builds the rows of a diff (all but the hints and the counts) and
