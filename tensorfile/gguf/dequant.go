@@ -271,7 +271,7 @@ func q3_K(b []byte, y []float32) {
 				}
 				qq, hh, yy := q[half:half+16], hm[half:half+16], y[k:k+16]
 				for l := range yy {
-					yy[l] = tbl[(qq[l]>>shift)&3|((hh[l]>>bit)&1)<<2]
+					yy[l] = tbl[((qq[l]>>shift)&3|((hh[l]>>bit)&1)<<2)&7]
 				}
 				k += 16
 			}
