@@ -200,6 +200,9 @@ func runTensors(a *app, o *tensorsOptions) error {
 	if err != nil {
 		return err
 	}
+	if done, err := o.tryEvalLog(a, set); done {
+		return err
+	}
 	ref, closeRef, err := openInput("REF", o.ref, set.refOpts)
 	if err != nil {
 		return err
