@@ -119,8 +119,16 @@ func TestLogitsBand(t *testing.T) {
 		}
 	}
 	r := Result{Name: "logits", NMSE: 3e-5}
-	logitsNote(&r)
+	logitsNote(&r, false)
 	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "excellent by llama.cpp's bands") {
 		t.Errorf("notes %q", r.Notes)
+	}
+	// --logits: a pair not named like logits gets the note only when forced.
+	for _, force := range []bool{false, true} {
+		r := Result{Name: "pytorch-model.bin", NMSE: 5e-3}
+		logitsNote(&r, force)
+		if got := len(r.Notes) == 1 && strings.Contains(r.Notes[0], "NMSE 0.005: good"); got != force {
+			t.Errorf("force %v: notes %q", force, r.Notes)
+		}
 	}
 }

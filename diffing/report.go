@@ -201,6 +201,9 @@ type CompareAllOptions struct {
 	// Pictures has each failing pair's diagnosis gather Result.Picture
 	// (see Options.Pictures).
 	Pictures bool
+	// Logits gives every pair the logits note (NMSE by llama.cpp's bands,
+	// LogitsBand), not only pairs named like logits (--logits).
+	Logits bool
 }
 
 // CompareAll compares ref and ours tensor by tensor and builds the
@@ -247,7 +250,7 @@ func CompareAll(ref, ours Input, opts CompareAllOptions) (Report, error) {
 			finishQuant(&res, qc)
 		}
 		storedDTypes(&res, rt, ot)
-		logitsNote(&res)
+		logitsNote(&res, opts.Logits)
 		done += dataBytes(rt) + dataBytes(ot)
 		set(done)
 		res.Name, res.OursName = q.name, ot.Name

@@ -88,6 +88,15 @@ func openRaw(path string, size int64, cfg config) (*Container, error) {
 	if ok {
 		where = fmt.Sprintf("%s (described by %s)", path, scPath)
 	}
+	var dump *dumpLayout
+	if !ok && cfg.DType == tensor.Unknown && cfg.Shape == nil {
+		if dump, err = findDump(path, size); err != nil {
+			return nil, err
+		}
+		if dump != nil {
+			where = fmt.Sprintf("%s (described by %s)", path, dump.txt)
+		}
+	}
 	dt := cfg.DType
 	if dt == tensor.Unknown && sc.DType != "" {
 		if dt, err = tensor.ParseDType(sc.DType); err != nil {
@@ -140,11 +149,15 @@ func openRaw(path string, size int64, cfg config) (*Container, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
-		return &Container{
+		c := &Container{
 			Source:  path,
 			Format:  FormatRaw,
 			Tensors: []tensor.Tensor{{Name: filepath.Base(path), DType: dt, Shape: shape, Data: data}},
 			Single:  true,
-		}, nil
+		}
+		if dump != nil {
+			c.Notes = append(c.Notes, dump.note)
+		}
+		return c, nil
 	})
 }

@@ -142,6 +142,9 @@ type inspectTensor struct {
 	Shape  []int64      `json:"shape"`  // null when the source does not say
 	Params *int64       `json:"params"` // null when the shape is unknown
 	Bytes  *int64       `json:"bytes"`  // null when the shape or dtype is unknown
+	// Decoded is the dtype the data are read as when DType is a GGML
+	// block type (Q4_K... read as F32); omitted otherwise.
+	Decoded tensor.DType `json:"decoded,omitempty"`
 	// Stats are filled when the data were read (--stats, or
 	// --check-finite for floating-point tensors); null otherwise.
 	Stats *diffing.SideStats `json:"stats"`
@@ -210,6 +213,7 @@ func runInspect(a *app, o *inspectOptions) error {
 				return fmt.Errorf("%s: %w", o.path, err)
 			}
 			it := newInspectTensor(t.Name, t.DType, t.Shape)
+			storedCells(&it, t)
 			if o.stats || (o.checkFinite && t.DType.IsFloat()) {
 				s, err := diffing.Summarize(t, diffing.SummaryOptions{})
 				if err != nil {

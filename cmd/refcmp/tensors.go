@@ -139,6 +139,7 @@ type tensorsOptions struct {
 	progress              string
 	details               int
 	preset                string
+	logits                bool
 
 	// changed records which flags were given on the command line, so
 	// that only those override the config file and the dtype defaults.
@@ -183,6 +184,7 @@ func newTensorsCmd(a *app) *cobra.Command {
 	fs.IntVar(&o.details, "details", 1, "detail blocks for the first `N` failing pairs (later failures are mostly consequences; --all shows every one)")
 	fs.StringVar(&o.orderPath, "order", "", "execution order: a `FILE` of REF names, one per line or a JSON list")
 	fs.StringVar(&o.preset, "preset", "", presetHelp)
+	fs.BoolVar(&o.logits, "logits", false, logitsHelp)
 	fs.Var(&choiceValue{&o.progress, []string{progressAuto, progressNever}}, "progress", "progress bar on stderr: auto (on a terminal, for long work), never")
 	o.out.register(cmd, formatText, formatJSON, formatMarkdown, formatJUnit)
 	o.plot.register(cmd)
@@ -209,6 +211,9 @@ func runTensors(a *app, o *tensorsOptions) error {
 	}
 	if o.details < 0 {
 		return usagef("--details must be >= 0, got %d", o.details)
+	}
+	if done, err := o.tryEvalLog(a, set); done {
+		return err
 	}
 	prev, hasBaseline, err := o.base.read()
 	if err != nil {
@@ -241,6 +246,7 @@ func runTensors(a *app, o *tensorsOptions) error {
 		Rules: set.rules, Tolerance: set.tol, Order: set.order, OrderWhat: "--order " + set.orderPath,
 		Pictures: o.plot.wanted(a, o.out.format),
 		Common:   o.base.common,
+		Logits:   o.logits,
 		Progress: func(total int64) func(int64) {
 			bar = newProgress(a, o.progress, total)
 			return bar.set
@@ -266,7 +272,7 @@ func runTensors(a *app, o *tensorsOptions) error {
 	if err := o.base.writeReport(rep); err != nil {
 		return err
 	}
-	view := tensorsView{Report: rep, All: o.out.all, Details: o.details}
+	view := tensorsView{Report: rep, All: o.out.all, Details: o.details, Logits: o.logits}
 	if conv != nil && !o.changed("details") {
 		view.Details = len(rep.Tensors) // independent weights: no failure is another's consequence
 	}
@@ -379,6 +385,9 @@ func (o *tensorsOptions) settings() (tensorsSettings, error) {
 		if changed(f.name) && (math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 && f.name != "threshold") {
 			return s, usagef("--%s must be a finite number >= 0, got %v", f.name, f.v)
 		}
+	}
+	if o.logits && !changed("check") && base.Check == "" {
+		base.Check = diffing.CheckNMSE // check-nmse.py's criterion
 	}
 	if changed("check") {
 		base.Check = diffing.Check(o.check)

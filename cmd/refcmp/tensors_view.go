@@ -22,6 +22,9 @@ type tensorsView struct {
 	// (--details N): the first failure, by default; later ones are
 	// mostly its consequences.
 	Details int
+	// Logits (--logits) lists the llama.cpp band of passing pairs too
+	// (failing pairs have it in their detail block).
+	Logits bool
 }
 
 // single reports a comparison of one pair of single tensors.
@@ -150,7 +153,7 @@ func (v tensorsView) notes() []string {
 	for _, n := range r.Ours.Notes {
 		out = append(out, "OURS: "+n)
 	}
-	return append(out, r.Notes...)
+	return append(append(out, r.Notes...), v.logitsNotes()...)
 }
 
 // tableHeader is the header of the tensors table.

@@ -256,25 +256,25 @@ func q3_K(b []byte, y []float32) {
 	for i := range scales {
 		scales[i] = int8(aux[i/4] >> (8 * uint(i%4)))
 	}
-	is, k := 0, 0
-	m := uint8(1)
-	for n := 0; n < 256; n += 128 {
-		shift := uint(0)
-		for j := 0; j < 4; j++ {
-			for half := 0; half < 2; half++ {
+	// Each 16-value group's 8 possible values, dl * (q - 4) with q the
+	// 3-bit code (high bit from hmask): a lookup instead of a branch.
+	var tbl [8]float32
+	k := 0
+	bit := uint(0)
+	for n, is := 0, 0; n < 256; n += 128 {
+		for shift := uint(0); shift < 8; shift, bit = shift+2, bit+1 {
+			for half := 0; half < 32; half += 16 {
 				dl := d * float32(int(scales[is])-32)
 				is++
-				for l := 16 * half; l < 16*half+16; l++ {
-					v := int((q[l] >> shift) & 3)
-					if hm[l]&m == 0 {
-						v -= 4
-					}
-					y[k] = dl * float32(v)
-					k++
+				for i := range tbl {
+					tbl[i] = dl * float32(i-4)
 				}
+				qq, hh, yy := q[half:half+16], hm[half:half+16], y[k:k+16]
+				for l := range yy {
+					yy[l] = tbl[((qq[l]>>shift)&3|((hh[l]>>bit)&1)<<2)&7]
+				}
+				k += 16
 			}
-			shift += 2
-			m <<= 1
 		}
 		q = q[32:]
 	}
@@ -294,18 +294,23 @@ func q4_K(b []byte, y []float32) {
 	d, dmin := half(b), half(b[2:])
 	scales := b[4:16]
 	q := b[16:144]
-	k := 0
+	// Each sub-block's 16 possible values, float32(d1*n) - m1 as ggml
+	// computes them, looked up by nibble.
+	var t1, t2 [16]float32
 	for j, is := 0, 0; j < 256; j, is = j+64, is+2 {
 		sc, m := scaleMinK4(is, scales)
 		d1, m1 := d*float32(sc), dmin*float32(m)
 		sc, m = scaleMinK4(is+1, scales)
 		d2, m2 := d*float32(sc), dmin*float32(m)
-		lo, hi := y[k:k+32:k+32], y[k+32:k+64:k+64]
-		for l, v := range q[:32] {
-			lo[l] = float32(d1*float32(v&0xf)) - m1
-			hi[l] = float32(d2*float32(v>>4)) - m2
+		for n := range t1 {
+			t1[n] = float32(d1*float32(n)) - m1
+			t2[n] = float32(d2*float32(n)) - m2
 		}
-		k += 64
+		lo, hi := y[j:j+32:j+32], y[j+32:j+64:j+64]
+		for l, v := range q[:32] {
+			lo[l] = t1[v&0xf]
+			hi[l] = t2[v>>4]
+		}
 		q = q[32:]
 	}
 }
@@ -347,17 +352,19 @@ func q6_K(b []byte, y []float32) {
 	qh := b[128:192]
 	sc := b[192:208]
 	d := half(b[208:])
+	var ds [8]float32 // d * scale of each 16-value group of a half
 	for n := 0; n < 256; n += 128 {
+		for i := range ds {
+			ds[i] = d * float32(int8(sc[i]))
+		}
+		yy := y[n : n+128 : n+128]
 		for l := 0; l < 32; l++ {
-			is := l / 16
-			q1 := int(int8((ql[l]&0xf)|((qh[l]>>0)&3)<<4)) - 32
-			q2 := int(int8((ql[l+32]&0xf)|((qh[l]>>2)&3)<<4)) - 32
-			q3 := int(int8((ql[l]>>4)|((qh[l]>>4)&3)<<4)) - 32
-			q4 := int(int8((ql[l+32]>>4)|((qh[l]>>6)&3)<<4)) - 32
-			y[n+l] = float32(d*float32(int8(sc[is]))) * float32(q1)
-			y[n+l+32] = float32(d*float32(int8(sc[is+2]))) * float32(q2)
-			y[n+l+64] = float32(d*float32(int8(sc[is+4]))) * float32(q3)
-			y[n+l+96] = float32(d*float32(int8(sc[is+6]))) * float32(q4)
+			is := l >> 4
+			a, c, h := ql[l], ql[l+32], qh[l]
+			yy[l] = ds[is] * float32(int(a&0xf|(h&3)<<4)-32)
+			yy[l+32] = ds[is+2] * float32(int(c&0xf|((h>>2)&3)<<4)-32)
+			yy[l+64] = ds[is+4] * float32(int(a>>4|((h>>4)&3)<<4)-32)
+			yy[l+96] = ds[is+6] * float32(int(c>>4|((h>>6)&3)<<4)-32)
 		}
 		ql = ql[64:]
 		qh = qh[32:]
