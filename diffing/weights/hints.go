@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -26,6 +27,7 @@ type hintState struct {
 	sugg       []names.MapRule // accepted suggestions, applied after the user's rules
 	cur        nameState       // pairing under the user's rules plus sugg
 	unexpNames []string        // unexpected rows' names under the user's rules plus sugg
+	long       int             // rows left out of the name hints for their names' length
 }
 
 // nameState is the result of mapping every loaded name.
@@ -68,8 +70,26 @@ func (d *weightsDiff) newHintState(pre map[string]string) *hintState {
 	}
 	h.cur = h.state()
 	h.refreshNames()
+	// Names over maxHintName bytes take part in no hint: the name
+	// algorithms are linear or quadratic in a name's length.
+	for i, row := range d.rep.Missing {
+		if len(row.Name) > maxHintName && !h.missDone[i] {
+			h.missDone[i] = true
+			h.long++
+		}
+	}
+	for j := range h.unexpDone {
+		if len(h.unexpNames[j]) > maxHintName || len(h.unexpLoadedName(j)) > maxHintName {
+			h.unexpDone[j] = true
+			h.long++
+		}
+	}
 	return h
 }
+
+// maxHintName is the longest name the name hints consider, in bytes
+// (docs/limits.md).
+const maxHintName = 4096
 
 // nameFamilies runs the hints that pair missing and unexpected names:
 // prefix, fused/split, stacked/unstacked, closest (and rename).
@@ -80,6 +100,13 @@ func (h *hintState) nameFamilies() {
 	h.stackedHints(false)
 	h.stackedHints(true)
 	h.closestHints()
+	if h.long > 0 {
+		h.hints = append(h.hints, Hint{
+			Kind:    HintClosest,
+			Message: fmt.Sprintf("%d %s over %d bytes took part in no name hint", h.long, plural(h.long, "name", "names"), maxHintName),
+			Names:   []string{},
+		})
+	}
 }
 
 // sorted returns the hints found, in hintKindOrder (stable), each with
