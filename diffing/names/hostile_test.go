@@ -101,3 +101,32 @@ func TestMapApplyUnchanged(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMapApply: a --map rule applied to a name never panics, gives
+// ReplaceAllString's result or an error naming the rule, and never makes
+// a name longer than MaxMappedName (or the name, when that is longer).
+func FuzzMapApply(f *testing.F) {
+	f.Add(`(.)=$1$1`, "layers.0.weight")
+	f.Add(`^model\.=`, "model.layers.0.weight")
+	f.Add(`x*=-`, "abc")
+	f.Add(`.=$0$0$0$0$0$0$0$0$0$0$0$0$0$0$0$0`, strings.Repeat("a", 5000))
+	f.Fuzz(func(t *testing.T, rule, name string) {
+		m, err := ParseMap(rule)
+		if err != nil {
+			return
+		}
+		out, err := m.Apply(name)
+		if err != nil {
+			if !strings.Contains(err.Error(), "--map ") {
+				t.Fatalf("error without the rule: %v", err)
+			}
+			return
+		}
+		if len(out) > max(MaxMappedName, len(name)) {
+			t.Fatalf("%d bytes from %d", len(out), len(name))
+		}
+		if want := m.Pattern.ReplaceAllString(name, m.Replacement); out != want {
+			t.Fatalf("Apply %q, ReplaceAllString %q", out, want)
+		}
+	})
+}
