@@ -11,7 +11,7 @@ import "sync"
 func runOrdered[P any](n, workers int, work func(w, i int) (P, error), merge func(i int, p P)) error {
 	if workers <= 1 || n <= 1 {
 		for i := 0; i < n; i++ {
-			p, err := work(0, i)
+			p, err := safeWork(work, 0, i)
 			if err != nil {
 				return err
 			}
@@ -34,7 +34,7 @@ func runOrdered[P any](n, workers int, work func(w, i int) (P, error), merge fun
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				p, err := work(w, i)
+				p, err := safeWork(work, w, i)
 				results <- result{i, p, err}
 			}
 		}()

@@ -99,6 +99,13 @@ func pairTensors(ref, ours *Input, rules names.NameRules) (*pairPlan, error) {
 			one.Label, one.Arg, many.Label, many.Arg, len(many.Tensors), NameList(many.Tensors, 5), many.Path)}
 	}
 
+	oursNames := make([]string, len(ours.Tensors))
+	for j, t := range ours.Tensors {
+		oursNames[j] = t.Name
+	}
+	if err := rules.CheckMaps(oursNames); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", ours.Label, ours.Arg, err)
+	}
 	refIdx := map[string]int{}
 	for i, t := range ref.Tensors {
 		if rules.Ignored(t.Name) {

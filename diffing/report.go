@@ -1,6 +1,7 @@
 package diffing
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -243,6 +244,9 @@ func CompareAll(ref, ours Input, opts CompareAllOptions) (Report, error) {
 		qc, tol := quantPlan(rt, ot, tol)
 		base := done
 		res, err := CompareWith(rt, ot, tol, Options{Progress: func(n int64) { set(base + n) }, Pictures: opts.Pictures})
+		if pe := (*PanicError)(nil); errors.As(err, &pe) {
+			return rep, fmt.Errorf("%s vs %s: tensor %q: %w", ref.Arg, ours.Arg, q.name, err)
+		}
 		if err != nil {
 			return rep, fmt.Errorf("%s vs %s: %w", ref.Arg, ours.Arg, err)
 		}

@@ -130,7 +130,7 @@ func Summarize(t tensor.Tensor, opt SummaryOptions) (TensorSummary, error) {
 		case b := <-free:
 			return b
 		default:
-			return make([]byte, chunkElems*esz)
+			return make([]byte, min(chunkElems, n)*esz)
 		}
 	}
 	putBuf := func(b []byte) {
@@ -156,7 +156,7 @@ func Summarize(t tensor.Tensor, opt SummaryOptions) (TensorSummary, error) {
 	work := func(w, c int) (chunkOut, error) {
 		sc := &scr[w]
 		if sc.f == nil {
-			sc.f = make([]float64, blockElems)
+			sc.f = make([]float64, min(blockElems, n))
 		}
 		start := int64(c) * chunkElems
 		cn := min(chunkElems, n-start)
@@ -172,7 +172,7 @@ func Summarize(t tensor.Tensor, opt SummaryOptions) (TensorSummary, error) {
 				out.owned = true
 			} else {
 				if sc.raw == nil {
-					sc.raw = make([]byte, chunkElems*esz)
+					sc.raw = make([]byte, min(chunkElems, n)*esz)
 				}
 				buf = sc.raw[:size]
 			}

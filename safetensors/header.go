@@ -138,12 +138,34 @@ func readHeader(f *os.File, path string) (*File, error) {
 	return file, nil
 }
 
+// libHeaderLimit is the largest header given to the library: its
+// decoding into map[string]any costs about 10 µs a tensor (10 s for a
+// 100 MB header of a million tensors, TestLibraryHeaderCost), while scan
+// and check, which validate the same rules and more, cost a fraction of
+// that. Larger headers (no real checkpoint's is near: a 405B-parameter
+// shard's is ~100 KB) are read from scan's entries alone.
+const libHeaderLimit = 4 << 20
+
 // parse reads the header at the start of m, whose length is the file's
 // and whose header length is n; m[:8+n] is writable.
 func parse(m []byte, n int64) (*File, error) {
+	return parseWith(m, n, n <= libHeaderLimit)
+}
+
+// parseWith is parse, through the library or not. Headers with an empty
+// tensor whose other dimensions overflow a product ([2^62, 2^62, 0],
+// numel 0, as tensor.Numel counts it) never go to the library, which
+// rejects them.
+func parseWith(m []byte, n int64, useLib bool) (*File, error) {
 	hd, err := scan(m[8 : 8+n])
 	if err != nil {
 		return nil, err
+	}
+	if !useLib || hd.hugeEmpty {
+		if err := check(hd, int64(len(m))-8-n); err != nil {
+			return nil, err
+		}
+		return fromEntries(hd, int64(len(m)), n)
 	}
 	// Cover the library's dtype gap: rewrite F8 dtypes as "U8" plus
 	// spaces, in place and the same length, so every offset stays valid.
@@ -190,7 +212,41 @@ func parse(m []byte, n int64) (*File, error) {
 		}
 		f.Tensors = append(f.Tensors, t)
 	}
-	slices.SortFunc(f.Tensors, func(a, b Tensor) int {
+	sortTensors(f.Tensors)
+	return f, nil
+}
+
+// fromEntries builds the File from scan's entries, which check passed.
+func fromEntries(hd header, size, n int64) (*File, error) {
+	f := &File{Size: size, HeaderLen: n}
+	if len(hd.entries) > 0 {
+		f.Tensors = make([]Tensor, 0, len(hd.entries))
+	}
+	if hd.meta {
+		f.Metadata = hd.metadata
+	}
+	for _, e := range hd.entries {
+		d, _ := tensor.ParseDType(e.dtype) // check accepted it
+		t := Tensor{
+			Name:  e.name,
+			DType: d,
+			Shape: make([]int64, len(e.shape)),
+			Begin: 8 + n + int64(e.offsets[0]),
+			End:   8 + n + int64(e.offsets[1]),
+		}
+		for i, x := range e.shape {
+			t.Shape[i] = int64(x) // check bounds every dimension by MaxInt64
+		}
+		f.Tensors = append(f.Tensors, t)
+	}
+	sortTensors(f.Tensors)
+	return f, nil
+}
+
+// sortTensors puts tensors in data-offset order, ties (empty tensors) by
+// name.
+func sortTensors(ts []Tensor) {
+	slices.SortFunc(ts, func(a, b Tensor) int {
 		if a.Begin != b.Begin {
 			return cmp.Compare(a.Begin, b.Begin)
 		}
@@ -199,7 +255,6 @@ func parse(m []byte, n int64) (*File, error) {
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	return f, nil
 }
 
 var libDTypes = [...]tensor.DType{
@@ -212,8 +267,10 @@ var libDTypes = [...]tensor.DType{
 // not give (the dtype's position in the bytes, duplicate keys) and what a
 // precise error message needs.
 type header struct {
-	entries []entry // in header order
-	meta    bool    // __metadata__ is an object
+	entries   []entry // in header order
+	meta      bool    // __metadata__ is an object
+	metadata  map[string]string
+	hugeEmpty bool // an empty tensor's other dimensions overflow a product
 }
 
 type entry struct {
@@ -238,10 +295,13 @@ func scan(h []byte) (header, error) {
 				return nil
 			}
 			hd.meta = true
+			hd.metadata = map[string]string{}
 			err := members(val, func(key string, v []byte, _ int64) error {
-				if v[0] != '"' {
+				var str string
+				if v[0] != '"' || json.Unmarshal(v, &str) != nil {
 					return fmt.Errorf("%q is %s, not a string", key, short(v))
 				}
+				hd.metadata[key] = str
 				return nil
 			})
 			if err != nil {
@@ -284,6 +344,7 @@ func scan(h []byte) (header, error) {
 		if err != nil {
 			return fmt.Errorf("tensor %q: %w", name, err)
 		}
+		hd.hugeEmpty = hd.hugeEmpty || emptyOverflow(e.shape)
 		hd.entries = append(hd.entries, e)
 		return nil
 	})
@@ -465,6 +526,25 @@ func jsonErr(err error) error {
 	return fmt.Errorf("bad JSON: %w", err)
 }
 
+// emptyOverflow reports whether shape has a zero dimension while its
+// other dimensions' product overflows uint64 (the library rejects those).
+func emptyOverflow(shape []uint64) bool {
+	if !slices.Contains(shape, 0) {
+		return false
+	}
+	p := uint64(1)
+	for _, x := range shape {
+		if x == 0 {
+			continue
+		}
+		if p > math.MaxUint64/x {
+			return true
+		}
+		p *= x
+	}
+	return false
+}
+
 // short quotes a JSON value for a message, cut to a readable length.
 func short(v []byte) string {
 	if len(v) > 40 {
@@ -492,14 +572,20 @@ func check(hd header, dataLen int64) error {
 		if end < b {
 			return fmt.Errorf("tensor %q: data_offsets [%d %d] end before they begin", e.name, b, end)
 		}
-		need, ok := uint64(d.Size()), true
-		for _, x := range e.shape {
-			ok = ok && (x == 0 || need <= math.MaxUint64/x)
-			need *= x
+		// tensor.Numel's rule: a zero dimension makes the tensor empty
+		// whatever the others are; otherwise the byte count must fit int64.
+		shape := make([]int64, len(e.shape))
+		for i, x := range e.shape {
+			if x > math.MaxInt64 {
+				return fmt.Errorf("tensor %q: dimension %d is too large", e.name, x)
+			}
+			shape[i] = int64(x)
 		}
-		if !ok {
+		numel, ok := tensor.Numel(shape)
+		if !ok || numel > math.MaxInt64/int64(d.Size()) {
 			return fmt.Errorf("tensor %q: shape %v %s is too large", e.name, e.shape, d)
 		}
+		need := uint64(numel) * uint64(d.Size())
 		if need != end-b {
 			return fmt.Errorf("tensor %q: shape %v %s needs %d bytes, data_offsets span %d", e.name, e.shape, d, need, end-b)
 		}

@@ -1,15 +1,19 @@
 package safetensors
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	nlpst "github.com/nlpodyssey/safetensors"
 	"github.com/refcmp/refcmp/internal/testenv"
@@ -318,6 +322,10 @@ func TestReadHeaderValid(t *testing.T) {
 		{"whitespace around an F8 dtype", build("{ \"a\" :\r\n\t{ \"shape\" : [ 2 ] ,\n \"dtype\"\t:\n  \"F8_E5M2\"  , \"data_offsets\":[0,2]}\n}\n", 2), "a F8_E5M2 [2] [88 90)", nil},
 		{"escaped F8 dtype", build(`{"a":{"dtype":"F8_\u00454M3","shape":[2],"data_offsets":[0,2]}}`, 2), "a F8_E4M3 [2] [71 73)", nil},
 		{"huge zero-size dims", build(`{"a":{"dtype":"F8_E4M3","shape":[0,4611686018427387904,4],"data_offsets":[0,0]}}`, 0), "a F8_E4M3 [0 4611686018427387904 4] [88 88)", nil},
+		// numel 0 as tensor.Numel counts it, though the other dimensions'
+		// product overflows (the library rejected it; npy accepts it).
+		{"empty after overflowing dims", build(`{"a":{"dtype":"F32","shape":[4611686018427387904,4611686018427387904,0],"data_offsets":[0,0]},"b":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, 1),
+			"a F32 [4611686018427387904 4611686018427387904 0] [154 154)\nb U8 [1] [154 155)", nil},
 	}
 	dir := t.TempDir()
 	for i, tt := range tests {
@@ -409,7 +417,12 @@ func FuzzReadHeader(f *testing.F) {
 	mf := os.NewFile(uintptr(fd), "fuzz")
 	f.Cleanup(func() { mf.Close() })
 	const path = "fuzz.safetensors"
+	f.Add(build(`{"a":{"dtype":"F32","shape":[4611686018427387904,4611686018427387904,0],"data_offsets":[0,0]}}`, 0))
+	f.Add(build(`{"a":{"dtype":"F32","shape":[4611686018427387904,4611686018427387904,1],"data_offsets":[0,0]}}`, 0))
+	f.Add(build(`{"a":{"dtype":"F32","shape":[9223372036854775808,0],"data_offsets":[0,0]}}`, 0))
+	f.Add(build(`{"__metadata__":{"k":"v\u00e9","k2":"\""},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}`, 1))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		sameWithoutLibrary(t, b)
 		if err := mf.Truncate(0); err != nil {
 			t.Fatal(err)
 		}
@@ -435,4 +448,86 @@ func FuzzReadHeader(f *testing.F) {
 			t.Fatalf("accepted data ending at %d in a %d-byte file", at, file.Size)
 		}
 	})
+}
+
+// sameWithoutLibrary checks that the header in file b reads the same
+// through the library (headers up to libHeaderLimit) as from scan's
+// entries alone (larger headers): the same tensors and metadata, or an
+// error both ways.
+func sameWithoutLibrary(t *testing.T, b []byte) {
+	t.Helper()
+	if len(b) < 8 {
+		return
+	}
+	n := binary.LittleEndian.Uint64(b)
+	if n > MaxHeaderLen || 8+n > uint64(len(b)) {
+		return
+	}
+	lib, errLib := parseWith(bytes.Clone(b), int64(n), true)
+	own, errOwn := parseWith(bytes.Clone(b), int64(n), false)
+	if (errLib == nil) != (errOwn == nil) {
+		t.Fatalf("library: %v; without it: %v", errLib, errOwn)
+	}
+	if errLib == nil && !reflect.DeepEqual(lib, own) {
+		t.Fatalf("library: %+v\nwithout it: %+v", lib, own)
+	}
+}
+
+// TestSameWithoutLibrary: every header of the tests and of realdata
+// reads the same with and without the library.
+func TestSameWithoutLibrary(t *testing.T) {
+	files := [][]byte{
+		build(`{}`, 0), build(`{"__metadata__":{}}`, 0), build(`{"__metadata__":null}`, 0),
+		build(`{"z":{"dtype":"I64","shape":[],"data_offsets":[0,8]},"e2":{"dtype":"F32","shape":[0,3],"data_offsets":[8,8]},"e1":{"dtype":"F32","shape":[3,0],"data_offsets":[8,8]},"__metadata__":{"format":"pt"}}`, 8),
+		build(`{"a":{"dtype":"F8_\u00454M3","shape":[2],"data_offsets":[0,2]}}`, 2),
+		build(`{"a":{"dtype":"U8","shape":[8],"data_offsets":[0,8]},"b":{"dtype":"U8","shape":[8],"data_offsets":[4,12]}}`, 12),
+		build(`{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}`, 3),
+		build(`{"a":{"dtype":"X9","shape":[2],"data_offsets":[0,2]}}`, 2),
+		manyTensors(1000),
+	}
+	if root, ok := testenv.FindRealData(); ok {
+		for _, p := range realFiles(t, root) {
+			if b, err := os.ReadFile(p); err == nil && len(b) <= 64<<20 {
+				files = append(files, b)
+			}
+		}
+	}
+	for _, b := range files {
+		sameWithoutLibrary(t, b)
+	}
+}
+
+// TestLibraryHeaderCost shows the gap parse covers by reading headers
+// over libHeaderLimit without the library: its ReadMetadata decodes the
+// JSON into map[string]any (about 10 µs a tensor). When this fails, the
+// library got fast: give it every header again.
+func TestLibraryHeaderCost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("times a 17 MB header")
+	}
+	b := manyTensors(200_000)
+	n := int64(binary.LittleEndian.Uint64(b))
+	timeIt := func(f func()) time.Duration {
+		best := time.Duration(math.MaxInt64)
+		for range 2 {
+			start := time.Now()
+			f()
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	lib := timeIt(func() {
+		if _, _, err := nlpst.ReadMetadata(b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	own := timeIt(func() {
+		if _, err := parseWith(bytes.Clone(b), n, false); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("200k tensors: library ReadMetadata %v, scan+check+build %v", lib, own)
+	if 2*lib < 3*own {
+		t.Errorf("the library (%v) is no longer much slower than scan+check (%v)", lib, own)
+	}
 }

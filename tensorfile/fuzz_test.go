@@ -140,3 +140,18 @@ func FuzzOpenPyTorch(f *testing.F) {
 		exercise(t, p, Options{})
 	})
 }
+
+// FuzzParseOrder: an order list (refcmp.order metadata, --order file) is
+// a JSON list of names or one name a line; any text parses or fails
+// cleanly, with at most one name per input byte (plus one).
+func FuzzParseOrder(f *testing.F) {
+	for _, s := range []string{`["a","b"]`, "a\nb\n\n c \n", `[`, `["a",1]`, `[[["a"]]]`, "\x00\n\xff", `"a"`, `["\u0000"]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		names, err := ParseOrder(s)
+		if err == nil && len(names) > len(s)+1 {
+			t.Fatalf("%d names from %d bytes", len(names), len(s))
+		}
+	})
+}

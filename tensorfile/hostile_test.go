@@ -190,6 +190,14 @@ func hostilePickles() []hostileCase {
 	memo.op(".")
 	add("memo-bomb", legacyFile(memo.Bytes(), nil), "over 1048576 memo entries", "")
 
+	// A storage whose element count times its element size overflows
+	// int64: the message said "need 20 bytes".
+	var one pk
+	one.op("\x80\x02").tensor().op(".")
+	huge := legacyFile(okProto, one.Bytes(), "0")
+	binary.LittleEndian.PutUint64(huge[len(huge)-16-8:], 1<<62+5)
+	add("storage-count-overflow", huge, `storage "0": 4611686018427387909 F32 elements need 18446744073709551636 bytes at offset`, "")
+
 	// A memo entry read before it is stored (gopickle pushes nil).
 	add("memo-unset", legacyFile([]byte("\x80\x02h\x05."), nil), "memo entry 5 is read before it is stored", "")
 

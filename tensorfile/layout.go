@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"math/bits"
 	"slices"
 	"sync"
@@ -37,6 +38,17 @@ func byteSize(shape []int64, dt tensor.DType) (numel, nbytes int64, err error) {
 		return 0, 0, fmt.Errorf("shape %v is too large", shape)
 	}
 	return numel, numel * es, nil
+}
+
+// mulText is a*b in decimal, exact past 64 bits: byte counts in messages
+// are never an overflowed product.
+func mulText(a, b uint64) string {
+	return new(big.Int).Mul(new(big.Int).SetUint64(a), new(big.Int).SetUint64(b)).String()
+}
+
+// sumText is a+b in decimal, exact past 64 bits.
+func sumText(a, b int64) string {
+	return new(big.Int).Add(big.NewInt(a), big.NewInt(b)).String()
 }
 
 // isContiguous reports whether strides (in elements) describe C order for
@@ -273,7 +285,7 @@ func (cfg config) tensorData(src io.ReaderAt, srcBytes int64, dt tensor.DType, b
 			return nil, fmt.Errorf("storage offset %d is outside the storage of %d bytes", offset, srcBytes)
 		}
 		if nbytes > srcBytes-offset*es {
-			return nil, fmt.Errorf("shape %v %s at element offset %d needs %d bytes, storage has %d", shape, dt, offset, nbytes+offset*es, srcBytes)
+			return nil, fmt.Errorf("shape %v %s at element offset %d needs %s bytes, storage has %d", shape, dt, offset, sumText(nbytes, offset*es), srcBytes)
 		}
 		if cfg.headerOnly {
 			return nil, nil

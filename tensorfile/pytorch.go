@@ -806,7 +806,7 @@ func readTorchLegacy(name string, f *os.File, size int64, cfg config) (*Containe
 		}
 		es := int64(st.dtype.Size())
 		if cnt < 0 || cnt > (size-pos-8)/es {
-			return nil, fmt.Errorf("%s: storage %q: %d %s elements need %d bytes at offset %d, file has %d", name, key, uint64(cnt), st.dtype, uint64(cnt)*uint64(es), pos+8, size)
+			return nil, fmt.Errorf("%s: storage %q: %d %s elements need %s bytes at offset %d, file has %d", name, key, uint64(cnt), st.dtype, mulText(uint64(cnt), uint64(es)), pos+8, size)
 		}
 		st.data = io.NewSectionReader(f, pos+8, cnt*es)
 		st.bytes, st.found = cnt*es, true

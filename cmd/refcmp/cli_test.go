@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/tensorfile"
 )
 
@@ -50,6 +51,7 @@ func TestExitCode(t *testing.T) {
 		{&fs.PathError{Op: "open", Path: "x", Err: fs.ErrNotExist}, exitError},
 		{fmt.Errorf("ref: %w", &tensorfile.InternalError{Path: "x", Panic: "boom"}), exitInternal},
 		{&internalError{panic: "boom"}, exitInternal},
+		{fmt.Errorf("a vs b: tensor %q: %w", "w", &diffing.PanicError{Value: "boom"}), exitInternal},
 	} {
 		if got := exitCode(tc.err); got != tc.want {
 			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/refcmp/refcmp/diffing"
 	"github.com/refcmp/refcmp/tensorfile"
 )
 
@@ -62,7 +63,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.Is(err, errDifferences):
 		return exitDiff
-	case errors.As(err, new(*tensorfile.InternalError)), errors.As(err, new(*internalError)):
+	case errors.As(err, new(*tensorfile.InternalError)), errors.As(err, new(*internalError)), errors.As(err, new(*diffing.PanicError)):
 		return exitInternal
 	default:
 		return exitError

@@ -52,10 +52,16 @@ func TestHostileInputs(t *testing.T) {
 	os.WriteFile(idx, []byte(`{"weight_map": {"w": "inner.safetensors"}}`), 0o644)
 	os.WriteFile(filepath.Join(dir, "inner.safetensors"), []byte(`{"weight_map": {"w": "good.safetensors"}}`), 0o644)
 
+	var doubling []string
+	for range 20 {
+		doubling = append(doubling, "--map", "(.)=$1$1")
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		{append([]string{"weights", good, good}, doubling...), good + `: --map "(.)=$1$1" makes a name of 131072 bytes from "wwww`},
+		{append([]string{"tensors", good, good}, doubling...), `OURS ` + good + `: --map "(.)=$1$1" makes a name of 131072 bytes from "w`},
 		{[]string{"weights", idx, good}, "inner.safetensors: a JSON file, not a safetensors file"},
 		{[]string{"inspect", badOrder}, badOrder + `: __metadata__ "refcmp.order": not a JSON list of names`},
 		{[]string{"tensors", badOrder, good}, badOrder + `: __metadata__ "refcmp.order": not a JSON list of names`},

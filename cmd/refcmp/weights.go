@@ -127,6 +127,13 @@ func runWeights(a *app, o *weightsOptions) error {
 			return err
 		}
 	}
+	loadedNames := make([]string, len(loaded.Weights))
+	for i, w := range loaded.Weights {
+		loadedNames[i] = w.Name
+	}
+	if err := opts.Rules.CheckMaps(loadedNames); err != nil {
+		return fmt.Errorf("%s: %w", o.loaded, err)
+	}
 	rep := weights.Diff(expected, loaded, opts)
 	view := weightsView{Report: rep, Opts: opts, All: o.out.all}
 	if o.out.all {

@@ -97,13 +97,21 @@ func FoldWith(names []string, key func(i int) string) []FoldedName {
 						k.WriteByte('|')
 					}
 					if m, ok := merged[k.String()]; ok {
-						m.nums[p] = unionSorted(m.nums[p], it.nums[p])
+						m.nums[p] = append(m.nums[p], it.nums[p]...)
 						m.index = append(m.index, it.index...)
 						changed = true
 						continue
 					}
 					merged[k.String()] = it
 					next = append(next, it)
+				}
+				// Sort each merged set once (merging into a sorted set one
+				// name at a time was quadratic: 100k layers took minutes).
+				for _, it := range next {
+					if len(it.nums[p]) > 1 {
+						slices.Sort(it.nums[p])
+						it.nums[p] = slices.Compact(it.nums[p])
+					}
 				}
 				group = next
 			}
@@ -160,14 +168,6 @@ func ParseIndex(p string) (int, bool) {
 	}
 	v, _ := strconv.Atoi(p)
 	return v, true
-}
-
-func unionSorted(a, b []int) []int {
-	out := make([]int, 0, len(a)+len(b))
-	out = append(out, a...)
-	out = append(out, b...)
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // formatSet writes a single index plainly and a set as {0,2,5..7}.

@@ -297,12 +297,91 @@ func (r NameRules) Ignored(name string) bool {
 	return false
 }
 
+// Budgets of --map (docs/limits.md): rules such as '(.)=$1$1', repeated,
+// grow names exponentially.
+const (
+	// MaxMappedName is the longest name a --map rule may produce, in bytes.
+	MaxMappedName = 1 << 16
+	// maxReplaceWork bounds the bytes one replacement may build before
+	// its length is checked: a rule whose bound over a name is larger is
+	// refused when it matches the name.
+	maxReplaceWork = 64 << 20
+	// MaxMapWork is the bytes --map rules may add to all names of one
+	// listing together (each rule's growth of each name, summed).
+	MaxMapWork = 1 << 28
+)
+
+// Apply replaces every match of the rule in name (Regexp.ReplaceAllString).
+// It fails, naming the rule, when the result is longer than name and
+// over MaxMappedName bytes. The work is bounded before the replacement is
+// built: the result is at most len(name) + (len(name)+1)*len(Replacement)
+// + refs*len(name) bytes, refs being the $ references in the replacement,
+// and a rule that matches is refused when that bound is over both
+// maxReplaceWork and 2*len(name)+1 (what a one-byte replacement may do).
+func (m MapRule) Apply(name string) (string, error) {
+	bound := int64(len(name)) + int64(len(name)+1)*int64(len(m.Replacement)) +
+		int64(strings.Count(m.Replacement, "$"))*int64(len(name))
+	if bound <= MaxMappedName {
+		return m.Pattern.ReplaceAllString(name, m.Replacement), nil
+	}
+	if !m.Pattern.MatchString(name) {
+		return name, nil
+	}
+	if bound > maxReplaceWork && bound > 2*int64(len(name))+1 {
+		return name, fmt.Errorf("--map %q on a name of %d bytes (%s): the result could be over %d bytes, refcmp's limit for work on one name", m.String(), len(name), clip(name), maxReplaceWork)
+	}
+	out := m.Pattern.ReplaceAllString(name, m.Replacement)
+	if len(out) > MaxMappedName && len(out) > len(name) {
+		return name, fmt.Errorf("--map %q makes a name of %d bytes from %s, over the limit of %d bytes", m.String(), len(out), clip(name), MaxMappedName)
+	}
+	return out, nil
+}
+
+// clip quotes the start of a long name for an error message.
+func clip(name string) string {
+	if len(name) > 64 {
+		return fmt.Sprintf("%q...", name[:64])
+	}
+	return fmt.Sprintf("%q", name)
+}
+
 // ApplyMaps applies maps to name in order, each to the result of the last.
+// A rule that would make the name too long (see MapRule.Apply) stops
+// the mapping there; NameRules.CheckMaps reports it.
 func ApplyMaps(maps []MapRule, name string) string {
 	for _, m := range maps {
-		name = m.Pattern.ReplaceAllString(name, m.Replacement)
+		out, err := m.Apply(name)
+		if err != nil {
+			return name
+		}
+		name = out
 	}
 	return name
+}
+
+// CheckMaps applies the --map rules to every name of a listing and fails,
+// naming the rule, when one makes a name over MaxMappedName bytes or when
+// they make the names longer by over MaxMapWork bytes in all.
+func (r NameRules) CheckMaps(names []string) error {
+	if len(r.Maps) == 0 {
+		return nil
+	}
+	work := int64(0)
+	for _, name := range names {
+		for k, m := range r.Maps {
+			out, err := m.Apply(name)
+			if err != nil {
+				return fmt.Errorf("%w (--map number %d)", err, k+1)
+			}
+			if len(out) > len(name) {
+				if work += int64(len(out) - len(name)); work > MaxMapWork {
+					return fmt.Errorf("--map %q: the rules make names longer by over %d bytes in all", m.String(), MaxMapWork)
+				}
+			}
+			name = out
+		}
+	}
+	return nil
 }
 
 // Quote quotes s for a POSIX shell when it needs quoting. Only letters, digits

@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -27,6 +28,7 @@ type hintState struct {
 	sugg       []names.MapRule // accepted suggestions, applied after the user's rules
 	cur        nameState       // pairing under the user's rules plus sugg
 	unexpNames []string        // unexpected rows' names under the user's rules plus sugg
+	long       int             // rows left out of the name hints for their names' length
 }
 
 // nameState is the result of mapping every loaded name.
@@ -70,8 +72,26 @@ func (d *weightsDiff) newHintState(pre map[string]string) *hintState {
 	}
 	h.cur = h.state()
 	h.refreshNames()
+	// Names over maxHintName bytes take part in no hint: the name
+	// algorithms are linear or quadratic in a name's length.
+	for i, row := range d.rep.Missing {
+		if len(row.Name) > maxHintName && !h.missDone[i] {
+			h.missDone[i] = true
+			h.long++
+		}
+	}
+	for j := range h.unexpDone {
+		if len(h.unexpNames[j]) > maxHintName || len(h.unexpLoadedName(j)) > maxHintName {
+			h.unexpDone[j] = true
+			h.long++
+		}
+	}
 	return h
 }
+
+// maxHintName is the longest name the name hints consider, in bytes
+// (docs/limits.md).
+const maxHintName = 4096
 
 // nameFamilies runs the hints that pair missing and unexpected names:
 // prefix, fused/split, stacked/unstacked, closest (and rename). The
@@ -79,17 +99,44 @@ func (d *weightsDiff) newHintState(pre map[string]string) *hintState {
 // hint's fix is applied before the next (sugg), so a second prefix or
 // rename that the first one hid is found too.
 func (h *hintState) nameFamilies() {
+	pairing := func() int { // hints that pair names (notes have none)
+		n := 0
+		for _, x := range h.hints {
+			if len(x.Names) > 0 {
+				n++
+			}
+		}
+		return n
+	}
 	for round := 0; round < 3; round++ {
-		n := len(h.hints)
+		n := pairing()
 		h.prefixHints()
 		h.fusedHints(false)
 		h.fusedHints(true)
 		h.stackedHints(false)
 		h.stackedHints(true)
 		h.closestHints()
-		if len(h.hints) == n {
-			return
+		if pairing() == n || pairing() < len(h.hints) {
+			break // nothing new, or a search ran out of budget: another round would only repeat it
 		}
+	}
+	// A note of a skipped search is said once, however many rounds ran.
+	seen := map[string]bool{}
+	h.hints = slices.DeleteFunc(h.hints, func(x Hint) bool {
+		if len(x.Names) > 0 {
+			return false
+		}
+		k := x.Kind + "\x00" + x.Message
+		dup := seen[k]
+		seen[k] = true
+		return dup
+	})
+	if h.long > 0 {
+		h.hints = append(h.hints, Hint{
+			Kind:    HintClosest,
+			Message: fmt.Sprintf("%d %s over %d bytes took part in no name hint", h.long, plural(h.long, "name", "names"), maxHintName),
+			Names:   []string{},
+		})
 	}
 }
 

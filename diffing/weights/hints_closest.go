@@ -31,29 +31,39 @@ func (h *hintState) closestHints() {
 		bySig[numericSig(n)] = append(bySig[numericSig(n)], j)
 		ucomps[j] = strings.Split(n, ".")
 	}
-	// Bound the work on huge flat listings: at most closeBudget distances,
-	// taken in row order.
-	const closeBudget = 200_000
-	budget := closeBudget
+	// Bound the work on huge flat listings: at most closeBudget distances
+	// and closeCells character comparisons, taken in row order.
+	budget, cells := closeBudget, int64(closeCells)
+	skipped := 0
 	var pairs []closePair
-	for _, i := range miss {
+	for k, i := range miss {
 		m := h.missW(i)
 		cands := bySig[numericSig(m.Name)]
-		if budget -= len(cands); budget < 0 {
+		if budget -= len(cands); budget < 0 || cells < 0 {
+			skipped = len(miss) - k
 			break
 		}
+		rowStart := len(pairs)
 		mc := strings.Split(m.Name, ".")
 		for _, j := range cands {
 			u, uc := h.unexpW(j), ucomps[j]
 			// Close: within a quarter of the components (at least 1, plus
 			// 1/2 when the shapes are known and equal), and under half.
-			dist := compDistance(mc, uc)
 			n := float64(max(len(mc), len(uc)))
 			limit := max(1.0, 0.25*n)
 			sameShape := m.Shape != nil && u.Shape != nil && slices.Equal(m.Shape, u.Shape)
 			if sameShape {
 				limit += 0.5
 			}
+			// Each component inserted or deleted costs 1: names whose
+			// component counts differ by more than the limit are not close.
+			if d := float64(abs(len(mc) - len(uc))); d > limit || d >= 0.5*n {
+				continue
+			}
+			if cells -= int64(len(m.Name)) * int64(len(u.Name)); cells < 0 {
+				break
+			}
+			dist := compDistance(mc, uc, limit)
 			if dist > limit || dist >= 0.5*n {
 				continue
 			}
@@ -61,6 +71,12 @@ func (h *hintState) closestHints() {
 				dist += 0.25
 			}
 			pairs = append(pairs, closePair{i, j, dist})
+		}
+		if cells < 0 {
+			// Out of budget inside this row: its closest is unknown.
+			pairs = pairs[:rowStart]
+			skipped = len(miss) - k
+			break
 		}
 	}
 	// Keep a pair when each is the other's closest, clearly: the next
@@ -94,6 +110,7 @@ func (h *hintState) closestHints() {
 		}
 	}
 	slices.SortFunc(chosen, func(a, b closePair) int { return a.miss - b.miss })
+	defer h.closeNote(skipped)
 
 	// Offer a --map for a component rename only when the names are nearly
 	// equal (a typo or spelling: distance <= 1/3) or the same rename pairs
@@ -187,6 +204,39 @@ func (h *hintState) closestHints() {
 	}
 }
 
+// Budgets of the closest-name search (docs/limits.md).
+const (
+	closeBudget = 200_000   // name pairs compared
+	closeCells  = 256 << 20 // character pairs compared (len(a)*len(b) summed)
+)
+
+// closeNote says how many missing rows the closest-name search left when
+// its budget ran out, as a hint with no names.
+func (h *hintState) closeNote(skipped int) {
+	if skipped == 0 {
+		return
+	}
+	h.hints = append(h.hints, Hint{
+		Kind:    HintClosest,
+		Message: fmt.Sprintf("closest names were not searched for %d missing %s: the search's budget ran out", skipped, plural(skipped, "name", "names")),
+		Names:   []string{},
+	})
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
 // numericSig is the sequence of numeric components of a name.
 func numericSig(name string) string {
 	var b strings.Builder
@@ -202,7 +252,9 @@ func numericSig(name string) string {
 // compDistance is an edit distance over dotted components: inserting or
 // deleting a component costs 1, replacing one costs the character edit
 // distance divided by the longer length (1 for two different numbers).
-func compDistance(a, b []string) float64 {
+// It stops early, returning a value over limit, once every partial
+// distance of a row is over limit (a row's minimum never decreases).
+func compDistance(a, b []string, limit float64) float64 {
 	prev := make([]float64, len(b)+1)
 	cur := make([]float64, len(b)+1)
 	for j := range prev {
@@ -210,9 +262,14 @@ func compDistance(a, b []string) float64 {
 	}
 	for i := 1; i <= len(a); i++ {
 		cur[0] = float64(i)
+		rowMin := cur[0]
 		for j := 1; j <= len(b); j++ {
 			sub := prev[j-1] + compSubst(a[i-1], b[j-1])
 			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+			rowMin = min(rowMin, cur[j])
+		}
+		if rowMin > limit {
+			return math.Inf(1)
 		}
 		prev, cur = cur, prev
 	}
@@ -231,7 +288,17 @@ func compSubst(a, b string) float64 {
 	return float64(levenshtein(a, b)) / float64(max(len(a), len(b)))
 }
 
+// levenshtein is the character edit distance of a and b; their common
+// prefix and suffix are set aside first.
 func levenshtein(a, b string) int {
+	p := 0
+	for p < len(a) && p < len(b) && a[p] == b[p] {
+		p++
+	}
+	a, b = a[p:], b[p:]
+	for len(a) > 0 && len(b) > 0 && a[len(a)-1] == b[len(b)-1] {
+		a, b = a[:len(a)-1], b[:len(b)-1]
+	}
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

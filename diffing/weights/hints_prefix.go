@@ -21,18 +21,55 @@ type prefixCand struct {
 	pairs      int
 }
 
+// Budgets of the prefix search (docs/limits.md): a suffix shared by more
+// loaded prefixes than maxSuffixPrefixes pairs no names (each rule from
+// it would pair one name), and at most prefixWork (missing, loaded)
+// prefix pairs are counted in a round.
+const (
+	maxSuffixPrefixes = 256
+	prefixWork        = 1 << 18
+)
+
 func (h *hintState) prefixHints() {
+	var crowded, skipped int
+	defer func() { h.prefixNote(crowded, skipped) }()
 	for round := 0; round < 4; round++ {
-		if !h.prefixRound() {
+		ok, c, s := h.prefixRound()
+		if round == 0 {
+			crowded, skipped = c, s
+		}
+		if !ok {
 			return
 		}
 	}
 }
 
-func (h *hintState) prefixRound() bool {
+// prefixNote says what the prefix search skipped, as a hint with no names.
+func (h *hintState) prefixNote(crowded, skipped int) {
+	var parts []string
+	if crowded > 0 {
+		parts = append(parts, fmt.Sprintf("%d common %s shared by over %d loaded prefixes each", crowded, plural(crowded, "suffix", "suffixes"), maxSuffixPrefixes))
+	}
+	if skipped > 0 {
+		parts = append(parts, fmt.Sprintf("%d missing %s after the search's budget ran out", skipped, plural(skipped, "name", "names")))
+	}
+	if len(parts) == 0 {
+		return
+	}
+	h.hints = append(h.hints, Hint{
+		Kind:    HintPrefix,
+		Message: "prefix changes were not searched for " + strings.Join(parts, " and "),
+		Names:   []string{},
+	})
+}
+
+// prefixRound suggests one prefix rule, if it finds one. crowded counts
+// the suffixes set aside as shared by too many prefixes, skipped the
+// missing rows left when the work budget ran out.
+func (h *hintState) prefixRound() (found bool, crowded, skipped int) {
 	miss, unexp := h.openMissing(), h.openUnexpected()
 	if len(miss) == 0 || len(unexp) == 0 {
-		return false
+		return false, 0, 0
 	}
 	bySuffix := map[string][]string{} // common suffix -> loaded prefixes
 	for _, j := range unexp {
@@ -40,9 +77,24 @@ func (h *hintState) prefixRound() bool {
 			bySuffix[ps[1]] = append(bySuffix[ps[1]], ps[0])
 		}
 	}
+	for s, bs := range bySuffix {
+		if len(bs) > maxSuffixPrefixes {
+			crowded++
+			delete(bySuffix, s)
+		}
+	}
+	work := prefixWork
 	cands := map[[2]string]*prefixCand{}
-	for _, i := range miss {
-		for _, ps := range prefixSplits(h.rep.Missing[i].Name) {
+	for k, i := range miss {
+		splits := prefixSplits(h.rep.Missing[i].Name)
+		for _, ps := range splits {
+			work -= len(bySuffix[ps[1]])
+		}
+		if work < 0 {
+			skipped = len(miss) - k
+			break
+		}
+		for _, ps := range splits {
 			a, s := ps[0], ps[1]
 			for _, b := range bySuffix[s] {
 				if a == b {
@@ -65,22 +117,29 @@ func (h *hintState) prefixRound() bool {
 			}
 		}
 	}
-	list := make([]*prefixCand, 0, len(cands))
-	for _, c := range cands {
-		list = append(list, c)
-	}
-	slices.SortFunc(list, func(x, y *prefixCand) int {
+	// The 8 best candidates, in order: most pairs first, then the shorter
+	// prefixes. Kept in a small sorted slice rather than sorting them all.
+	better := func(x, y *prefixCand) int {
 		return cmp.Or(
 			cmp.Compare(y.pairs, x.pairs),
 			cmp.Compare(len(x.strip)+len(x.add), len(y.strip)+len(y.add)),
 			cmp.Compare(x.add, y.add),
 			cmp.Compare(x.strip, y.strip),
 		)
-	})
-	for n, c := range list {
-		if n >= 8 {
-			break
+	}
+	const top = 8
+	list := make([]*prefixCand, 0, top+1)
+	for _, c := range cands {
+		if len(list) == top && better(c, list[top-1]) >= 0 {
+			continue
 		}
+		at, _ := slices.BinarySearchFunc(list, c, better)
+		list = slices.Insert(list, at, c)
+		if len(list) > top {
+			list = list[:top]
+		}
+	}
+	for _, c := range list {
 		for _, rule := range prefixRules(c) {
 			fixed, ok := h.verify(rule)
 			if !ok {
@@ -91,10 +150,10 @@ func (h *hintState) prefixRound() bool {
 				continue
 			}
 			h.emitPairHint(HintPrefix, h.words.prefixMessage(c, len(pairs)), rule, pairs)
-			return true
+			return true, crowded, skipped
 		}
 	}
-	return false
+	return false, crowded, skipped
 }
 
 // prefixSplits splits a name into (prefix, rest) at its first up to three

@@ -24,11 +24,11 @@ var embedParents = map[string]bool{
 
 // parentComp returns the component before a final "weight", or "".
 func parentComp(name string) string {
-	comps := strings.Split(name, ".")
-	if len(comps) < 2 || comps[len(comps)-1] != "weight" {
+	rest, ok := strings.CutSuffix(name, ".weight")
+	if !ok {
 		return ""
 	}
-	return comps[len(comps)-2]
+	return rest[strings.LastIndexByte(rest, '.')+1:]
 }
 
 func (h *hintState) tiedHints() {
