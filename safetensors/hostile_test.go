@@ -103,13 +103,20 @@ func TestReadHeaderMillionTensors(t *testing.T) {
 		}
 		return el, after.TotalAlloc - before.TotalAlloc
 	}
-	small, _ := read(100_000)
+	// Linearity is judged by the bytes allocated, which a loaded CI machine
+	// does not change (wall time there swings several times over); the
+	// time bound only catches a hang. BenchmarkReadHeaderSparse and the
+	// figures in docs/limits.md give the speed.
+	small, smallAlloc := read(100_000)
 	big, alloc := read(1_000_000)
-	t.Logf("100k tensors %v; 1M tensors %v, %d MB allocated", small, big, alloc>>20)
-	if big > 25*small+time.Second || big > 120*time.Second {
-		t.Errorf("1M tensors took %v, 100k %v: not linear", big, small)
+	t.Logf("100k tensors %v, %d MB allocated; 1M tensors %v, %d MB allocated", small, smallAlloc>>20, big, alloc>>20)
+	if alloc > 15*smallAlloc {
+		t.Errorf("1M tensors allocated %d MB, 100k %d MB: not linear", alloc>>20, smallAlloc>>20)
 	}
 	if alloc > 4<<30 {
 		t.Errorf("allocated %d MB", alloc>>20)
+	}
+	if big > 10*time.Minute {
+		t.Errorf("1M tensors took %v", big)
 	}
 }

