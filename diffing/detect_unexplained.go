@@ -18,7 +18,7 @@ func unexplainedHint(res *Result, ax *axisStats, nl noiseLevel) TensorHint {
 	if ax != nil && ax.total.sdd > 0 {
 		bestA, bestE, what := -1, 0.0, ""
 		for a, d := range ax.shape {
-			if d < 2 || ax.total.n/d < 4 {
+			if d < 2 || ax.total.n/d < 4 || !ax.indexed(a) {
 				continue
 			}
 			f := ax.fit(a)

@@ -222,6 +222,11 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int, pic
 		res.Picture = &pc
 	}
 	ax.flush()
+	if la := ax.longAxes(); len(la) > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf(
+			"the per-index structure checks (bias, scale, position, band) skip axes longer than %d: %s",
+			axisMaxIndexed, fmtAxes(ref.Shape, la)))
+	}
 	res.Histogram = pr.histogram()
 	// What the probe's evidence covers.
 	over := fmt.Sprintf("%d elements", numel)
