@@ -123,7 +123,7 @@ func (r *Report) finish() {
 	c.RefOnly, c.OursOnly = len(r.RefOnly), len(r.OursOnly)
 	c.Ignored = len(r.Ignored.Ref) + len(r.Ignored.Ours)
 	r.Pass = c.Failed == 0 && c.RefOnly == 0 && c.OursOnly == 0
-	seq := AnalyzeSequence(r.Tensors)
+	seq := AnalyzeSequenceOrder(r.Tensors, r.Sequence.Order)
 	r.Sequence = SequenceReport{Order: r.Sequence.Order, Sequence: seq, Sparkline: Sparkline(seq.Levels)}
 	if seq.FirstFailure >= 0 {
 		ff := seq.FirstFailure
