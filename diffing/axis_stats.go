@@ -1,8 +1,10 @@
 package diffing
 
 import (
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 )
 
 // axisStats are the extra pass's per-axis reductions: for every axis and
@@ -24,6 +26,12 @@ import (
 // by scanning each row from its end to its last unmasked element (one
 // element when nothing is masked). When the compare pass saw no NaN or
 // Inf on either side, no element is tested for it.
+//
+// Memory is O(sum of min(dim, axisMaxIndexed)) per fork: an axis longer
+// than axisMaxIndexed keeps no per-index sums (ax[a] is nil, see
+// indexed), and the diagonals are counted only when both of the last two
+// axes are within it. The detectors that read per-index sums skip such
+// an axis, and the pair's notes say so.
 type axisStats struct {
 	shape      []int64
 	atol, rtol float64
@@ -68,15 +76,23 @@ type bandSums struct {
 	refLive, oursLive int64
 }
 
+// axisMaxIndexed is the longest axis whose indices get their own sums:
+// a longer one (a 1-D tensor of 256M elements, a [1, 200M] row) would
+// cost gigabytes per fork, and its per-index patterns (a bias per index
+// of 64K+ indices) are not what its detectors look for.
+const axisMaxIndexed = 1 << 16
+
 func newAxisStats(shape []int64, atol, rtol float64) *axisStats {
 	nd := len(shape)
 	s := &axisStats{shape: slices.Clone(shape), atol: atol, rtol: rtol, row: -1, refLv: -1, oursLv: -1}
 	s.ax = make([]axisSums, nd)
 	for a, d := range shape {
-		s.ax[a] = make(axisSums, d)
+		if d <= axisMaxIndexed {
+			s.ax[a] = make(axisSums, d)
+		}
 	}
 	s.band.refLive, s.band.oursLive = -1, -1
-	if nd >= 1 {
+	if nd >= 1 && s.indexed(nd-1) {
 		last := shape[nd-1]
 		s.col = colSums{make([]float64, last), make([]float64, last), make([]float64, last),
 			make([]float64, last), make([]float64, last), make([]float64, last)}
@@ -84,13 +100,30 @@ func newAxisStats(shape []int64, atol, rtol float64) *axisStats {
 	}
 	if nd >= 2 {
 		s.band.rows, s.band.cols = shape[nd-2], shape[nd-1]
-		nk := max(0, s.band.rows+s.band.cols-1)
-		s.band.n, s.band.mis = make([]int64, nk), make([]int64, nk)
-		s.bandM, s.bandN = make([]float64, nk), make([]int64, nk+1)
+		if s.indexed(nd-2) && s.indexed(nd-1) {
+			nk := max(0, s.band.rows+s.band.cols-1)
+			s.band.n, s.band.mis = make([]int64, nk), make([]int64, nk)
+			s.bandM, s.bandN = make([]float64, nk), make([]int64, nk+1)
+		}
 	}
 	s.lvl = make([]axisSum, max(0, nd-1))
 	s.idx = make([]int64, max(0, nd-1))
 	return s
+}
+
+// indexed reports whether axis a keeps per-index sums (ax[a]): it is
+// not longer than axisMaxIndexed.
+func (s *axisStats) indexed(a int) bool { return s.shape[a] <= axisMaxIndexed }
+
+// longAxes are the axes without per-index sums.
+func (s *axisStats) longAxes() []int {
+	var out []int
+	for a := range s.shape {
+		if !s.indexed(a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func (s *axisStats) fork() chunkVisitor {
@@ -135,7 +168,9 @@ func (s *axisStats) merge(next chunkVisitor) {
 // and into the parent axis's running sums (the total above axis 0).
 func (s *axisStats) flushLevel(a int) {
 	c := &s.lvl[a]
-	s.ax[a][s.idx[a]].add(c)
+	if s.ax[a] != nil {
+		s.ax[a][s.idx[a]].add(c)
+	}
 	if a == 0 {
 		s.total.add(c)
 	} else {
@@ -248,10 +283,15 @@ func (s *axisStats) visit(off int64, ref, ours []float64) {
 
 // segment adds the elements j0.. of the current row.
 func (s *axisStats) segment(j0 int64, r, o []float64) {
+	if s.col.mis == nil {
+		s.segmentLong(j0, r, o)
+		return
+	}
 	nd := len(s.shape)
 	n := len(r)
 	o = o[:n]
 	j1 := j0 + int64(n)
+	band := s.bandM != nil
 	c := &s.col
 	cmis, csr, csd := c.mis[j0:j1], c.sr[j0:j1], c.sd[j0:j1]
 	csrr, csrd, csdd := c.srr[j0:j1], c.srd[j0:j1], c.sdd[j0:j1]
@@ -260,6 +300,8 @@ func (s *axisStats) segment(j0 int64, r, o []float64) {
 	if nd >= 2 {
 		i = s.idx[nd-2]
 		bo = s.band.rows - 1 - i // diagonal index of column 0
+	}
+	if band {
 		bm = s.bandM[bo+j0 : bo+j1]
 	} else {
 		if len(s.scr) < n {
@@ -291,7 +333,7 @@ func (s *axisStats) segment(j0 int64, r, o []float64) {
 			srd += xd
 			sdd += dd
 		}
-		if nd >= 2 {
+		if band {
 			s.bandN[bo+j0]++
 			s.bandN[bo+j1]--
 		}
@@ -326,22 +368,55 @@ func (s *axisStats) segment(j0 int64, r, o []float64) {
 			s.colN[j]++
 			s.colN[j+1]--
 			bm[e] += mis
-			if nd >= 2 {
+			if band {
 				s.bandN[bo+j]++
 				s.bandN[bo+j+1]--
 			}
 		}
 	}
 	seg := axisSum{n: cnt, mis: int64(m), sr: sr, sd: sd, srr: srr, srd: srd, sdd: sdd}
+	s.endSegment(j0, r, o, &seg, band)
+}
+
+// endSegment adds a segment's sums to its row's, and counts where each
+// side is masked (band: the diagonals are counted) and the border.
+func (s *axisStats) endSegment(j0 int64, r, o []float64, seg *axisSum, band bool) {
+	nd := len(s.shape)
 	if nd == 1 {
-		s.total.add(&seg)
+		s.total.add(seg)
 		return
 	}
-	s.lvl[nd-2].add(&seg)
-	// Where each side is last not masked in this segment.
-	s.refLv = max(s.refLv, s.lastLive(r, o, bo+j0, false))
-	s.oursLv = max(s.oursLv, s.lastLive(r, o, bo+j0, true))
-	s.borderRow(i, j0, r, o, cnt, int64(m))
+	s.lvl[nd-2].add(seg)
+	i := s.idx[nd-2]
+	if band {
+		// Where each side is last not masked in this segment.
+		bo := s.band.rows - 1 - i
+		s.refLv = max(s.refLv, s.lastLive(r, o, bo+j0, false))
+		s.oursLv = max(s.oursLv, s.lastLive(r, o, bo+j0, true))
+	}
+	s.borderRow(i, j0, r, o, seg.n, seg.mis)
+}
+
+// segmentLong is segment for a last axis longer than axisMaxIndexed: the
+// row's sums only.
+func (s *axisStats) segmentLong(j0 int64, r, o []float64) {
+	o = o[:len(r)]
+	var seg axisSum
+	for e, x := range r {
+		y := o[e]
+		if !s.finite && (x-x != 0 || y-y != 0) {
+			continue
+		}
+		d := y - x
+		seg.n++
+		seg.mis += b2i(math.Abs(d) > allowance(s.atol, s.rtol, math.Abs(x)))
+		seg.sr += x
+		seg.sd += d
+		seg.srr += x * x
+		seg.srd += x * d
+		seg.sdd += d * d
+	}
+	s.endSegment(j0, r, o, &seg, false)
 }
 
 // lastLive is the diagonal of the segment's last finite pair whose ref
@@ -394,4 +469,16 @@ func (s *axisStats) borderRow(i, j0 int64, r, o []float64, cnt, mis int64) {
 	for j := max(j0, cols-di, lo); j < j1; j++ {
 		edge(j)
 	}
+}
+
+// fmtAxes names the axes as "axis a (size d)", comma separated.
+func fmtAxes(shape []int64, axes []int) string {
+	var b strings.Builder
+	for i, a := range axes {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "axis %d (size %d)", a, shape[a])
+	}
+	return b.String()
 }

@@ -27,7 +27,7 @@ func detectBroadcast(in *diagInput) []finding {
 	}
 	var best *cand
 	for a, d := range shape {
-		if d < 2 || total.n/d < 4 {
+		if d < 2 || total.n/d < 4 || !ax.indexed(a) {
 			continue
 		}
 		f := ax.fit(a)

@@ -19,7 +19,7 @@ func detectPosition(in *diagInput) []finding {
 	best, bestRho := -1, 0.0
 	var bestRMS []float64
 	for a, d := range shape {
-		if d < 4 {
+		if d < 4 || !in.ax.indexed(a) {
 			continue
 		}
 		rms := make([]float64, d)

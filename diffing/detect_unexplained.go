@@ -12,13 +12,13 @@ import (
 func unexplainedHint(res *Result, ax *axisStats, nl noiseLevel) TensorHint {
 	ev := fmt.Sprintf("rms|d| = %s ε·rms(ref), max|d| = %s ε·max|ref| (ε = %s): above float noise (bounds %d and %d)",
 		g(nl.rmsEps), g(nl.maxEps), g(nl.eps), NoiseMaxRMSEps, NoiseMaxAbsEps)
-	if nl.eps == 0 || nl.noise {
+	if !nl.measured || nl.noise {
 		ev = fmt.Sprintf("max|d| = %s, NMSE %s, cosine %.7f", g(float64(res.MaxAbsDiff)), g(float64(res.NMSE)), float64(res.Cosine))
 	}
 	if ax != nil && ax.total.sdd > 0 {
 		bestA, bestE, what := -1, 0.0, ""
 		for a, d := range ax.shape {
-			if d < 2 || ax.total.n/d < 4 {
+			if d < 2 || ax.total.n/d < 4 || !ax.indexed(a) {
 				continue
 			}
 			f := ax.fit(a)

@@ -177,8 +177,9 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int, pic
 
 	// Candidate models ours ≈ k·ref + c, fitted from the first pass.
 	var models []model
-	if !oursConst && p.pairs > 0 && p.rr.sum() > 0 {
-		k := p.dot.sum() / p.rr.sum()
+	// k from the scaled sums: Σ ref² of values near 1e-170 underflows.
+	if !oursConst && p.pairs > 0 && p.rr.mant() > 0 {
+		k := ratio(p.dot, p.rr)
 		cos := float64(res.Cosine)
 		if k-k == 0 && k != 0 && math.Abs(k-1) > max(1e-4, 10*rtol) && math.Abs(cos) > 0.99 {
 			if c, ok := nameFactor(k, ref.Shape); ok && c.v != 1 {
@@ -222,6 +223,11 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int, pic
 		res.Picture = &pc
 	}
 	ax.flush()
+	if la := ax.longAxes(); len(la) > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf(
+			"the per-index structure checks (bias, scale, position, band) skip axes longer than %d: %s",
+			axisMaxIndexed, fmtAxes(ref.Shape, la)))
+	}
 	res.Histogram = pr.histogram()
 	// What the probe's evidence covers.
 	over := fmt.Sprintf("%d elements", numel)
@@ -276,7 +282,7 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int, pic
 				g(m.c), mc.mis, over, asIs, g(mc.maxErr))
 			h.Look = "a scalar bias or offset added (or not) to the whole tensor"
 		default:
-			kfit := p.dot.sum() / p.rr.sum()
+			kfit := ratio(p.dot, p.rr)
 			if m.label == "the least-squares factor" {
 				h.Summary = fmt.Sprintf("ours ≈ %s × ref", g(m.k))
 			} else if m.kind == TensorHintSignFlip {
@@ -382,9 +388,14 @@ func roundingHint(res *Result, p *partial, lows []lowFormat, pr probePartial, ov
 	}
 	// Stored: the coarsest format holding every ours value, when ref's
 	// values are not all in it.
+	// A format is named only where its rounding is what the values show:
+	// at most a tenth of the pairs outside its normal range (there its ulp
+	// is a fixed step that any tiny error, e.g. a sign flip of values near
+	// 1e-170, fits).
+	inRange := func(lc lowCount) bool { return 10*lc.outRange <= pr.pairs }
 	pick := -1
 	for i := range lows {
-		if lc := pr.lows[i]; lc.oursOff == 0 && lc.refOff > 0 {
+		if lc := pr.lows[i]; lc.oursOff == 0 && lc.refOff > 0 && inRange(lc) {
 			pick = i
 		}
 	}
@@ -394,7 +405,7 @@ func roundingHint(res *Result, p *partial, lows []lowFormat, pr probePartial, ov
 		for i := range lows {
 			lc := pr.lows[i]
 			mean := lc.sumRatio / float64(pr.pairs)
-			if lc.maxRatio <= 1 && mean >= roundMinMean && mean <= roundMaxMean {
+			if lc.maxRatio <= 1 && mean >= roundMinMean && mean <= roundMaxMean && inRange(lc) {
 				pick = i
 				break
 			}

@@ -134,6 +134,10 @@ type lowCount struct {
 	tolMis   int64   // mismatches under the format's default tolerance
 	oursOff  int64   // ours values not representable in the format
 	refOff   int64   // ref values not representable in the format
+	// outRange: pairs whose ref is nonzero and outside the format's
+	// normal range (below 2^emin, where its ulp is a fixed absolute step
+	// that any tiny error fits, or beyond its largest finite value).
+	outRange int64
 }
 
 // probePartial is the probe's reduction of a chunk (or a prefix).
@@ -169,6 +173,7 @@ func (p *probePartial) merge(q *probePartial) {
 		p.lows[i].tolMis += q.lows[i].tolMis
 		p.lows[i].oursOff += q.lows[i].oursOff
 		p.lows[i].refOff += q.lows[i].refOff
+		p.lows[i].outRange += q.lows[i].outRange
 	}
 	for i, v := range p.vis {
 		v.merge(q.vis[i])
@@ -473,8 +478,9 @@ func probePairs(r, o []float64, dec *decades, hists *[4][]int64) {
 func probeLow(r, o []float64, lf *lowFormat, lc *lowCount) {
 	o = o[:len(r)]
 	maxRatio, over, tolMis, sum := lc.maxRatio, lc.over, lc.tolMis, lc.sumRatio
-	oursOff, refOff := lc.oursOff, lc.refOff
+	oursOff, refOff, outRange := lc.oursOff, lc.refOff, lc.outRange
 	pm1, emin, fatol, frtol := lf.f.p-1, lf.f.emin, lf.atol, lf.rtol
+	minNormal, maxFinite := exp2(emin), lf.f.maxFinite
 	for i, x := range r {
 		y := o[i]
 		if x-x != 0 || y-y != 0 {
@@ -493,6 +499,7 @@ func probeLow(r, o []float64, lf *lowFormat, lc *lowCount) {
 		over += b2i(ratio > 1)
 		sum += ratio
 		tolMis += b2i(ad > fatol+frtol*math.Abs(x))
+		outRange += b2i(x != 0 && (math.Abs(x) < minNormal || math.Abs(x) > maxFinite))
 		// The counts off the format matter only while ours may be
 		// stored in it (none off); past that they are not reported.
 		if oursOff == 0 {
@@ -501,7 +508,7 @@ func probeLow(r, o []float64, lf *lowFormat, lc *lowCount) {
 		}
 	}
 	lc.maxRatio, lc.over, lc.tolMis, lc.sumRatio = maxRatio, over, tolMis, sum
-	lc.oursOff, lc.refOff = oursOff, refOff
+	lc.oursOff, lc.refOff, lc.outRange = oursOff, refOff, outRange
 }
 
 // probeModel counts the elements a model ours ≈ k·ref + c leaves

@@ -46,6 +46,7 @@ type noiseLevel struct {
 	eps            float64
 	rmsEps, maxEps float64 // rms|d| / (ε rms(ref)), max|d| / (ε max|ref|)
 	noise          bool    // within the rule's bounds (structure aside)
+	measured       bool    // rmsEps and maxEps are set (ref is not all zero)
 }
 
 func measureNoise(res *Result, p *partial) noiseLevel {
@@ -57,13 +58,15 @@ func measureNoise(res *Result, p *partial) noiseLevel {
 	if nl.eps == 0 || p.pairs == 0 {
 		return nl
 	}
-	rmsRef := math.Sqrt(p.rr.sum() / float64(p.pairs))
+	// From the scaled sum: Σ ref² of values near 1e-170 underflows.
+	rmsRef := sqrtScaled(p.rr.mant()/float64(p.pairs), p.rr.e)
 	maxRef := max(math.Abs(p.ref.min), math.Abs(p.ref.max))
 	if rmsRef == 0 || maxRef == 0 || math.IsInf(maxRef, 0) {
 		return nl
 	}
 	nl.rmsEps = float64(res.RMSE) / (nl.eps * rmsRef)
 	nl.maxEps = p.maxAbs / (nl.eps * maxRef)
+	nl.measured = true
 	nl.noise = p.nfMis == 0 && res.Introduced == 0 && nl.rmsEps <= NoiseMaxRMSEps && nl.maxEps <= NoiseMaxAbsEps
 	return nl
 }

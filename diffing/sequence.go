@@ -40,6 +40,14 @@ type Sequence struct {
 	// Consequences words them as the propagation they usually are.
 	LaterFailures int    `json:"later_failures"`
 	Consequences  string `json:"consequences,omitempty"`
+	// Independent: the order is not known to be one of dataflow (a
+	// checkpoint's parameters, no --order or refcmp.order), so no step is
+	// said to cause another: no LookAt, no propagation.
+	Independent bool `json:"independent,omitempty"`
+	// OwnCause are the later failing steps whose primary diagnosis names
+	// a cause of its own (with dataflow, a cause of another kind than the
+	// first failure's): independent findings, not consequences.
+	OwnCause []int `json:"own_cause,omitempty"`
 	// Levels is log10 max|ours - ref| per step: -Infinity for an exact
 	// match, Infinity where ours introduced NaN/Inf, NaN where nothing
 	// comparable (shape mismatch, no finite pair).
@@ -73,7 +81,68 @@ func stepLevel(r *Result) float64 {
 //     of the first third by at least one decade, and levels rise at most
 //     steps;
 //   - steady: none of these (e.g. wrong from the first step at one level).
+//
+// The steps are taken to feed each other (look at the op between the
+// last passing and the first failing step; later failures consistent
+// with propagation); AnalyzeSequenceOrder says when they do not.
 func AnalyzeSequence(results []Result) Sequence {
+	return analyzeSequence(results, true)
+}
+
+// AnalyzeSequenceOrder is AnalyzeSequence for results in an order that
+// came from order (Order*): the steps are taken to feed each other only
+// when the order is one of dataflow (Dataflow).
+func AnalyzeSequenceOrder(results []Result, order string) Sequence {
+	return analyzeSequence(results, Dataflow(order, results))
+}
+
+// Dataflow reports whether results in an order from order are steps of
+// one computation, each feeding the next: the order was given (--order,
+// refcmp.order), or it is guessed (the container's insertion order, a
+// natural sort of names) and fewer than half of the names are those of
+// parameters (".weight", ".bias", a norm's running statistics): a dump of
+// activations rather than a checkpoint, whose tensors are independent.
+func Dataflow(order string, results []Result) bool {
+	switch order {
+	case OrderFile, OrderMetadata:
+		return true
+	case OrderSingle:
+		return false
+	}
+	params := 0
+	for _, r := range results {
+		n := r.Name
+		if i := strings.LastIndexAny(n, "./"); i >= 0 {
+			n = n[i+1:]
+		}
+		switch n {
+		case "weight", "bias", "running_mean", "running_var", "num_batches_tracked", "inv_freq":
+			params++
+		}
+	}
+	return 2*params < len(results)
+}
+
+// namesCause reports whether a hint kind names a cause (a formulation,
+// layout or dtype), as opposed to describing the error (noise, the
+// tolerance, no known cause, where the mismatches lie).
+func namesCause(kind string) bool {
+	switch kind {
+	case TensorHintUnexplained, TensorHintNoise, TensorHintTolerance, TensorHintConfined, TensorHintBorder, TensorHintShape, "":
+		return false
+	}
+	return true
+}
+
+// primaryKind is a result's primary hint kind, "" without hints.
+func primaryKind(r *Result) string {
+	if len(r.Hints) == 0 {
+		return ""
+	}
+	return r.Hints[0].Kind
+}
+
+func analyzeSequence(results []Result, dataflow bool) Sequence {
 	n := len(results)
 	s := Sequence{Steps: n, FirstFailure: -1, Step: -1, Levels: make([]tensor.Float, n)}
 	name := func(i int) string { return results[i].Name }
@@ -100,20 +169,21 @@ func AnalyzeSequence(results []Result) Sequence {
 	}
 	f := s.FirstFailure
 	s.FirstFailureName = name(f)
+	s.Independent = !dataflow
+	firstKind := primaryKind(&results[f])
 	for i := f + 1; i < n; i++ {
-		if !results[i].Pass {
-			s.LaterFailures++
+		if results[i].Pass {
+			continue
+		}
+		s.LaterFailures++
+		if k := primaryKind(&results[i]); namesCause(k) && (!dataflow || k != firstKind) {
+			s.OwnCause = append(s.OwnCause, i)
 		}
 	}
-	if f > 0 {
+	if f > 0 && dataflow {
 		s.LookAt = fmt.Sprintf("the op between step %d (%s), which passes, and step %d (%s), the first that fails", f-1, name(f-1), f, name(f))
 	}
-	switch {
-	case s.LaterFailures == 1:
-		s.Consequences = fmt.Sprintf("1 later tensor also differs, consistent with propagation from step %d", f)
-	case s.LaterFailures > 1:
-		s.Consequences = fmt.Sprintf("%d later tensors also differ, consistent with propagation from step %d", s.LaterFailures, f)
-	}
+	s.Consequences = consequences(s, dataflow)
 	before := fmt.Sprintf("first failure at %s; %s", at(f), passedBefore(f))
 	nanNote := ""
 	if nanStep >= 0 {
@@ -210,6 +280,51 @@ func AnalyzeSequence(results []Result) Sequence {
 	}
 	s.Evidence += nanNote
 	return s
+}
+
+// consequences words the later failures: with dataflow, those that name
+// no cause of their own (or the first failure's) as consistent with
+// propagation from it, and the others as findings of their own; without,
+// every one as independent.
+func consequences(s Sequence, dataflow bool) string {
+	f, own := s.FirstFailure, len(s.OwnCause)
+	steps := func() string {
+		var b strings.Builder
+		for i, st := range s.OwnCause {
+			if i == 5 {
+				b.WriteString(", …")
+				break
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprint(&b, st)
+		}
+		return b.String()
+	}
+	if s.LaterFailures == 0 {
+		return ""
+	}
+	if !dataflow {
+		out := fmt.Sprintf("%s also %s; the order is not an execution order (no --order or refcmp.order, and the names are a checkpoint's parameters), so each is its own finding, not a consequence",
+			plural(s.LaterFailures, "later tensor", "later tensors"), map[bool]string{true: "differs", false: "differ"}[s.LaterFailures == 1])
+		if own > 0 {
+			out += fmt.Sprintf("; %d name a cause (steps %s)", own, steps())
+		}
+		return out
+	}
+	prop := s.LaterFailures - own
+	var parts []string
+	if prop > 0 {
+		parts = append(parts, fmt.Sprintf("%s also %s, consistent with propagation from step %d",
+			plural(prop, "later tensor", "later tensors"), map[bool]string{true: "differs", false: "differ"}[prop == 1], f))
+	}
+	if own > 0 {
+		parts = append(parts, fmt.Sprintf("%s %s a cause of %s own (steps %s): %s, not only a consequence",
+			plural(own, "later tensor", "later tensors"), map[bool]string{true: "names", false: "name"}[own == 1],
+			map[bool]string{true: "its", false: "their"}[own == 1], steps(), map[bool]string{true: "an independent finding", false: "independent findings"}[own == 1]))
+	}
+	return strings.Join(parts, "; ")
 }
 
 func median(x []float64) float64 {

@@ -91,3 +91,42 @@ func TestSparkline(t *testing.T) {
 		t.Errorf("sequence sparkline = %q", got)
 	}
 }
+
+// TestSequenceDataflow: propagation and "look at the op between" are
+// claimed only for an order of dataflow, and later failures that name a
+// cause of their own are listed apart.
+func TestSequenceDataflow(t *testing.T) {
+	hinted := func(rs []Result, kinds map[int]string) []Result {
+		for i, k := range kinds {
+			rs[i].Hints = []TensorHint{{Kind: k}}
+		}
+		return rs
+	}
+	// A checkpoint: parameter names, natural order.
+	ck := seqResults([]float64{0, 0, 1e-2, 1e-3, 1e-1}, -1)
+	for i, n := range []string{"emb.weight", "l0.q.weight", "l0.q.bias", "l0.norm.weight", "l1.q.weight"} {
+		ck[i].Name = n
+	}
+	ck = hinted(ck, map[int]string{2: TensorHintChannelOffset, 3: TensorHintUnexplained, 4: TensorHintScaled})
+	s := AnalyzeSequenceOrder(ck, OrderNatural)
+	if !s.Independent || s.LookAt != "" || strings.Contains(s.Consequences, "propagation") ||
+		!strings.Contains(s.Consequences, "its own finding") || len(s.OwnCause) != 1 || s.OwnCause[0] != 4 {
+		t.Errorf("checkpoint: %+v", s)
+	}
+	// The same names with --order: dataflow is taken as given.
+	if s := AnalyzeSequenceOrder(ck, OrderFile); s.Independent || s.LookAt == "" {
+		t.Errorf("checkpoint with --order: %+v", s)
+	}
+	// Activations: a later pair of the first's kind or unexplained is a
+	// consequence; one of another named kind is its own finding.
+	act := hinted(seqResults([]float64{0, 1e-7, 1e-2, 1e-2, 1e-1, 1e-1}, -1),
+		map[int]string{2: TensorHintChannelOffset, 3: TensorHintChannelOffset, 4: TensorHintUnexplained, 5: TensorHintNormAxis})
+	s = AnalyzeSequenceOrder(act, OrderNatural)
+	want := "2 later tensors also differ, consistent with propagation from step 2; 1 later tensor names a cause of its own (steps 5): an independent finding, not only a consequence"
+	if s.Independent || s.LookAt == "" || s.Consequences != want || len(s.OwnCause) != 1 || s.OwnCause[0] != 5 {
+		t.Errorf("activations: consequences %q (want %q), own %v, look at %q", s.Consequences, want, s.OwnCause, s.LookAt)
+	}
+	if !Dataflow(OrderInsertion, act) || Dataflow(OrderInsertion, ck) || !Dataflow(OrderMetadata, ck) {
+		t.Error("Dataflow: wrong for insertion/metadata orders")
+	}
+}

@@ -281,15 +281,26 @@ type detail struct {
 const maxDetails = 10
 
 // details are the blocks of the failing pairs, in order, and how many
-// more failing pairs --all would show.
+// more failing pairs --all would show: the first max(1, --details), and
+// beyond them up to maxDetails of the later pairs whose diagnosis names
+// a cause of its own (Sequence.OwnCause): independent findings, not
+// consequences of the first failure.
 func (v tensorsView) details() (out []detail, more int) {
+	own := map[int]bool{}
+	for _, i := range v.Report.Sequence.OwnCause {
+		own[i] = true
+	}
+	extra := 0
 	for i, t := range v.Report.Tensors {
 		if t.Pass || v.accepted(i) {
 			continue
 		}
-		if !v.All && len(out) >= v.Details {
-			more++
-			continue
+		if !v.All && len(out)-extra >= v.Details {
+			if !own[i] || extra == maxDetails {
+				more++
+				continue
+			}
+			extra++
 		}
 		out = append(out, tensorDetail(i, t, v.single()))
 		out[len(out)-1].Heat, out[len(out)-1].HeatWidth = v.Heat[i], v.HeatWidth
