@@ -7,6 +7,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"sync/atomic"
 
 	"github.com/refcmp/refcmp/tensor"
 )
@@ -504,6 +505,7 @@ func scan(ref, ours tensor.Tensor, n int64, shape []int64, tol *Tolerance, worke
 		ks = kernels{}
 	}
 
+	var fl floors
 	work := func(w, c int) (partial, error) {
 		s := &scr[w]
 		if s.rb == nil {
@@ -535,9 +537,12 @@ func scan(ref, ours tensor.Tensor, n int64, shape []int64, tol *Tolerance, worke
 				rdec: rdec, odec: odec,
 				ints: ints, rdt: ref.DType, odt: ours.DType,
 			}
-			if !blockFinite(ks, &in, &kp, p.maxAbs, p.maxRel, &b, false) {
+			// The running maxima, raised to what any chunk has seen:
+			// see floors.
+			maxAbs, maxRel := fl.raise(p.maxAbs, p.maxRel)
+			if !blockFinite(ks, &in, &kp, maxAbs, maxRel, &b, false) {
 				in.decode()
-				blockSlow(ks, in.r, in.o, &kp, p.maxAbs, p.maxRel, &b, &s.slow)
+				blockSlow(ks, in.r, in.o, &kp, maxAbs, maxRel, &b, &s.slow)
 			}
 			switch mode {
 			case modeRaw:
@@ -550,8 +555,9 @@ func scan(ref, ours tensor.Tensor, n int64, shape []int64, tol *Tolerance, worke
 			}
 			if ints {
 				in.decode()
-				intBlock(&in, mode, &kp, p.maxAbs, p.maxRel, &b)
+				intBlock(&in, mode, &kp, maxAbs, maxRel, &b)
 			}
+			fl.update(&b)
 			if b.worst >= 0 || b.first >= 0 || b.firstIntro >= 0 {
 				in.decode()
 			}
@@ -574,6 +580,51 @@ func scan(ref, ours tensor.Tensor, n int64, shape []int64, tol *Tolerance, worke
 		}
 	})
 	return total, err
+}
+
+// floors are the largest |d| and |d|/|ref| any block of a scan has
+// located so far, shared by its workers, so that a chunk's blocks skip
+// the rescans (locating the worst element, the relative-difference
+// candidates) for maxima some other chunk already beats. Each floor is
+// attained by an element, so it never exceeds the tensor's maximum:
+//   - max |d|: a block whose max is below the floor holds no element of
+//     the tensor's maximum, and a chunk that does hold one still locates
+//     the first of them (ties with the floor are located). A chunk's
+//     partial may then miss its own worst element, but only when it
+//     cannot be the tensor's: the merged Worst is the same.
+//   - max |d|/|ref|: a chunk's maximum becomes at least the floor, an
+//     element's ratio, so the merged maximum is the same.
+//
+// The floors depend on scheduling, the results do not.
+type floors struct{ abs, rel atomic.Uint64 }
+
+// raise returns the running maxima of a chunk raised to the floors: the
+// maxAbs (just below the floor, so ties are located) and maxRel blocks
+// get.
+func (f *floors) raise(maxAbs, maxRel float64) (float64, float64) {
+	if a := math.Float64frombits(f.abs.Load()); a > 0 {
+		maxAbs = max(maxAbs, math.Nextafter(a, 0))
+	}
+	return maxAbs, max(maxRel, math.Float64frombits(f.rel.Load()))
+}
+
+// update raises the floors to a block's located maxima. Non-negative
+// float64 values order as their bits.
+func (f *floors) update(b *blockOut) {
+	if b.worst >= 0 {
+		raiseBits(&f.abs, b.maxAbs)
+	}
+	raiseBits(&f.rel, b.maxRel)
+}
+
+func raiseBits(u *atomic.Uint64, v float64) {
+	bits := math.Float64bits(v)
+	for {
+		old := u.Load()
+		if v != v || bits <= old || u.CompareAndSwap(old, bits) {
+			return
+		}
+	}
 }
 
 // readChunk reads size bytes at off of t's data: from mem in place when

@@ -156,3 +156,26 @@ func BenchmarkCompareF32Failing(b *testing.B) {
 	}
 	reportCPU(b, cpu, 2*ref.Numel()*4)
 }
+
+// BenchmarkBlockF32 runs blockFinite on one F32 block in the L1 cache
+// (no reading, no merging): the kernel and its per-block Go code alone.
+func BenchmarkBlockF32(b *testing.B) {
+	ref, ours := benchPair(b, tensor.F32, tensor.F32)
+	rb := ref.Data.(tensor.MemData)[:4*blockElems]
+	ob := ours.Data.(tensor.MemData)[:4*blockElems]
+	ks := kernelsFor(tensor.F32, tensor.F32)
+	tol := DefaultTolerance(tensor.F32, tensor.F32)
+	kp := kparams{atol: tol.Atol, rtol: tol.Rtol}
+	r, o := make([]float64, blockElems), make([]float64, blockElems)
+	var out blockOut
+	b.SetBytes(2 * 4 * blockElems)
+	cpu := cpuTime()
+	for b.Loop() {
+		in := blockIn{rblk: rb, oblk: ob, r: r, o: o, rdec: decoderFor(tensor.F32), odec: decoderFor(tensor.F32)}
+		// Running maxima above the block's: no rescan.
+		if !blockFinite(ks, &in, &kp, 1, 1, &out, false) {
+			b.Fatal("not finite")
+		}
+	}
+	reportCPU(b, cpu, 2*4*blockElems)
+}

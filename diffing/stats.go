@@ -82,6 +82,15 @@ func (x xsum) div(n float64) float64 { return math.Ldexp(x.mant()/n, x.e) }
 // ratio is a/b.
 func ratio(a, b xsum) float64 { return math.Ldexp(a.mant()/b.mant(), a.e-b.e) }
 
+// ldexp is math.Ldexp, skipped for the common e = 0 (where it is the
+// identity): the merges of unscaled blocks call it per block.
+func ldexp(x float64, e int) float64 {
+	if e == 0 {
+		return x
+	}
+	return math.Ldexp(x, e)
+}
+
 // sqrtScaled is √(v·2^e).
 func sqrtScaled(v float64, e int) float64 {
 	if e%2 != 0 {
@@ -159,7 +168,7 @@ func (m *moments) combine(nb int64, mb float64, eb int, m2 xsum) {
 	case mb != 0:
 		e = max(e, eb)
 	}
-	ma, mb := math.Ldexp(m.mean, m.me-e), math.Ldexp(mb, eb-e)
+	ma, mb := ldexp(m.mean, m.me-e), ldexp(mb, eb-e)
 	na, nbf := float64(m.n), float64(nb)
 	tot := na + nbf
 	delta := mb - ma

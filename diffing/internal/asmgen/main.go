@@ -70,11 +70,73 @@ func load(k kind, m Mem, dst VecVirtual) {
 	}
 }
 
+// loadWide loads 8 elements (4, copied to both halves, with half set) of
+// a kind narrower than F64 at m as float32 lanes of dst.
+func loadWide(k kind, m Mem, dst VecVirtual, half bool) {
+	x := dst.AsX()
+	switch {
+	case k.name == "F32" && half:
+		VMOVUPS(m, x)
+	case k.name == "F32":
+		VMOVUPS(m, dst)
+	case k.name == "BF16" && half:
+		VPMOVZXWD(m, x)
+		VPSLLD(Imm(16), x, x)
+	case k.name == "BF16":
+		VPMOVZXWD(m, dst)
+		VPSLLD(Imm(16), dst, dst)
+	case k.name == "F16" && half:
+		VCVTPH2PS(m, x)
+	case k.name == "F16":
+		VCVTPH2PS(m, dst)
+	}
+	if half {
+		VINSERTF128(Imm(1), x, dst, dst)
+	}
+}
+
+// initRange sets a side's minimum and maximum lanes to the shift at kc
+// (float32 lanes for a kind narrower than F64: the shift is one of its
+// values, so it converts exactly).
+func initRange(k kind, kc Mem, mn, mx VecVirtual) {
+	if k.name == "F64" {
+		VMOVUPD(kc, mn)
+		VMOVUPD(mn, mx)
+		return
+	}
+	VCVTPD2PSY(kc, mn.AsX())
+	VINSERTF128(Imm(1), mn.AsX(), mn, mn)
+	VMOVUPS(mn, mx)
+}
+
+// finishRange turns float32 range lanes into float64 ones (4 each).
+func finishRange(k kind, mn, mx VecVirtual) {
+	if k.name == "F64" {
+		return
+	}
+	for _, p := range []struct {
+		v  VecVirtual
+		op func(...Op)
+	}{{mn, VMINPD}, {mx, VMAXPD}} {
+		t := YMM()
+		VEXTRACTF128(Imm(1), p.v, t.AsX())
+		VCVTPS2PD(t.AsX(), t)
+		VCVTPS2PD(p.v.AsX(), p.v)
+		p.op(t, p.v, p.v)
+	}
+}
+
 // Offsets (bytes) in c and out.
 const (
 	cKr, cKo, cAtol, cRtol, cMaxRel, cAbs, cMaxAbs = 0, 32, 64, 96, 128, 160, 192
 )
 
+// kernel writes the kernel for ref kind rk and ours kind ok. Each pass
+// takes 8 elements per iteration, in two groups of 4 with accumulators
+// of their own for the sums (whose adds and FMAs would otherwise wait on
+// each other's latency); an odd group of 4 at the end goes to the first
+// set. The two sets are added, in that order, before the lanes are
+// stored, so the order of the sums is fixed.
 func kernel(rk, ok kind) {
 	name := fmt.Sprintf("kernel%s%sAVX2", rk.name, ok.name)
 	TEXT(name, NOSPLIT, "func(r, o []byte, n int, c *uint64, out *uint64)")
@@ -85,82 +147,131 @@ func kernel(rk, ok kind) {
 	n := Load(Param("n"), GP64())
 	cp := Mem{Base: Load(Param("c"), GP64())}
 	outp := Mem{Base: Load(Param("out"), GP64())}
-	SHRQ(Imm(2), n)
+	SHRQ(Imm(2), n) // groups of 4
 
-	// Pass 1: each side's statistics.
-	rs, rs2, os, os2 := YMM(), YMM(), YMM(), YMM()
-	rmin, rmax, omin, omax := YMM(), YMM(), YMM(), YMM()
-	for _, z := range []VecVirtual{rs, rs2, os, os2} {
-		VXORPD(z, z, z)
+	// loop runs body over the groups of 4: body(false, r, o) takes two
+	// at r and o (the first into the first set of sums, the second into
+	// the second), body(true, r, o) the odd last one (into the first set).
+	loop := func(pass string, body func(odd bool, r, o Mem)) {
+		i := GP64()
+		r, o := GP64(), GP64()
+		MOVQ(rp, r)
+		MOVQ(op, o)
+		MOVQ(n, i)
+		SHRQ(Imm(1), i)
+		JZ(LabelRef(name + "_" + pass + "odd"))
+		Label(name + "_" + pass)
+		body(false, Mem{Base: r}, Mem{Base: o})
+		ADDQ(Imm(uint64(2*rk.stride)), r)
+		ADDQ(Imm(uint64(2*ok.stride)), o)
+		DECQ(i)
+		JNZ(LabelRef(name + "_" + pass))
+		Label(name + "_" + pass + "odd")
+		TESTQ(U32(1), n)
+		JZ(LabelRef(name + "_" + pass + "done"))
+		body(true, Mem{Base: r}, Mem{Base: o})
+		Label(name + "_" + pass + "done")
 	}
-	VMOVUPD(cp.Offset(cKr), rmin)
-	VMOVUPD(rmin, rmax)
-	VMOVUPD(cp.Offset(cKo), omin)
-	VMOVUPD(omin, omax)
-	i := GP64()
-	r, o := GP64(), GP64()
-	MOVQ(rp, r)
-	MOVQ(op, o)
-	MOVQ(n, i)
-	Label(name + "_p1")
-	TESTQ(i, i)
-	JZ(LabelRef(name + "_p1done"))
-	x, y := YMM(), YMM()
-	load(rk, Mem{Base: r}, x)
-	load(ok, Mem{Base: o}, y)
-	VMINPD(x, rmin, rmin)
-	VMAXPD(x, rmax, rmax)
-	VMINPD(y, omin, omin)
-	VMAXPD(y, omax, omax)
-	VSUBPD(cp.Offset(cKr), x, x)
-	VADDPD(x, rs, rs)
-	VFMADD231PD(x, x, rs2)
-	VSUBPD(cp.Offset(cKo), y, y)
-	VADDPD(y, os, os)
-	VFMADD231PD(y, y, os2)
-	ADDQ(Imm(uint64(rk.stride)), r)
-	ADDQ(Imm(uint64(ok.stride)), o)
-	DECQ(i)
-	JMP(LabelRef(name + "_p1"))
-	Label(name + "_p1done")
-	for k, v := range []VecVirtual{rs, rs2, os, os2, rmin, rmax, omin, omax} {
+	zero := func(vs ...VecVirtual) {
+		for _, z := range vs {
+			VXORPD(z, z, z)
+		}
+	}
+	// fold adds the second set into the first.
+	fold := func(a, b []VecVirtual) {
+		for k := range a {
+			VADDPD(b[k], a[k], a[k])
+		}
+	}
+
+	// Pass 1: each side's statistics. A side narrower than F64 keeps its
+	// minimum and maximum as float32 lanes, 8 at a time (the conversion
+	// is exact and keeps the order), which halves those instructions.
+	rs, rs2, os, os2 := []VecVirtual{YMM(), YMM()}, []VecVirtual{YMM(), YMM()}, []VecVirtual{YMM(), YMM()}, []VecVirtual{YMM(), YMM()}
+	rmin, rmax, omin, omax := YMM(), YMM(), YMM(), YMM()
+	zero(rs[0], rs[1], rs2[0], rs2[1], os[0], os[1], os2[0], os2[1])
+	initRange(rk, cp.Offset(cKr), rmin, rmax)
+	initRange(ok, cp.Offset(cKo), omin, omax)
+	// side folds 8 elements (4 when odd) of one side at m into its sums
+	// about the shift at kc and its range.
+	side := func(k kind, m Mem, kc Mem, odd bool, mn, mx VecVirtual, s1, s2 []VecVirtual) {
+		var v [2]VecVirtual
+		if k.name == "F64" {
+			v[0] = YMM()
+			load(k, m, v[0])
+			VMINPD(v[0], mn, mn)
+			VMAXPD(v[0], mx, mx)
+			if !odd {
+				v[1] = YMM()
+				load(k, m.Offset(k.stride), v[1])
+				VMINPD(v[1], mn, mn)
+				VMAXPD(v[1], mx, mx)
+			}
+		} else {
+			w := YMM()
+			loadWide(k, m, w, odd)
+			VMINPS(w, mn, mn)
+			VMAXPS(w, mx, mx)
+			v[0] = YMM()
+			VCVTPS2PD(w.AsX(), v[0])
+			if !odd {
+				v[1] = YMM()
+				VEXTRACTF128(Imm(1), w, v[1].AsX())
+				VCVTPS2PD(v[1].AsX(), v[1])
+			}
+		}
+		for j, x := range v {
+			if x == nil {
+				continue
+			}
+			VSUBPD(kc, x, x)
+			VADDPD(x, s1[j], s1[j])
+			VFMADD231PD(x, x, s2[j])
+		}
+	}
+	loop("p1", func(odd bool, r, o Mem) {
+		side(rk, r, cp.Offset(cKr), odd, rmin, rmax, rs, rs2)
+		side(ok, o, cp.Offset(cKo), odd, omin, omax, os, os2)
+	})
+	fold([]VecVirtual{rs[0], rs2[0], os[0], os2[0]}, []VecVirtual{rs[1], rs2[1], os[1], os2[1]})
+	finishRange(rk, rmin, rmax)
+	finishRange(ok, omin, omax)
+	for k, v := range []VecVirtual{rs[0], rs2[0], os[0], os2[0], rmin, rmax, omin, omax} {
 		VMOVUPD(v, outp.Offset(32*k))
 	}
 
 	// Pass 2: the differences.
-	sad, sdd, dot, maxAbs, mis, rel := YMM(), YMM(), YMM(), YMM(), YMM(), YMM()
-	for _, z := range []VecVirtual{sad, sdd, dot, mis, rel} {
-		VXORPD(z, z, z)
-	}
+	sad, sdd, dot := []VecVirtual{YMM(), YMM()}, []VecVirtual{YMM(), YMM()}, []VecVirtual{YMM(), YMM()}
+	maxAbs, mis, rel := YMM(), YMM(), YMM()
+	zero(sad[0], sad[1], sdd[0], sdd[1], dot[0], dot[1], mis, rel)
 	VMOVUPD(cp.Offset(cMaxAbs), maxAbs)
-	MOVQ(rp, r)
-	MOVQ(op, o)
-	MOVQ(n, i)
-	Label(name + "_p2")
-	TESTQ(i, i)
-	JZ(LabelRef(name + "_p2done"))
-	x2, y2, d, t := YMM(), YMM(), YMM(), YMM()
-	load(rk, Mem{Base: r}, x2)
-	load(ok, Mem{Base: o}, y2)
-	VSUBPD(x2, y2, d)             // d = y - x
-	VFMADD231PD(y2, x2, dot)      // dot += x*y
-	VFMADD231PD(d, d, sdd)        // sdd += d*d
-	VANDPD(cp.Offset(cAbs), d, d) // |d|
-	VADDPD(d, sad, sad)
-	VMAXPD(d, maxAbs, maxAbs)
-	VANDPD(cp.Offset(cAbs), x2, x2) // |x|
-	VMULPD(cp.Offset(cRtol), x2, t) // rtol*|x|, rounded
-	VADDPD(cp.Offset(cAtol), t, t)  // t = atol + rtol*|x|, rounded
-	VCMPPD(Imm(0x1e), t, d, t)      // |d| > t
-	VPSUBQ(t, mis, mis)
-	VFMSUB231PD(cp.Offset(cMaxRel), x2, d) // d = maxRel*|x| - |d|, rounded once
-	VORPD(d, rel, rel)                     // sign bit: |d| > maxRel*|x|
-	ADDQ(Imm(uint64(rk.stride)), r)
-	ADDQ(Imm(uint64(ok.stride)), o)
-	DECQ(i)
-	JMP(LabelRef(name + "_p2"))
-	Label(name + "_p2done")
-	for k, v := range []VecVirtual{sad, sdd, dot, maxAbs, mis, rel} {
+	// group folds the 4 elements at r and o into set s of the sums.
+	group := func(s int, r, o Mem) {
+		x, y, d, t := YMM(), YMM(), YMM(), YMM()
+		load(rk, r, x)
+		load(ok, o, y)
+		VSUBPD(x, y, d)               // d = y - x
+		VFMADD231PD(y, x, dot[s])     // dot += x*y
+		VFMADD231PD(d, d, sdd[s])     // sdd += d*d
+		VANDPD(cp.Offset(cAbs), d, d) // |d|
+		VADDPD(d, sad[s], sad[s])
+		VMAXPD(d, maxAbs, maxAbs)
+		VANDPD(cp.Offset(cAbs), x, x)  // |x|
+		VMULPD(cp.Offset(cRtol), x, t) // rtol*|x|, rounded
+		VADDPD(cp.Offset(cAtol), t, t) // t = atol + rtol*|x|, rounded
+		VCMPPD(Imm(0x1e), t, d, t)     // |d| > t
+		VPSUBQ(t, mis, mis)
+		VFMSUB231PD(cp.Offset(cMaxRel), x, d) // d = maxRel*|x| - |d|, rounded once
+		VORPD(d, rel, rel)                    // sign bit: |d| > maxRel*|x|
+	}
+	loop("p2", func(odd bool, r, o Mem) {
+		group(0, r, o)
+		if !odd {
+			group(1, r.Offset(rk.stride), o.Offset(ok.stride))
+		}
+	})
+	fold([]VecVirtual{sad[0], sdd[0], dot[0]}, []VecVirtual{sad[1], sdd[1], dot[1]})
+	for k, v := range []VecVirtual{sad[0], sdd[0], dot[0], maxAbs, mis, rel} {
 		VMOVUPD(v, outp.Offset(32*(8+k)))
 	}
 	VZEROUPPER()
