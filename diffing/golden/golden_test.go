@@ -91,11 +91,11 @@ func TestCheckGolden(t *testing.T) {
 		t.Helper()
 		cur := File{Source: "cur", Format: "safetensors"}
 		for _, x := range ts {
-			s, err := diffing.Summarize(x, diffing.SummaryOptions{Hash: true, Samples: SamplesFor(rec, x.Name, x.Shape, false)})
+			s, err := Summarize(x, SamplesFor(rec, x.Name, x.Shape, false))
 			if err != nil {
 				t.Fatal(err)
 			}
-			cur.Tensors = append(cur.Tensors, TensorOf(s))
+			cur.Tensors = append(cur.Tensors, s)
 		}
 		return Check(rec, cur, CheckOptions{Mode: mode, Tolerance: tol})
 	}
@@ -198,8 +198,8 @@ func TestCheckGolden(t *testing.T) {
 func TestCheckGoldenSingle(t *testing.T) {
 	rec := recordOf(t, "x.npy", f32Tensor("x.npy", []float32{1, 2, 3}))
 	rec.Single = true
-	s, _ := diffing.Summarize(f32Tensor("y.npy", []float32{1, 2, 3}), diffing.SummaryOptions{Hash: true, Samples: SamplesFor(rec, "y.npy", []int64{3}, true)})
-	cur := File{Single: true, Tensors: []Tensor{TensorOf(s)}}
+	s, _ := Summarize(f32Tensor("y.npy", []float32{1, 2, 3}), SamplesFor(rec, "y.npy", []int64{3}, true))
+	cur := File{Single: true, Tensors: []Tensor{s}}
 	rep := Check(rec, cur, CheckOptions{})
 	if !rep.Pass || rep.Tensors[0].CurrentName != "y.npy" {
 		t.Errorf("single tensors pair whatever their names: %+v", rep)
@@ -226,7 +226,7 @@ func ptrTo[T any](v T) *T { return &v }
 
 func FuzzParseGolden(f *testing.F) {
 	g := File{Version: 1, Source: "s", Format: "npy", Tensors: []Tensor{{
-		Name: "x", DType: tensor.F32, Shape: []int64{2}, Numel: 2, SHA256: strings.Repeat("0", 64),
+		TensorStats: diffing.TensorStats{Name: "x", DType: tensor.F32, Shape: []int64{2}, Numel: 2}, SHA256: strings.Repeat("0", 64),
 		Samples: []diffing.Sample{{Index: []int64{1}, Offset: 1, Value: 2}},
 	}}}
 	b, _ := json.Marshal(g)
@@ -298,11 +298,11 @@ func recordOf(t *testing.T, source string, ts ...tensor.Tensor) File {
 	t.Helper()
 	g := File{Version: Version, Source: source, Format: "safetensors", Order: "natural"}
 	for _, x := range ts {
-		s, err := diffing.Summarize(x, diffing.SummaryOptions{Hash: true, Samples: diffing.SamplePositions(x.Numel())})
+		s, err := Summarize(x, diffing.SamplePositions(x.Numel()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		g.Tensors = append(g.Tensors, TensorOf(s))
+		g.Tensors = append(g.Tensors, s)
 	}
 	return g
 }
