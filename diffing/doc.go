@@ -11,5 +11,5 @@
 // It takes plain data in and returns plain data out; rendering (text,
 // JSON, Markdown, JUnit) lives in cmd/refcmp. The header-level weights
 // diff is in diffing/weights, golden records in diffing/golden, name
-// rules and natural order in diffing/names.
+// rules in diffing/names, natural order in tensor (NaturalCompare).
 package diffing

@@ -197,7 +197,7 @@ func (p *pairPlan) order(ref, ours *Input, fileOrder []string, orderWhat string)
 		slices.SortStableFunc(p.pairs, func(a, b tensorPair) int { return a.ours - b.ours })
 	default:
 		p.orderSource = OrderNatural
-		slices.SortStableFunc(p.pairs, func(a, b tensorPair) int { return names.Compare(a.name, b.name) })
+		slices.SortStableFunc(p.pairs, func(a, b tensorPair) int { return tensor.NaturalCompare(a.name, b.name) })
 	}
 }
 
@@ -220,7 +220,7 @@ func ExecOrder(ts []tensor.Tensor, order []string, ordered, single bool) (out []
 	case ordered:
 		return out, OrderInsertion, nil
 	}
-	slices.SortStableFunc(out, func(a, b tensor.Tensor) int { return names.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(out, func(a, b tensor.Tensor) int { return tensor.NaturalCompare(a.Name, b.Name) })
 	return out, OrderNatural, nil
 }
 

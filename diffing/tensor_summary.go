@@ -22,9 +22,11 @@ type Sample struct {
 	Value  tensor.Float `json:"value"`
 }
 
-// TensorSummary describes one tensor from one pass over its data: the
-// statistics of `refcmp inspect --stats` and of a golden record.
-type TensorSummary struct {
+// TensorStats is what every summary of a tensor holds: its name, dtype,
+// shape, element count and the statistics of its elements. TensorSummary
+// and a golden record (diffing/golden.Tensor) embed it, so their JSON
+// starts with the same fields.
+type TensorStats struct {
 	Name  string       `json:"name"`
 	DType tensor.DType `json:"dtype"`
 	Shape []int64      `json:"shape"`
@@ -33,6 +35,12 @@ type TensorSummary struct {
 	// NaN and Inf counts, accumulated as Compare accumulates a side (the
 	// same numbers, to rounding).
 	Stats SideStats `json:"stats"`
+}
+
+// TensorSummary describes one tensor from one pass over its data: the
+// statistics of `refcmp inspect --stats` and of a golden record.
+type TensorSummary struct {
+	TensorStats
 	// SHA256 is the hex SHA-256 of the tensor's data as little-endian,
 	// C-order bytes (what `sha256sum` gives for a raw dump); empty unless
 	// SummaryOptions.Hash.
@@ -92,7 +100,7 @@ func SamplePositions(numel int64) []int64 {
 // unusable input (unknown dtype, short data, read failures, bad sample
 // offsets) and carry the tensor's name.
 func Summarize(t tensor.Tensor, opt SummaryOptions) (TensorSummary, error) {
-	s := TensorSummary{Name: t.Name, DType: t.DType, Shape: slices.Clone(t.Shape)}
+	s := TensorSummary{TensorStats: TensorStats{Name: t.Name, DType: t.DType, Shape: slices.Clone(t.Shape)}}
 	if s.Shape == nil {
 		s.Shape = []int64{}
 	}

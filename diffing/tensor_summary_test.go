@@ -4,40 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"io"
 	"math"
-	"math/rand/v2"
 	"reflect"
 	"slices"
 	"testing"
 
+	"github.com/refcmp/refcmp/internal/tensortest"
 	"github.com/refcmp/refcmp/tensor"
 )
-
-// goldenReader hides MemData's Bytes, so Summarize goes through ReadAt.
-type goldenReader struct{ r io.ReaderAt }
-
-func (r goldenReader) ReadAt(p []byte, off int64) (int, error) { return r.r.ReadAt(p, off) }
-
-func f32Tensor(name string, vals []float32, shape ...int64) tensor.Tensor {
-	b := make([]byte, 4*len(vals))
-	for i, v := range vals {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
-	}
-	if shape == nil {
-		shape = []int64{int64(len(vals))}
-	}
-	return tensor.Tensor{Name: name, DType: tensor.F32, Shape: shape, Data: tensor.MemData(b)}
-}
-
-func randF32(n int, seed uint64) []float32 {
-	r := rand.New(rand.NewPCG(seed, 1))
-	out := make([]float32, n)
-	for i := range out {
-		out[i] = float32(r.NormFloat64()*3 + 0.5)
-	}
-	return out
-}
 
 func TestSamplePositions(t *testing.T) {
 	for _, tc := range []struct {
@@ -72,11 +46,11 @@ func TestSamplePositions(t *testing.T) {
 // summation order of the kernels may differ), over several chunks, with NaN and Inf, through ReadAt and in memory, on 1 and 4
 // workers.
 func TestSummarizeMatchesCompare(t *testing.T) {
-	vals := randF32(3*(chunkElems+411), 7)
+	vals := tensortest.RandF32(3*(chunkElems+411), 7)
 	vals[5] = float32(math.NaN())
 	vals[chunkElems+17] = float32(math.Inf(-1))
 	vals[2*chunkElems+999] = float32(math.NaN())
-	mem := f32Tensor("x", vals, 3, int64(len(vals)/3))
+	mem := SliceTensor("x", vals, []int64{3, int64(len(vals) / 3)})
 	cmp, err := Compare(mem, mem, Tolerance{Check: CheckAllClose, EqualNaN: true})
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +58,7 @@ func TestSummarizeMatchesCompare(t *testing.T) {
 	want := sha256.Sum256(mem.Data.(tensor.MemData))
 	var first *TensorSummary
 	for _, w := range []int{1, 4} {
-		for _, tt := range []tensor.Tensor{mem, {Name: "x", DType: mem.DType, Shape: mem.Shape, Data: goldenReader{mem.Data}}} {
+		for _, tt := range []tensor.Tensor{mem, {Name: "x", DType: mem.DType, Shape: mem.Shape, Data: tensortest.ReaderOnly(mem.Data)}} {
 			s, err := Summarize(tt, SummaryOptions{Hash: true, Workers: w, Samples: SamplePositions(int64(len(vals)))})
 			if err != nil {
 				t.Fatal(err)
@@ -133,7 +107,7 @@ func sameStats(a, b SideStats) bool {
 }
 
 func TestSummarizeEdges(t *testing.T) {
-	empty := f32Tensor("e", nil, 0, 4)
+	empty := SliceTensor("e", []float32{}, []int64{0, 4})
 	s, err := Summarize(empty, SummaryOptions{Hash: true})
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +115,7 @@ func TestSummarizeEdges(t *testing.T) {
 	if s.Numel != 0 || !math.IsNaN(float64(s.Stats.Mean)) || s.SHA256 != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" || s.FirstNonFinite != nil {
 		t.Errorf("empty: %+v", s)
 	}
-	scalar := f32Tensor("s", []float32{-2.5}, []int64{}...)
+	scalar := SliceTensor("s", []float32{-2.5}, []int64{})
 	scalar.Shape = []int64{}
 	s, err = Summarize(scalar, SummaryOptions{Samples: SamplePositions(1)})
 	if err != nil {
@@ -167,10 +141,10 @@ func TestSummarizeEdges(t *testing.T) {
 		want string
 	}{
 		{"short", tensor.Tensor{Name: "x", DType: tensor.F32, Shape: []int64{4}, Data: tensor.MemData(make([]byte, 12))}, SummaryOptions{}, `tensor "x": shape [4] F32 needs 16 bytes, data has 12`},
-		{"short reader", tensor.Tensor{Name: "x", DType: tensor.F32, Shape: []int64{4}, Data: goldenReader{tensor.MemData(make([]byte, 12))}}, SummaryOptions{}, `tensor "x": shape [4] F32 needs 16 bytes: reading at offset 12: unexpected EOF`},
+		{"short reader", tensor.Tensor{Name: "x", DType: tensor.F32, Shape: []int64{4}, Data: tensortest.ReaderOnly(tensor.MemData(make([]byte, 12)))}, SummaryOptions{}, `tensor "x": shape [4] F32 needs 16 bytes: reading at offset 12: unexpected EOF`},
 		{"dtype", tensor.Tensor{Name: "x", Shape: []int64{4}}, SummaryOptions{}, `tensor "x": unsupported dtype ""`},
 		{"negative", tensor.Tensor{Name: "x", DType: tensor.F32, Shape: []int64{-1}}, SummaryOptions{}, `tensor "x": negative dimension in shape [-1]`},
-		{"samples", f32Tensor("x", []float32{1, 2}), SummaryOptions{Samples: []int64{1, 2}}, `tensor "x": sample offsets [1 2]: want ascending offsets below 2`},
+		{"samples", SliceTensor("x", []float32{1, 2}, nil), SummaryOptions{Samples: []int64{1, 2}}, `tensor "x": sample offsets [1 2]: want ascending offsets below 2`},
 		{"nodata", tensor.Tensor{Name: "x", DType: tensor.F32, Shape: []int64{1}}, SummaryOptions{}, `tensor "x": no data`},
 	} {
 		_, err := Summarize(tc.t, tc.opt)

@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/refcmp/refcmp/internal/fileio"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // Checkpoint is a single safetensors file, a sharded checkpoint's index
@@ -101,7 +102,7 @@ func openDir(dir string) (*Checkpoint, error) {
 	case len(files) == 0:
 		return nil, fmt.Errorf("%s: no *.safetensors or *.index.json files", dir)
 	}
-	slices.SortFunc(files, naturalCompare)
+	slices.SortFunc(files, tensor.NaturalCompare)
 	var hs []*File
 	for _, name := range files {
 		f, err := ReadHeader(filepath.Join(dir, name))
@@ -178,7 +179,7 @@ func openIndex(source, index string) (*Checkpoint, error) {
 			shards = append(shards, r.shard)
 		}
 	}
-	slices.SortFunc(shards, naturalCompare)
+	slices.SortFunc(shards, tensor.NaturalCompare)
 	dir := filepath.Dir(index)
 	for _, s := range shards {
 		_, err := os.Stat(filepath.Join(dir, s))
@@ -379,42 +380,4 @@ func (c *Checkpoint) Close() error {
 	}
 	c.open = nil
 	return errors.Join(errs...)
-}
-
-// naturalCompare orders strings with digit runs compared as numbers, so
-// "model-2" sorts before "model-10"; ties fall back to byte order.
-func naturalCompare(a, b string) int {
-	x, y := a, b
-	for x != "" && y != "" {
-		if isDigit(x[0]) && isDigit(y[0]) {
-			i, j := digits(x), digits(y)
-			nx, ny := strings.TrimLeft(x[:i], "0"), strings.TrimLeft(y[:j], "0")
-			if len(nx) != len(ny) {
-				return len(nx) - len(ny)
-			}
-			if c := strings.Compare(nx, ny); c != 0 {
-				return c
-			}
-			x, y = x[i:], y[j:]
-			continue
-		}
-		if x[0] != y[0] {
-			return int(x[0]) - int(y[0])
-		}
-		x, y = x[1:], y[1:]
-	}
-	if len(x) != len(y) {
-		return len(x) - len(y)
-	}
-	return strings.Compare(a, b)
-}
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-
-func digits(s string) int {
-	i := 0
-	for i < len(s) && isDigit(s[i]) {
-		i++
-	}
-	return i
 }

@@ -313,16 +313,6 @@ func TestOpenAbsent(t *testing.T) {
 	}
 }
 
-func TestNaturalCompare(t *testing.T) {
-	want := []string{"", "a", "a0", "a01", "a1", "a2", "a10", "a010b", "a10b", "ab", "model-00002-of-00010", "model-9", "model-00010-of-00010"}
-	got := slices.Clone(want)
-	slices.Reverse(got)
-	slices.SortFunc(got, naturalCompare)
-	if !slices.Equal(got, want) {
-		t.Errorf("got %q", got)
-	}
-}
-
 func TestParseIndexMetadata(t *testing.T) {
 	meta, refs, err := parseIndex([]byte(`{"metadata": {"total_size": 4305, "format": "pt", "n": null, "o": {"k": [1, 2]}, "f": 1.5e3},
 		"weight_map": {"b": "./s.safetensors", "a": "s.safetensors"}}`))

@@ -2,7 +2,8 @@
 // element type DType, a tensor with its data (Tensor), a header entry
 // without data (Info) and what one source lists (Listing), the element
 // count Numel with its one overflow rule, shape formatting, in-memory data
-// (MemData) and the JSON-safe float (Float).
+// (MemData), the JSON-safe float (Float) and the natural order of names
+// (NaturalCompare: layers.2 before layers.10).
 //
 // It imports nothing of refcmp. The readers (safetensors, tensorfile)
 // produce these types and the comparisons (diffing and its subpackages)

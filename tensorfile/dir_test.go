@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/refcmp/refcmp/internal/tensortest"
 	"github.com/refcmp/refcmp/internal/testenv"
 	"github.com/refcmp/refcmp/tensor"
 )
@@ -70,7 +71,7 @@ func TestSafetensorsOrder(t *testing.T) {
 
 func TestDirectory(t *testing.T) {
 	dir := t.TempDir()
-	testenv.WriteFile(t, dir, "a.npy", npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", leF32(1, 2)))
+	testenv.WriteFile(t, dir, "a.npy", tensortest.Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", leF32(1, 2)))
 	testenv.WriteFile(t, dir, "c.bin", leF32(5, 6, 7, 8))
 	testenv.WriteFile(t, dir, "c.json", []byte(`{"dtype": "f32", "shape": [2, 2]}`))
 	testenv.WriteFile(t, dir, "README.txt", []byte("not a tensor"))
@@ -78,7 +79,7 @@ func TestDirectory(t *testing.T) {
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	w, _ := zw.Create("x.npy")
-	w.Write(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", leF32(3)))
+	w.Write(tensortest.Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", leF32(3)))
 	zw.Close()
 	testenv.WriteFile(t, dir, "sub/b.npz", buf.Bytes())
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/refcmp/refcmp/internal/tensortest"
 	"github.com/refcmp/refcmp/internal/testenv"
 	"github.com/refcmp/refcmp/tensor"
 )
@@ -80,9 +81,9 @@ func FuzzOpenNpy(f *testing.F) {
 	for _, b := range realSeeds(f, "numpy", ".npy") {
 		f.Add(b)
 	}
-	f.Add(npyBytes("{'descr': '>f8', 'fortran_order': True, 'shape': (2, 3)}", beF64(0, 3, 1, 4, 2, 5)))
-	f.Add(npyBytes("{'descr': '<f2', 'fortran_order': False, 'shape': (), }", []byte{0, 0x3c}))
-	f.Add(npyBytes("{'descr': '<u4', 'fortran_order': True, 'shape': (0, 3), }", nil))
+	f.Add(tensortest.Npy("{'descr': '>f8', 'fortran_order': True, 'shape': (2, 3)}", beF64(0, 3, 1, 4, 2, 5)))
+	f.Add(tensortest.Npy("{'descr': '<f2', 'fortran_order': False, 'shape': (), }", []byte{0, 0x3c}))
+	f.Add(tensortest.Npy("{'descr': '<u4', 'fortran_order': True, 'shape': (0, 3), }", nil))
 	p := filepath.Join(f.TempDir(), "x.npy")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/nlpodyssey/gopickle/pickle"
 
+	"github.com/refcmp/refcmp/internal/tensortest"
 	"github.com/refcmp/refcmp/internal/testenv"
 )
 
@@ -307,7 +308,7 @@ func reversed(b []byte) []byte {
 // of n zero float32s, compressed once and stored raw.
 func zipBomb(t *testing.T, path string, members int, n int64) {
 	t.Helper()
-	raw := npyBytes(fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d,), }", n), make([]byte, 4*n))
+	raw := tensortest.Npy(fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%d,), }", n), make([]byte, 4*n))
 	var comp bytes.Buffer
 	fw, _ := flate.NewWriter(&comp, flate.BestSpeed)
 	fw.Write(raw)
@@ -416,7 +417,7 @@ func TestBroadcastNotMaterialized(t *testing.T) {
 // not match; so does reading its data here (a header-only listing reads
 // no data and does not check).
 func TestNpzStoredBadCRC(t *testing.T) {
-	raw := npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", leF32(1, 2, 3, 4))
+	raw := tensortest.Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }", leF32(1, 2, 3, 4))
 	p := filepath.Join(t.TempDir(), "badcrc.npz")
 	f, _ := os.Create(p)
 	zw := zip.NewWriter(f)
@@ -465,7 +466,7 @@ func TestNpyHeadersLikeNumpy(t *testing.T) {
 	var paths []string
 	for i, hc := range npyHeaderCases {
 		p := filepath.Join(dir, fmt.Sprintf("h%d.npy", i))
-		os.WriteFile(p, npyBytes(hc.dict, leF32(1, 2, 3, 4)), 0o644)
+		os.WriteFile(p, tensortest.Npy(hc.dict, leF32(1, 2, 3, 4)), 0o644)
 		paths = append(paths, p)
 		c, err := Open(p, Options{})
 		if (err == nil) != hc.ok {

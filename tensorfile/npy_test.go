@@ -11,25 +11,10 @@ import (
 
 	"codeberg.org/sbinet/npyio/npy"
 
+	"github.com/refcmp/refcmp/internal/tensortest"
 	"github.com/refcmp/refcmp/internal/testenv"
 	"github.com/refcmp/refcmp/tensor"
 )
-
-// npyBytes builds a .npy file: version 1.0, the given header dictionary
-// (padded as numpy pads it) and data.
-func npyBytes(dict string, data []byte) []byte {
-	h := dict
-	for (10+len(h)+1)%64 != 0 {
-		h += " "
-	}
-	h += "\n"
-	var b bytes.Buffer
-	b.WriteString("\x93NUMPY\x01\x00")
-	binary.Write(&b, binary.LittleEndian, uint16(len(h)))
-	b.WriteString(h)
-	b.Write(data)
-	return b.Bytes()
-}
 
 func beF64(vs ...float64) []byte {
 	b := make([]byte, 8*len(vs))
@@ -50,32 +35,32 @@ func leF32(vs ...float32) []byte {
 func TestNpyLayouts(t *testing.T) {
 	dir := t.TempDir()
 	// 2x3 Fortran order, big-endian: memory holds columns.
-	p := testenv.WriteFile(t, dir, "f.npy", npyBytes("{'descr': '>f8', 'fortran_order': True, 'shape': (2, 3)}", beF64(0, 3, 1, 4, 2, 5)))
+	p := testenv.WriteFile(t, dir, "f.npy", tensortest.Npy("{'descr': '>f8', 'fortran_order': True, 'shape': (2, 3)}", beF64(0, 3, 1, 4, 2, 5)))
 	tn := single(t, p)
 	if got := f64s(readAll(t, tn)); !slices.Equal(got, []float64{0, 1, 2, 3, 4, 5}) || tn.DType != tensor.F64 {
 		t.Errorf("F-order big-endian: %s %v", tn.DType, got)
 	}
 	// f2 is F16, bytes unchanged; a header with a trailing comma.
-	p = testenv.WriteFile(t, dir, "h.npy", npyBytes("{'descr': '<f2', 'fortran_order': False, 'shape': (3,), }", []byte{0, 0x3c, 0, 0x40, 0, 0xc0}))
+	p = testenv.WriteFile(t, dir, "h.npy", tensortest.Npy("{'descr': '<f2', 'fortran_order': False, 'shape': (3,), }", []byte{0, 0x3c, 0, 0x40, 0, 0xc0}))
 	if tn := single(t, p); tn.DType != tensor.F16 || !bytes.Equal(readAll(t, tn), []byte{0, 0x3c, 0, 0x40, 0, 0xc0}) {
 		t.Errorf("f2: %s", tn.DType)
 	}
 	// Big-endian f2 is swapped.
-	p = testenv.WriteFile(t, dir, "hb.npy", npyBytes("{'descr': '>f2', 'fortran_order': False, 'shape': (2,), }", []byte{0x3c, 0, 0x40, 0}))
+	p = testenv.WriteFile(t, dir, "hb.npy", tensortest.Npy("{'descr': '>f2', 'fortran_order': False, 'shape': (2,), }", []byte{0x3c, 0, 0x40, 0}))
 	if b := readAll(t, single(t, p)); !bytes.Equal(b, []byte{0, 0x3c, 0, 0x40}) {
 		t.Errorf("big-endian f2: % x", b)
 	}
 	// Empty and scalar arrays; Python-2 long dimensions.
-	p = testenv.WriteFile(t, dir, "e.npy", npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (0L, 3L), }", nil))
+	p = testenv.WriteFile(t, dir, "e.npy", tensortest.Npy("{'descr': '<f4', 'fortran_order': True, 'shape': (0L, 3L), }", nil))
 	if tn := single(t, p); !slices.Equal(tn.Shape, []int64{0, 3}) || len(readAll(t, tn)) != 0 {
 		t.Errorf("empty: %v", tn.Shape)
 	}
-	p = testenv.WriteFile(t, dir, "s.npy", npyBytes(`{"descr": "<i2", "fortran_order": False, "shape": ()}`, []byte{7, 0}))
+	p = testenv.WriteFile(t, dir, "s.npy", tensortest.Npy(`{"descr": "<i2", "fortran_order": False, "shape": ()}`, []byte{7, 0}))
 	if tn := single(t, p); tn.Shape == nil || len(tn.Shape) != 0 || tn.DType != tensor.I16 || !bytes.Equal(readAll(t, tn), []byte{7, 0}) {
 		t.Errorf("scalar: %v %s", tn.Shape, tn.DType)
 	}
 	// Version 2.0 header.
-	v2 := npyBytes("{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }", []byte{1, 2})
+	v2 := tensortest.Npy("{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }", []byte{1, 2})
 	h := v2[10:]
 	v2 = append([]byte("\x93NUMPY\x02\x00"), binary.LittleEndian.AppendUint32(nil, uint32(len(h)-2))...)
 	v2 = append(v2, h...)
@@ -92,16 +77,16 @@ func TestNpyErrors(t *testing.T) {
 		file []byte
 		want string
 	}{
-		{"object", npyBytes("{'descr': '|O', 'fortran_order': False, 'shape': (3,), }", []byte("\x80\x02...")), "never unpickles"},
-		{"complex", npyBytes("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", make([]byte, 8)), "complex dtype"},
-		{"unicode", npyBytes("{'descr': '<U3', 'fortran_order': False, 'shape': (1,), }", make([]byte, 12)), "not numeric"},
-		{"structured", npyBytes("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", make([]byte, 4)), "structured dtype"},
-		{"short data", npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 4), }", make([]byte, 60)), "shape [4 4] F32 needs 64 bytes of data, file has 60"},
-		{"huge shape", npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }", nil), "too large"},
-		{"negative", npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (-1,), }", nil), "non-negative"},
+		{"object", tensortest.Npy("{'descr': '|O', 'fortran_order': False, 'shape': (3,), }", []byte("\x80\x02...")), "never unpickles"},
+		{"complex", tensortest.Npy("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", make([]byte, 8)), "complex dtype"},
+		{"unicode", tensortest.Npy("{'descr': '<U3', 'fortran_order': False, 'shape': (1,), }", make([]byte, 12)), "not numeric"},
+		{"structured", tensortest.Npy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", make([]byte, 4)), "structured dtype"},
+		{"short data", tensortest.Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 4), }", make([]byte, 60)), "shape [4 4] F32 needs 64 bytes of data, file has 60"},
+		{"huge shape", tensortest.Npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }", nil), "too large"},
+		{"negative", tensortest.Npy("{'descr': '<f8', 'fortran_order': False, 'shape': (-1,), }", nil), "non-negative"},
 		{"lying header", append([]byte("\x93NUMPY\x01\x00\xff\xff{'descr'"), make([]byte, 10)...), "header claims 65535 bytes"},
-		{"no dict", npyBytes("'<f4'", nil), "not a dictionary"},
-		{"missing key", npyBytes("{'descr': '<f4', 'shape': (1,)}", make([]byte, 4)), "needs descr, fortran_order and shape"},
+		{"no dict", tensortest.Npy("'<f4'", nil), "not a dictionary"},
+		{"missing key", tensortest.Npy("{'descr': '<f4', 'shape': (1,)}", make([]byte, 4)), "needs descr, fortran_order and shape"},
 		{"bad version", []byte("\x93NUMPY\x09\x00\x00\x00"), "version 9.0"},
 		{"garbage", []byte("\x93NUMPY"), "not a .npy file"},
 	}
@@ -120,7 +105,7 @@ func TestNpyErrors(t *testing.T) {
 }
 
 func TestNpyFortranLimit(t *testing.T) {
-	p := testenv.WriteFile(t, t.TempDir(), "f.npy", npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (4, 4), }", make([]byte, 64)))
+	p := testenv.WriteFile(t, t.TempDir(), "f.npy", tensortest.Npy("{'descr': '<f4', 'fortran_order': True, 'shape': (4, 4), }", make([]byte, 64)))
 	_, err := Open(p, Options{MaxMaterialize: 32})
 	if err == nil || !strings.Contains(err.Error(), "over the limit of 32") {
 		t.Errorf("err = %v", err)
@@ -142,9 +127,9 @@ func TestNpz(t *testing.T) {
 		w.Write(b)
 	}
 	// Member order is kept, not sorted.
-	add("zeta.npy", zip.Deflate, npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", leF32(1, 2)))
-	add("alpha.npy", zip.Store, npyBytes("{'descr': '>f8', 'fortran_order': True, 'shape': (2, 2), }", beF64(1, 3, 2, 4)))
-	add("sub/deep.npy", zip.Deflate, npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", leF32(1, 3, 2, 4)))
+	add("zeta.npy", zip.Deflate, tensortest.Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", leF32(1, 2)))
+	add("alpha.npy", zip.Store, tensortest.Npy("{'descr': '>f8', 'fortran_order': True, 'shape': (2, 2), }", beF64(1, 3, 2, 4)))
+	add("sub/deep.npy", zip.Deflate, tensortest.Npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", leF32(1, 3, 2, 4)))
 	zw.Close()
 	p := testenv.WriteFile(t, dir, "a.npz", buf.Bytes())
 	c := openT(t, p)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/refcmp/refcmp/internal/tensortest"
 	"github.com/refcmp/refcmp/internal/testenv"
 	"github.com/refcmp/refcmp/tensor"
 )
@@ -174,7 +175,7 @@ func TestConcurrentReads(t *testing.T) {
 	for i := range vals {
 		vals[i] = float64(i)
 	}
-	p := testenv.WriteFile(t, t.TempDir(), "f.npy", npyBytes("{'descr': '>f8', 'fortran_order': True, 'shape': (32, 64), }", beF64(vals...)))
+	p := testenv.WriteFile(t, t.TempDir(), "f.npy", tensortest.Npy("{'descr': '>f8', 'fortran_order': True, 'shape': (32, 64), }", beF64(vals...)))
 	tn := single(t, p)
 	want := readAll(t, tn)
 	done := make(chan []byte)

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -565,5 +567,67 @@ func TestDocsJSONExamples(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("no page has a ```json block")
+	}
+}
+
+// TestDocsAPIPackages checks docs/api.md's list of package docs: every
+// `go doc` line names a package of the module with a package doc comment
+// and at least one Example with an // Output: comment (so go test runs
+// it), and every package the Go API is made of is listed.
+func TestDocsAPIPackages(t *testing.T) {
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const module = "github.com/refcmp/refcmp/"
+	var listed []string
+	for _, b := range fencedBlocks(readDoc(t, "docs/api.md")) {
+		for _, l := range b.lines {
+			if rest, ok := strings.CutPrefix(l, "go doc -all "+module); ok && b.info == "sh" {
+				listed = append(listed, strings.Fields(rest)[0])
+			}
+		}
+	}
+	for _, want := range []string{"tensor", "tensorfile", "tensorfile/gguf", "diffing", "diffing/weights", "diffing/golden", "diffing/names"} {
+		if !slices.Contains(listed, want) {
+			t.Errorf("docs/api.md lists no `go doc -all %s%s`", module, want)
+		}
+	}
+	for _, pkg := range listed {
+		fset := token.NewFileSet()
+		pkgs, err := parser.ParseDir(fset, filepath.Join(root, filepath.FromSlash(pkg)), nil, parser.ParseComments)
+		if err != nil {
+			t.Errorf("%s: %v", pkg, err)
+			continue
+		}
+		doc, examples := false, 0
+		for _, p := range pkgs {
+			for name, f := range p.Files {
+				if f.Doc != nil && !strings.HasSuffix(name, "_test.go") {
+					doc = true
+				}
+				if !strings.HasSuffix(name, "_test.go") {
+					continue
+				}
+				for _, d := range f.Decls {
+					fn, ok := d.(*ast.FuncDecl)
+					if !ok || fn.Recv != nil || !strings.HasPrefix(fn.Name.Name, "Example") {
+						continue
+					}
+					for _, cg := range f.Comments {
+						if cg.Pos() > fn.Body.Lbrace && cg.End() < fn.Body.Rbrace && strings.HasPrefix(cg.Text(), "Output:") {
+							examples++
+							break
+						}
+					}
+				}
+			}
+		}
+		if !doc {
+			t.Errorf("%s: no package doc comment", pkg)
+		}
+		if examples == 0 {
+			t.Errorf("%s: no Example with an // Output: comment", pkg)
+		}
 	}
 }

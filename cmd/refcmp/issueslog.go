@@ -214,15 +214,7 @@ func writeFenced(b *strings.Builder, info, text string) {
 
 // mdInline writes s as an inline code span outside a table.
 func mdInline(s string) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	fence := "`"
-	for strings.Contains(s, fence) {
-		fence += "`"
-	}
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
-		return fence + " " + s + " " + fence
-	}
-	return fence + s + fence
+	return codeSpan(strings.ReplaceAll(s, "\n", " "))
 }
 
 // mdHeadingText escapes what Markdown would read as markup in running

@@ -268,15 +268,6 @@ func nonEmpty(ss []string) []string {
 	return out
 }
 
-// setOf returns the set of names.
-func setOf(names []string) map[string]bool {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
-	return m
-}
-
 // unique returns ss without repeats, in order.
 func unique(ss []string) []string {
 	var out []string
@@ -288,13 +279,4 @@ func unique(ss []string) []string {
 		}
 	}
 	return out
-}
-
-// byName indexes rows by their expected name.
-func byName[T any](rows []T, name func(T) string) map[string]T {
-	m := make(map[string]T, len(rows))
-	for _, r := range rows {
-		m[name(r)] = r
-	}
-	return m
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/refcmp/refcmp/diffing/golden"
 	"github.com/refcmp/refcmp/diffing/weights"
 	"github.com/refcmp/refcmp/internal/testenv"
+	"github.com/refcmp/refcmp/tensor"
 )
 
 // The JUnit tests read the XML back with encoding/xml into structures of
@@ -558,3 +559,85 @@ func parseArgs(args []string) error {
 	}
 	return err
 }
+
+// TestJUnitWeightsEveryRowKind builds the weights suite of a diff with a
+// row of every kind (missing, ignored, tied, shape and dtype mismatch,
+// collision, a repeated expected name, unexpected) and checks the XML,
+// which was recorded when the suite still looked rows up by name.
+func TestJUnitWeightsEveryRowKind(t *testing.T) {
+	info := func(name string, dt tensor.DType, shape ...int64) tensor.Info {
+		return tensor.Info{Name: name, DType: dt, Shape: shape}
+	}
+	expected := tensor.Listing{Source: "exp.json", Weights: []tensor.Info{
+		info("a", tensor.F32, 2), info("b", tensor.F32, 2, 3), info("b", tensor.F32, 9), info("c", tensor.F32, 4),
+		info("gone", tensor.F16, 5), info("skip.me", tensor.F32, 1), info("lm_head", tensor.F32, 8, 2),
+		info("emb", tensor.F32, 8, 2), info("d", tensor.F32, 3),
+	}}
+	loaded := tensor.Listing{Source: "load.json", Weights: []tensor.Info{
+		info("d", tensor.F32, 3), info("x.a", tensor.F32, 2), info("c", tensor.BF16, 4), info("b", tensor.F16, 3, 2),
+		info("y.a", tensor.F32, 2), info("emb", tensor.F32, 8, 2), info("extra", tensor.F32, 7), info("z.a", tensor.F32, 2),
+	}}
+	opts, err := weights.ParseOptions([]string{`^[xyz]\.a$=a`}, []string{"skip.*"}, []string{"lm_head=emb"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := weights.Diff(expected, loaded, opts)
+	var b strings.Builder
+	s := weightsSuite(&weightsOptions{expected: "exp.json", loaded: "load.json"}, expected, weightsView{Report: rep, Opts: opts})
+	if err := writeJUnit(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); got != everyRowKindXML {
+		t.Errorf("junit:\n%s\nwant:\n%s", got, everyRowKindXML)
+	}
+}
+
+const everyRowKindXML = `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="refcmp" tests="9" failures="5" errors="0" time="0">
+  <testsuite name="refcmp weights exp.json load.json" tests="9" failures="5" errors="0" skipped="1" time="0">
+    <properties>
+      <property name="command" value="refcmp weights"></property>
+      <property name="input.1" value="exp.json"></property>
+      <property name="input.2" value="load.json"></property>
+      <property name="verdict" value="FAIL: 1 missing, 1 unexpected, 1 shape mismatch, 2 dtype mismatches, 1 name collision (expected 9 tensors / 62 params; loaded 8)"></property>
+    </properties>
+    <testcase name="a" classname="refcmp.weights" time="0">
+      <failure message="name collision: loaded weights x.a, y.a, z.a all map to this name; the first was compared" type="collision"><![CDATA[expected a [2] F32 (in exp.json)
+name collision: loaded weights x.a, y.a, z.a all map to this name; the first was compared
+]]></failure>
+    </testcase>
+    <testcase name="b" classname="refcmp.weights" time="0">
+      <failure message="shape: expected [2 3], loaded [3 2]; dtype: expected F32, loaded F16" type="shape_mismatch"><![CDATA[expected b [2 3] F32 (in exp.json)
+shape: expected [2 3], loaded [3 2]
+dtype: expected F32, loaded F16
+hint: transposed: loaded [3 2] is expected [2 3] with its dims swapped (PyTorch Linear stores [out, in]); downcast: the port keeps a narrower float type
+]]></failure>
+    </testcase>
+    <testcase name="c" classname="refcmp.weights" time="0">
+      <failure message="dtype: expected F32, loaded BF16" type="dtype_mismatch"><![CDATA[expected c [4] F32 (in exp.json)
+dtype: expected F32, loaded BF16
+hint: downcast: the port keeps a narrower float type
+]]></failure>
+    </testcase>
+    <testcase name="gone" classname="refcmp.weights" time="0">
+      <failure message="missing: expected [5] F16, not loaded" type="missing"><![CDATA[expected gone [5] F16 (in exp.json) is not in load.json
+]]></failure>
+    </testcase>
+    <testcase name="skip.me" classname="refcmp.weights" time="0">
+      <skipped message="ignored by --ignore"></skipped>
+    </testcase>
+    <testcase name="lm_head" classname="refcmp.weights" time="0"></testcase>
+    <testcase name="emb" classname="refcmp.weights" time="0"></testcase>
+    <testcase name="d" classname="refcmp.weights" time="0"></testcase>
+    <testcase name="extra" classname="refcmp.weights.unexpected" time="0">
+      <failure message="unexpected: loaded [7] F32, not expected" type="unexpected"><![CDATA[loaded extra [7] F32 (in load.json) is not in exp.json
+]]></failure>
+    </testcase>
+    <system-out><![CDATA[FAIL: 1 missing, 1 unexpected, 1 shape mismatch, 2 dtype mismatches, 1 name collision (expected 9 tensors / 62 params; loaded 8)
+first failure: a: name collision: loaded weights x.a, y.a, z.a all map to this name; the first was compared
+1 tied (accepted by --tied); ignored by --ignore: 1 expected
+note: exp.json: 1 duplicate names; the first of each was compared
+]]></system-out>
+  </testsuite>
+</testsuites>
+`

@@ -52,19 +52,7 @@ func presetListings(p *gguf.Preset, expected, loaded *tensor.Listing, opts *weig
 		g, h = expected, loaded
 	}
 	*g = tensorfile.PresetListing(*g, p)
-	var kept []tensor.Info
-	var dropped []string
-	for _, w := range h.Weights {
-		if p.Dropped(w.Name) {
-			dropped = append(dropped, w.Name)
-			continue
-		}
-		kept = append(kept, w)
-	}
-	h.Weights = kept
-	if len(dropped) > 0 {
-		h.Notes = append(h.Notes, fmt.Sprintf("dropped by the conversion (preset %s), not expected: %s", p.Name, strings.Join(dropped, ", ")))
-	}
+	h.Weights, h.Notes = dropConverted(p, h.Weights, func(w tensor.Info) string { return w.Name }, h.Notes, "expected")
 	for _, r := range p.Rules {
 		if r.Tied != "" {
 			opts.Tied = append(opts.Tied, names.TiedPair{Name: r.HF, Other: r.Tied})
@@ -110,19 +98,7 @@ func presetInputs(p *gguf.Preset, ref, ours *diffing.Input) (map[string]diffing.
 		notes = slices.DeleteFunc(notes, func(n string) bool { return strings.Contains(n, "(tied head)") })
 	}
 	g.Tensors, g.Notes = ts, append(g.Notes, notes...)
-	var kept []tensor.Tensor
-	var dropped []string
-	for _, t := range h.Tensors {
-		if p.Dropped(t.Name) {
-			dropped = append(dropped, t.Name)
-			continue
-		}
-		kept = append(kept, t)
-	}
-	h.Tensors = kept
-	if len(dropped) > 0 {
-		h.Notes = append(h.Notes, fmt.Sprintf("dropped by the conversion (preset %s), not compared: %s", p.Name, strings.Join(dropped, ", ")))
-	}
+	h.Tensors, h.Notes = dropConverted(p, h.Tensors, func(t tensor.Tensor) string { return t.Name }, h.Notes, "compared")
 	out := map[string]diffing.Conversion{}
 	for name, c := range conv {
 		dc := diffing.Conversion{Raw: c.Raw, Layer: c.Layer, Pattern: c.Rule.HF}
@@ -141,4 +117,23 @@ func presetInputs(p *gguf.Preset, ref, ours *diffing.Input) (map[string]diffing.
 // standInNamed reports whether name is the HF head of a tied rule.
 func standInNamed(p *gguf.Preset, name string) bool {
 	return slices.ContainsFunc(p.Rules, func(r gguf.Rule) bool { return r.Tied != "" && r.HF == name })
+}
+
+// dropConverted leaves out of xs the Hugging Face tensors preset p's
+// conversion drops, and adds a note naming them to notes: "dropped by
+// the conversion (preset NAME), not <what>: a, b".
+func dropConverted[T any](p *gguf.Preset, xs []T, name func(T) string, notes []string, what string) ([]T, []string) {
+	var kept []T
+	var dropped []string
+	for _, x := range xs {
+		if p.Dropped(name(x)) {
+			dropped = append(dropped, name(x))
+			continue
+		}
+		kept = append(kept, x)
+	}
+	if len(dropped) > 0 {
+		notes = append(notes, fmt.Sprintf("dropped by the conversion (preset %s), not %s: %s", p.Name, what, strings.Join(dropped, ", ")))
+	}
+	return kept, notes
 }

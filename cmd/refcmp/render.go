@@ -211,7 +211,13 @@ func mdCode(s string) string {
 	if s == "" {
 		return ""
 	}
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "\n", " "), "|", `\|`)
+	return codeSpan(strings.ReplaceAll(strings.ReplaceAll(s, "\n", " "), "|", `\|`))
+}
+
+// codeSpan wraps s (one line) in a Markdown code span: a fence of more
+// backticks than any run in s, padded by a space where s starts or ends
+// with a backtick.
+func codeSpan(s string) string {
 	fence := "`"
 	for strings.Contains(s, fence) {
 		fence += "`"

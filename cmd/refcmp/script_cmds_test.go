@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/internal/tensortest"
 	"github.com/refcmp/refcmp/tensor"
 	"github.com/refcmp/refcmp/tensorfile"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -858,15 +859,7 @@ func npyBytes(t denseTensor, fortran, big bool) []byte {
 	}
 	shape += ")"
 	pyBool := map[bool]string{true: "True", false: "False"}[fortran]
-	header := fmt.Sprintf("{'descr': '%s%s', 'fortran_order': %s, 'shape': %s, }", order, descr, pyBool, shape)
-	for (10+len(header)+1)%64 != 0 {
-		header += " "
-	}
-	header += "\n"
-	var b bytes.Buffer
-	b.WriteString("\x93NUMPY\x01\x00")
-	binary.Write(&b, binary.LittleEndian, uint16(len(header)))
-	b.WriteString(header)
+	dict := fmt.Sprintf("{'descr': '%s%s', 'fortran_order': %s, 'shape': %s, }", order, descr, pyBool, shape)
 	vals := t.Vals
 	if fortran && len(t.Shape) > 1 {
 		perm := make([]int, len(t.Shape))
@@ -882,8 +875,7 @@ func npyBytes(t denseTensor, fortran, big bool) []byte {
 			slices.Reverse(data[i : i+sz])
 		}
 	}
-	b.Write(data)
-	return b.Bytes()
+	return tensortest.Npy(dict, data)
 }
 
 // safetensorsBytes encodes tensors as a safetensors file, in order.

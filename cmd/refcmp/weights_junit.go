@@ -49,12 +49,15 @@ func weightsSuite(o *weightsOptions, expected tensor.Listing, v weightsView) ciS
 		return out
 	}
 
-	ignored := setOf(r.Ignored.Expected)
-	missing := byName(r.Missing, func(m weights.Row) string { return m.Name })
-	tied := byName(r.Tied, func(t weights.TiedRow) string { return t.Name })
-	shapes := byName(r.ShapeMismatch, func(m weights.ShapeMismatch) string { return m.Name })
-	dtypes := byName(r.DTypeMismatch, func(m weights.DTypeMismatch) string { return m.Name })
-	collisions := byName(r.Collisions, func(c weights.Collision) string { return c.Name })
+	// Each expected weight is ignored, missing, tied or matched (and then
+	// maybe mismatched or colliding), and every such list is in the
+	// expected listing's order, so one walk of the listing meets each
+	// list's rows in turn.
+	ignored := walk(r.Ignored.Expected, func(n string) string { return n })
+	missing := walk(r.Missing, func(m weights.Row) string { return m.Name })
+	matched := walk(r.Matched, func(m weights.Match) string { return m.Name })
+	shapes := walk(r.ShapeMismatch, func(m weights.ShapeMismatch) string { return m.Name })
+	dtypes := walk(r.DTypeMismatch, func(m weights.DTypeMismatch) string { return m.Name })
 
 	seen := map[string]bool{}
 	for _, w := range expected.Weights {
@@ -64,7 +67,7 @@ func weightsSuite(o *weightsOptions, expected tensor.Listing, v weightsView) ciS
 		seen[w.Name] = true
 		c := ciCase{Name: w.Name, Classname: cls}
 		desc := tensor.FormatShape(w.Shape) + " " + dtypeCell(w.DType)
-		if m, ok := missing[w.Name]; ok {
+		if m, ok := missing.take(w.Name); ok {
 			c.Status, c.Type = caseFail, "missing"
 			c.Message = fmt.Sprintf("missing: expected %s %s, not loaded", tensor.FormatShape(m.Shape), dtypeCell(m.DType))
 			lines := []string{fmt.Sprintf("expected %s %s (in %s) is not in %s", w.Name, desc, r.Expected.Source, r.Loaded.Source)}
@@ -72,25 +75,26 @@ func weightsSuite(o *weightsOptions, expected tensor.Listing, v weightsView) ciS
 			s.Cases = append(s.Cases, c)
 			continue
 		}
-		switch {
-		case ignored[w.Name]:
+		if _, ok := ignored.take(w.Name); ok {
 			c.Status, c.Type, c.Message = caseSkip, "ignored", "ignored by --ignore"
 			s.Cases = append(s.Cases, c)
 			continue
-		case tied[w.Name].Name != "":
-			s.Cases = append(s.Cases, c) // absent, accepted by --tied
+		}
+		match, ok := matched.take(w.Name)
+		if !ok {
+			s.Cases = append(s.Cases, c) // in r.Tied: absent, accepted by --tied
 			continue
 		}
 		var msgs, lines []string
 		var rowHints []string
 		loadedAs := w.Name
-		if m, ok := shapes[w.Name]; ok {
+		if m, ok := shapes.take(w.Name); ok {
 			c.Type = "shape_mismatch"
 			loadedAs = m.LoadedName
 			msgs = append(msgs, fmt.Sprintf("shape: expected %s, loaded %s", tensor.FormatShape(m.ExpectedShape), tensor.FormatShape(m.LoadedShape)))
 			rowHints = append(rowHints, m.Hint)
 		}
-		if m, ok := dtypes[w.Name]; ok {
+		if m, ok := dtypes.take(w.Name); ok {
 			if c.Type == "" {
 				c.Type = "dtype_mismatch"
 			}
@@ -98,12 +102,12 @@ func weightsSuite(o *weightsOptions, expected tensor.Listing, v weightsView) ciS
 			msgs = append(msgs, fmt.Sprintf("dtype: expected %s, loaded %s", dtypeCell(m.ExpectedDType), dtypeCell(m.LoadedDType)))
 			rowHints = append(rowHints, m.Hint)
 		}
-		if col, ok := collisions[w.Name]; ok {
+		if match.Colliding != nil {
 			if c.Type == "" {
 				c.Type = "collision"
 			}
 			msgs = append(msgs, fmt.Sprintf("name collision: loaded weights %s all map to this name; the first was compared",
-				strings.Join(col.LoadedNames, ", ")))
+				strings.Join(match.Colliding, ", ")))
 		}
 		if c.Type == "" {
 			s.Cases = append(s.Cases, c)
@@ -158,4 +162,25 @@ func weightsSuite(o *weightsOptions, expected tensor.Listing, v weightsView) ciS
 		s.Details = append(s.Details, "all fixes: "+r.Fix)
 	}
 	return s
+}
+
+// rowWalk steps through rows listed in the expected listing's order.
+type rowWalk[T any] struct {
+	rows []T
+	name func(T) string
+	i    int
+}
+
+func walk[T any](rows []T, name func(T) string) *rowWalk[T] {
+	return &rowWalk[T]{rows: rows, name: name}
+}
+
+// take returns the next row when it is about name, and steps past it.
+func (w *rowWalk[T]) take(name string) (T, bool) {
+	if w.i < len(w.rows) && w.name(w.rows[w.i]) == name {
+		w.i++
+		return w.rows[w.i-1], true
+	}
+	var zero T
+	return zero, false
 }

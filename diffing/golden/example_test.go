@@ -11,8 +11,8 @@ import (
 // against it without the full tensors.
 func ExampleCheck() {
 	summarize := func(name string, vals []float32, samples []int64) golden.Tensor {
-		s, _ := diffing.Summarize(diffing.SliceTensor(name, vals, nil), diffing.SummaryOptions{Hash: true, Samples: samples})
-		return golden.TensorOf(s)
+		s, _ := golden.Summarize(diffing.SliceTensor(name, vals, nil), samples)
+		return s
 	}
 	vals := []float32{0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5}
 	rec := golden.File{Version: golden.Version, Tensors: []golden.Tensor{

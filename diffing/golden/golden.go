@@ -14,12 +14,12 @@ import (
 	"github.com/refcmp/refcmp/tensor"
 )
 
-// GoldenVersion is the version of the golden file format: the "version"
+// Version is the version of the golden file format: the "version"
 // field of every file `refcmp golden record` writes. A reader refuses
 // files of a newer version.
 const Version = 1
 
-// Golden is a golden file: per-tensor summaries of a known-good output,
+// File is a golden file: per-tensor summaries of a known-good output,
 // for regression tests that keep no full tensors. Its JSON form is the
 // file format (documented in docs/json.md and docs/reference.md, "refcmp golden"). The same
 // input gives the same bytes: tensors in execution order, fixed fields,
@@ -40,15 +40,12 @@ type File struct {
 	Tensors []Tensor `json:"tensors"`
 }
 
-// GoldenTensor is what a golden file keeps of one tensor.
+// Tensor is what a golden file keeps of one tensor: the name, dtype,
+// shape, element count and statistics (min, max, mean, std (population)
+// of the finite elements, NaN and Inf counts) of diffing.TensorStats,
+// the SHA-256 and the sampled values.
 type Tensor struct {
-	Name  string       `json:"name"`
-	DType tensor.DType `json:"dtype"`
-	Shape []int64      `json:"shape"`
-	Numel int64        `json:"numel"`
-	// Stats: min, max, mean, std (population) of the finite elements,
-	// NaN and Inf counts.
-	Stats diffing.SideStats `json:"stats"`
+	diffing.TensorStats
 	// SHA256 is the hex SHA-256 of the data as little-endian C-order bytes.
 	SHA256 string `json:"sha256"`
 	// Samples are values at fixed positions (SamplePositions).
@@ -59,9 +56,9 @@ type Tensor struct {
 	Error *diffing.ErrorFigures `json:"error,omitempty"`
 }
 
-// EncodeGolden writes g in the golden file layout: the header fields one
+// Encode writes g in the golden file layout: the header fields one
 // per line, then one line per tensor, so that a changed tensor is one
-// changed line in a diff. The same Golden gives the same bytes.
+// changed line in a diff. The same File gives the same bytes.
 func Encode(g File) ([]byte, error) {
 	enc := func(v any) ([]byte, error) {
 		var b bytes.Buffer
@@ -114,19 +111,18 @@ func Encode(g File) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// GoldenTensorOf keeps what a golden file records of a summary.
-func TensorOf(s diffing.TensorSummary) Tensor {
-	g := Tensor{Name: s.Name, DType: s.DType, Shape: s.Shape, Numel: s.Numel, Stats: s.Stats, SHA256: s.SHA256, Samples: s.Samples}
-	if g.Shape == nil {
-		g.Shape = []int64{}
+// Summarize summarizes t for a golden file in one pass: its statistics,
+// SHA-256 and the values at the flat offsets samples (ascending). Errors
+// name the tensor.
+func Summarize(t tensor.Tensor, samples []int64) (Tensor, error) {
+	s, err := diffing.Summarize(t, diffing.SummaryOptions{Hash: true, Samples: samples})
+	if s.Samples == nil {
+		s.Samples = []diffing.Sample{}
 	}
-	if g.Samples == nil {
-		g.Samples = []diffing.Sample{}
-	}
-	return g
+	return Tensor{TensorStats: s.TensorStats, SHA256: s.SHA256, Samples: s.Samples}, err
 }
 
-// ParseGolden reads a golden file and checks it: a known version, unique
+// Parse reads a golden file and checks it: a known version, unique
 // names, known dtypes, element counts that match the shapes, a 64-digit
 // hex SHA-256, sample offsets inside the tensor (ascending) with indices
 // that match them. Unknown fields are ignored, so files from a later
@@ -258,18 +254,18 @@ func jsonErr(data []byte, err error) error {
 	return fmt.Errorf("line %d, column %d: %w", line, col, err)
 }
 
-// GoldenMode is what `golden check` compares.
+// Mode is what `golden check` compares.
 type Mode string
 
 const (
-	// GoldenStats (the default) compares names, shapes and dtypes; NaN
+	// ModeStats (the default) compares names, shapes and dtypes; NaN
 	// and Inf counts exactly; min, max, mean, std and the sampled values
 	// within tolerance: |current - recorded| <= atol + rtol * |recorded|.
 	ModeStats Mode = "stats"
-	// GoldenExact compares names, shapes, dtypes and the SHA-256 of the
+	// ModeExact compares names, shapes, dtypes and the SHA-256 of the
 	// data: any changed bit fails.
 	ModeExact Mode = "exact"
-	// GoldenStructure compares names, shapes and dtypes only.
+	// ModeStructure compares names, shapes and dtypes only.
 	ModeStructure Mode = "structure"
 	// ModeError (golden check --ref REF) compares names, shapes and
 	// dtypes, and each tensor's error against the reference with the
@@ -279,12 +275,12 @@ const (
 	ModeError Mode = "error"
 )
 
-// GoldenModes lists the modes, default first.
+// Modes lists the modes, default first.
 func Modes() []Mode { return []Mode{ModeStats, ModeExact, ModeStructure} }
 
-// GoldenCheckOptions says how CheckGolden compares.
+// CheckOptions says how Check compares.
 type CheckOptions struct {
-	Mode Mode // "" means GoldenStats
+	Mode Mode // "" means ModeStats
 	// Tolerance resolves each tensor's tolerance in stats mode (dtype
 	// defaults of the recorded and current dtypes, the looser, under the
 	// flags and per-name rules). Checks allclose and max-abs apply to the
@@ -302,7 +298,7 @@ type CheckOptions struct {
 	WorseBy float64
 }
 
-// GoldenReport is the result of a golden check: plain data, and with
+// Report is the result of a golden check: plain data, and with
 // --format json refcmp's stable contract. Lists are never nil.
 type Report struct {
 	// Pass: every recorded tensor is present and unchanged, and no tensor
@@ -323,7 +319,7 @@ type Report struct {
 	Notes       []string      `json:"notes"`
 }
 
-// GoldenFileInfo describes the golden file.
+// FileInfo describes the golden file.
 type FileInfo struct {
 	Path    string `json:"path"`    // the golden file as given (set by the caller)
 	Version int    `json:"version"` // its format version
@@ -332,14 +328,14 @@ type FileInfo struct {
 	Tensors int    `json:"tensors"`
 }
 
-// GoldenInputInfo describes the checked input.
+// InputInfo describes the checked input.
 type InputInfo struct {
 	Source  string `json:"source"`
 	Format  string `json:"format"`
 	Tensors int    `json:"tensors"`
 }
 
-// GoldenCounts sums a report up.
+// Counts sums a report up.
 type Counts struct {
 	Checked int `json:"checked"` // recorded tensors found in the input
 	Passed  int `json:"passed"`
@@ -348,7 +344,7 @@ type Counts struct {
 	Missing int `json:"missing"`
 }
 
-// GoldenTensorCheck is the check of one recorded tensor.
+// TensorCheck is the check of one recorded tensor.
 type TensorCheck struct {
 	Name string `json:"name"`
 	// CurrentName is the input's name for it when that differs (a single
@@ -375,7 +371,7 @@ type TensorCheck struct {
 	Error *diffing.BaselinePair `json:"error,omitempty"`
 }
 
-// GoldenChange is one difference between the record and the input.
+// Change is one difference between the record and the input.
 // Recorded and Current hold the two values: shapes ([]int64), dtypes
 // (string), counts (int64), statistics and element values (Float, so
 // NaN and infinities are the strings "NaN", "Infinity", "-Infinity"),
@@ -392,8 +388,8 @@ type Change struct {
 	Allowed *tensor.Float `json:"allowed,omitempty"`
 }
 
-// CheckGolden checks current (the input, summarized with the recorded
-// sample positions; see GoldenSamplesFor) against recorded. Tensors pair
+// Check checks current (the input, summarized with the recorded
+// sample positions; see SamplesFor) against recorded. Tensors pair
 // by name, or directly when both sides are one single tensor.
 func Check(recorded, current File, opt CheckOptions) Report {
 	mode := opt.Mode
@@ -495,7 +491,7 @@ func Check(recorded, current File, opt CheckOptions) Report {
 	return rep
 }
 
-// GoldenSamplesFor returns the sample offsets to summarize an input
+// SamplesFor returns the sample offsets to summarize an input
 // tensor with: the recorded tensor's, when one of that name (or the
 // single recorded tensor) has the same shape; nil otherwise.
 func SamplesFor(recorded File, name string, shape []int64, single bool) []int64 {
@@ -520,8 +516,8 @@ func SamplesFor(recorded File, name string, shape []int64, single bool) []int64 
 	return out
 }
 
-// CheckGoldenTensor compares one tensor with its record under mode; tol
-// is used in stats mode (see GoldenCheckOptions.Tolerance).
+// CheckTensor compares one tensor with its record under mode; tol
+// is used in stats mode (see CheckOptions.Tolerance).
 func CheckTensor(rec, cur Tensor, mode Mode, tol diffing.Tolerance) TensorCheck {
 	c := TensorCheck{Name: rec.Name, DType: rec.DType, Shape: rec.Shape, Changes: []Change{}}
 	if cur.Name != rec.Name {
@@ -701,11 +697,11 @@ func (c TensorCheck) Summary() string {
 func Record(source, format string, single bool, order string, ts []tensor.Tensor) (File, error) {
 	g := File{Version: Version, Source: source, Format: format, Single: single, Order: order, Tensors: make([]Tensor, 0, len(ts))}
 	for _, t := range ts {
-		s, err := diffing.Summarize(t, diffing.SummaryOptions{Hash: true, Samples: diffing.SamplePositions(t.Numel())})
+		s, err := Summarize(t, diffing.SamplePositions(t.Numel()))
 		if err != nil {
 			return g, err
 		}
-		g.Tensors = append(g.Tensors, TensorOf(s))
+		g.Tensors = append(g.Tensors, s)
 	}
 	return g, nil
 }
@@ -723,15 +719,14 @@ func Current(rec File, source, format string, single bool, ts []tensor.Tensor, m
 	cur := File{Source: source, Format: format, Single: single, Tensors: make([]Tensor, 0, len(ts))}
 	for _, t := range ts {
 		if mode == ModeStructure || (!recorded[t.Name] && !one) {
-			cur.Tensors = append(cur.Tensors, Tensor{Name: t.Name, DType: t.DType, Shape: t.Shape, Numel: t.Numel()})
+			cur.Tensors = append(cur.Tensors, Tensor{TensorStats: diffing.TensorStats{Name: t.Name, DType: t.DType, Shape: t.Shape, Numel: t.Numel()}})
 			continue
 		}
-		samples := SamplesFor(rec, t.Name, t.Shape, single)
-		s, err := diffing.Summarize(t, diffing.SummaryOptions{Hash: true, Samples: samples})
+		s, err := Summarize(t, SamplesFor(rec, t.Name, t.Shape, single))
 		if err != nil {
 			return cur, err
 		}
-		cur.Tensors = append(cur.Tensors, TensorOf(s))
+		cur.Tensors = append(cur.Tensors, s)
 	}
 	return cur, nil
 }

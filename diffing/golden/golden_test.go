@@ -2,22 +2,21 @@ package golden
 
 import (
 	"encoding/json"
-	"io"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/refcmp/refcmp/diffing"
+	"github.com/refcmp/refcmp/internal/tensortest"
 	"github.com/refcmp/refcmp/tensor"
 )
 
 func TestGoldenRoundTrip(t *testing.T) {
-	vals := randF32(100, 1)
+	vals := tensortest.RandF32(100, 1)
 	vals[3] = float32(math.NaN())
 	vals[4] = float32(math.Inf(1))
-	g := recordOf(t, "in.safetensors", f32Tensor("a", vals, 10, 10), f32Tensor("b", []float32{float32(math.NaN())}))
+	g := recordOf(t, "in.safetensors", diffing.SliceTensor("a", vals, []int64{10, 10}), diffing.SliceTensor("b", []float32{float32(math.NaN())}, nil))
 	data, err := json.MarshalIndent(g, "", "  ")
 	if err != nil {
 		t.Fatal(err)
@@ -83,19 +82,19 @@ func changesOf(c TensorCheck) []string {
 }
 
 func TestCheckGolden(t *testing.T) {
-	a := randF32(300, 2)
-	b := randF32(64, 3)
-	rec := recordOf(t, "in", f32Tensor("a", a, 3, 100), f32Tensor("b", b, 8, 8))
+	a := tensortest.RandF32(300, 2)
+	b := tensortest.RandF32(64, 3)
+	rec := recordOf(t, "in", diffing.SliceTensor("a", a, []int64{3, 100}), diffing.SliceTensor("b", b, []int64{8, 8}))
 
 	check := func(mode Mode, tol diffing.ToleranceRules, ts ...tensor.Tensor) Report {
 		t.Helper()
 		cur := File{Source: "cur", Format: "safetensors"}
 		for _, x := range ts {
-			s, err := diffing.Summarize(x, diffing.SummaryOptions{Hash: true, Samples: SamplesFor(rec, x.Name, x.Shape, false)})
+			s, err := Summarize(x, SamplesFor(rec, x.Name, x.Shape, false))
 			if err != nil {
 				t.Fatal(err)
 			}
-			cur.Tensors = append(cur.Tensors, TensorOf(s))
+			cur.Tensors = append(cur.Tensors, s)
 		}
 		return Check(rec, cur, CheckOptions{Mode: mode, Tolerance: tol})
 	}
@@ -104,7 +103,7 @@ func TestCheckGolden(t *testing.T) {
 	// One value changed: stats mode names the tensor and what moved.
 	a2 := slices.Clone(a)
 	a2[150] = 100
-	rep := check("", none, f32Tensor("a", a2, 3, 100), f32Tensor("b", b, 8, 8))
+	rep := check("", none, diffing.SliceTensor("a", a2, []int64{3, 100}), diffing.SliceTensor("b", b, []int64{8, 8}))
 	if rep.Pass || rep.FirstChange == nil || *rep.FirstChange != "a" || rep.Counts.Changed != 1 || rep.Counts.Passed != 1 {
 		t.Fatalf("changed value: %+v", rep)
 	}
@@ -118,10 +117,10 @@ func TestCheckGolden(t *testing.T) {
 		t.Errorf("summary %q", s)
 	}
 	// Structure mode ignores it; exact mode sees it.
-	if rep := check(ModeStructure, none, f32Tensor("a", a2, 3, 100), f32Tensor("b", b, 8, 8)); !rep.Pass || rep.Tensors[0].HashMatch != nil || rep.Tensors[0].Recorded != nil {
+	if rep := check(ModeStructure, none, diffing.SliceTensor("a", a2, []int64{3, 100}), diffing.SliceTensor("b", b, []int64{8, 8})); !rep.Pass || rep.Tensors[0].HashMatch != nil || rep.Tensors[0].Recorded != nil {
 		t.Errorf("structure mode: %+v", rep)
 	}
-	if rep := check(ModeExact, none, f32Tensor("a", a2, 3, 100), f32Tensor("b", b, 8, 8)); rep.Pass || !slices.Equal(changesOf(rep.Tensors[0]), []string{"sha256"}) {
+	if rep := check(ModeExact, none, diffing.SliceTensor("a", a2, []int64{3, 100}), diffing.SliceTensor("b", b, []int64{8, 8})); rep.Pass || !slices.Equal(changesOf(rep.Tensors[0]), []string{"sha256"}) {
 		t.Errorf("exact mode: %+v", rep)
 	}
 
@@ -130,21 +129,21 @@ func TestCheckGolden(t *testing.T) {
 	// rule for that name.
 	a3 := slices.Clone(a)
 	a3[0] = math.Nextafter32(a3[0], 10)
-	rep = check(ModeStats, none, f32Tensor("a", a3, 3, 100), f32Tensor("b", b, 8, 8))
+	rep = check(ModeStats, none, diffing.SliceTensor("a", a3, []int64{3, 100}), diffing.SliceTensor("b", b, []int64{8, 8}))
 	if !rep.Pass || *rep.Tensors[0].HashMatch || !strings.Contains(rep.Tensors[0].Summary(), "within tolerance (the bits differ)") {
 		t.Errorf("one ulp, stats: %+v", rep.Tensors[0])
 	}
 	exactA := diffing.ToleranceRules{Rules: []diffing.ToleranceRule{{Pattern: "a", ToleranceSpec: diffing.ToleranceSpec{Exact: ptrTo(true)}}}}
-	if rep := check(ModeStats, exactA, f32Tensor("a", a3, 3, 100), f32Tensor("b", b, 8, 8)); rep.Pass || !rep.Tensors[0].Tolerance.Exact {
+	if rep := check(ModeStats, exactA, diffing.SliceTensor("a", a3, []int64{3, 100}), diffing.SliceTensor("b", b, []int64{8, 8})); rep.Pass || !rep.Tensors[0].Tolerance.Exact {
 		t.Errorf("one ulp, exact rule: %+v", rep)
 	}
-	if rep := check(ModeExact, none, f32Tensor("a", a3, 3, 100), f32Tensor("b", b, 8, 8)); rep.Pass {
+	if rep := check(ModeExact, none, diffing.SliceTensor("a", a3, []int64{3, 100}), diffing.SliceTensor("b", b, []int64{8, 8})); rep.Pass {
 		t.Errorf("one ulp, exact mode passes")
 	}
 	// A sampled value moved by more than the tolerance, stats barely.
 	a4 := slices.Clone(a)
 	a4[0] += 1e-3
-	rep = check(ModeStats, none, f32Tensor("a", a4, 3, 100), f32Tensor("b", b, 8, 8))
+	rep = check(ModeStats, none, diffing.SliceTensor("a", a4, []int64{3, 100}), diffing.SliceTensor("b", b, []int64{8, 8}))
 	if rep.Pass {
 		t.Fatal("sampled value moved by 1e-3: passes")
 	}
@@ -159,16 +158,16 @@ func TestCheckGolden(t *testing.T) {
 	}
 	// A looser --atol accepts it; max-abs uses atol alone.
 	loose := diffing.ToleranceRules{Base: diffing.ToleranceSpec{Atol: ptrTo(1e-2)}}
-	if rep := check(ModeStats, loose, f32Tensor("a", a4, 3, 100), f32Tensor("b", b, 8, 8)); !rep.Pass {
+	if rep := check(ModeStats, loose, diffing.SliceTensor("a", a4, []int64{3, 100}), diffing.SliceTensor("b", b, []int64{8, 8})); !rep.Pass {
 		t.Errorf("atol 1e-2: %+v", rep.Tensors[0].Changes)
 	}
 
 	// Shape, dtype, NaN count; new and missing.
 	a5 := slices.Clone(a)
 	a5[7] = float32(math.NaN())
-	bf := f32Tensor("b", b, 8, 8)
+	bf := diffing.SliceTensor("b", b, []int64{8, 8})
 	bf.Shape = []int64{64}
-	rep = check("", none, f32Tensor("a", a5, 3, 100), bf, f32Tensor("c", b))
+	rep = check("", none, diffing.SliceTensor("a", a5, []int64{3, 100}), bf, diffing.SliceTensor("c", b, nil))
 	if rep.Pass || rep.Counts.Changed != 2 || !slices.Equal(rep.New, []string{"c"}) {
 		t.Fatalf("shape/NaN/new: %+v", rep)
 	}
@@ -178,7 +177,7 @@ func TestCheckGolden(t *testing.T) {
 	if got := changesOf(rep.Tensors[1]); !slices.Equal(got, []string{"shape"}) {
 		t.Errorf("reshaped: changes %v", got)
 	}
-	rep = check("", none, f32Tensor("b", b, 8, 8))
+	rep = check("", none, diffing.SliceTensor("b", b, []int64{8, 8}))
 	if rep.Pass || !slices.Equal(rep.Missing, []string{"a"}) || rep.Counts.Missing != 1 || rep.FirstChange != nil {
 		t.Errorf("missing: %+v", rep)
 	}
@@ -189,17 +188,17 @@ func TestCheckGolden(t *testing.T) {
 		}
 		return out
 	}(), []int64{8, 8})
-	rep = check("", none, f32Tensor("a", a, 3, 100), bt)
+	rep = check("", none, diffing.SliceTensor("a", a, []int64{3, 100}), bt)
 	if rep.Pass || !slices.Equal(changesOf(rep.Tensors[1]), []string{"dtype"}) {
 		t.Errorf("F64 for F32 with the same values: %+v", rep.Tensors[1])
 	}
 }
 
 func TestCheckGoldenSingle(t *testing.T) {
-	rec := recordOf(t, "x.npy", f32Tensor("x.npy", []float32{1, 2, 3}))
+	rec := recordOf(t, "x.npy", diffing.SliceTensor("x.npy", []float32{1, 2, 3}, nil))
 	rec.Single = true
-	s, _ := diffing.Summarize(f32Tensor("y.npy", []float32{1, 2, 3}), diffing.SummaryOptions{Hash: true, Samples: SamplesFor(rec, "y.npy", []int64{3}, true)})
-	cur := File{Single: true, Tensors: []Tensor{TensorOf(s)}}
+	s, _ := Summarize(diffing.SliceTensor("y.npy", []float32{1, 2, 3}, nil), SamplesFor(rec, "y.npy", []int64{3}, true))
+	cur := File{Single: true, Tensors: []Tensor{s}}
 	rep := Check(rec, cur, CheckOptions{})
 	if !rep.Pass || rep.Tensors[0].CurrentName != "y.npy" {
 		t.Errorf("single tensors pair whatever their names: %+v", rep)
@@ -226,7 +225,7 @@ func ptrTo[T any](v T) *T { return &v }
 
 func FuzzParseGolden(f *testing.F) {
 	g := File{Version: 1, Source: "s", Format: "npy", Tensors: []Tensor{{
-		Name: "x", DType: tensor.F32, Shape: []int64{2}, Numel: 2, SHA256: strings.Repeat("0", 64),
+		TensorStats: diffing.TensorStats{Name: "x", DType: tensor.F32, Shape: []int64{2}, Numel: 2}, SHA256: strings.Repeat("0", 64),
 		Samples: []diffing.Sample{{Index: []int64{1}, Offset: 1, Value: 2}},
 	}}}
 	b, _ := json.Marshal(g)
@@ -250,8 +249,8 @@ func FuzzParseGolden(f *testing.F) {
 // per second), with and without the SHA-256, in memory and through
 // ReadAt.
 func BenchmarkSummarize(b *testing.B) {
-	vals := randF32(16<<20, 3)
-	mem := f32Tensor("x", vals)
+	vals := tensortest.RandF32(16<<20, 3)
+	mem := diffing.SliceTensor("x", vals, nil)
 	for _, c := range []struct {
 		name string
 		t    tensor.Tensor
@@ -259,8 +258,8 @@ func BenchmarkSummarize(b *testing.B) {
 	}{
 		{"mem", mem, false},
 		{"mem+sha256", mem, true},
-		{"readat", tensor.Tensor{Name: "x", DType: mem.DType, Shape: mem.Shape, Data: goldenReader{mem.Data}}, false},
-		{"readat+sha256", tensor.Tensor{Name: "x", DType: mem.DType, Shape: mem.Shape, Data: goldenReader{mem.Data}}, true},
+		{"readat", tensor.Tensor{Name: "x", DType: mem.DType, Shape: mem.Shape, Data: tensortest.ReaderOnly(mem.Data)}, false},
+		{"readat+sha256", tensor.Tensor{Name: "x", DType: mem.DType, Shape: mem.Shape, Data: tensortest.ReaderOnly(mem.Data)}, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(4 * len(vals)))
@@ -273,36 +272,15 @@ func BenchmarkSummarize(b *testing.B) {
 	}
 }
 
-// goldenReader hides MemData's Bytes, so Summarize goes through ReadAt.
-type goldenReader struct{ r io.ReaderAt }
-
-func (r goldenReader) ReadAt(p []byte, off int64) (int, error) { return r.r.ReadAt(p, off) }
-
-func f32Tensor(name string, vals []float32, shape ...int64) tensor.Tensor {
-	if shape == nil {
-		shape = []int64{int64(len(vals))}
-	}
-	return diffing.SliceTensor(name, vals, shape)
-}
-
-func randF32(n int, seed uint64) []float32 {
-	r := rand.New(rand.NewPCG(seed, 1))
-	out := make([]float32, n)
-	for i := range out {
-		out[i] = float32(r.NormFloat64()*3 + 0.5)
-	}
-	return out
-}
-
 func recordOf(t *testing.T, source string, ts ...tensor.Tensor) File {
 	t.Helper()
 	g := File{Version: Version, Source: source, Format: "safetensors", Order: "natural"}
 	for _, x := range ts {
-		s, err := diffing.Summarize(x, diffing.SummaryOptions{Hash: true, Samples: diffing.SamplePositions(x.Numel())})
+		s, err := Summarize(x, diffing.SamplePositions(x.Numel()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		g.Tensors = append(g.Tensors, TensorOf(s))
+		g.Tensors = append(g.Tensors, s)
 	}
 	return g
 }

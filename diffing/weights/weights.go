@@ -81,6 +81,10 @@ type Match struct {
 	LoadedName string // as loaded, before --map
 	Shape      []int64
 	DType      tensor.DType
+	// Colliding lists, when several loaded weights map to Name, all of
+	// them as loaded (the Collision row's LoadedNames; LoadedName is the
+	// first, the one compared); nil otherwise.
+	Colliding []string
 }
 
 // ListingSummary describes one side of the diff.
@@ -361,7 +365,11 @@ func pair(expected, loaded tensor.Listing, opts Options) (*weightsDiff, map[stri
 		}
 		r.Counts.Matched++
 		l := lds[j]
-		r.Matched = append(r.Matched, Match{Name: w.Name, LoadedName: l.w.Name, Shape: w.Shape, DType: w.DType})
+		m := Match{Name: w.Name, LoadedName: l.w.Name, Shape: w.Shape, DType: w.DType}
+		if c, ok := collIdx[w.Name]; ok {
+			m.Colliding = r.Collisions[c].LoadedNames
+		}
+		r.Matched = append(r.Matched, m)
 		if w.Shape != nil && l.w.Shape != nil && !slices.Equal(w.Shape, l.w.Shape) {
 			r.ShapeMismatch = append(r.ShapeMismatch, ShapeMismatch{
 				Name: w.Name, LoadedName: l.w.Name, ExpectedShape: w.Shape, LoadedShape: l.w.Shape,
