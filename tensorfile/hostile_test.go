@@ -30,26 +30,6 @@ import (
 // Each must fail with an error naming the file (or read right), within
 // a time and a memory budget, and never panic.
 
-// budget runs f and fails the test when it takes longer than d or
-// allocates more than maxAlloc bytes in all (an upper bound on its peak).
-// The time bounds are generous: CI may be a loaded 2-core machine.
-func budget(t *testing.T, d time.Duration, maxAlloc uint64, f func()) {
-	t.Helper()
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	f()
-	el := time.Since(start)
-	runtime.ReadMemStats(&after)
-	if el > d {
-		t.Errorf("took %v, budget %v", el, d)
-	}
-	if got := after.TotalAlloc - before.TotalAlloc; got > maxAlloc {
-		t.Errorf("allocated %d bytes, budget %d", got, maxAlloc)
-	}
-}
-
 // pk helps build pickles by hand.
 type pk struct{ bytes.Buffer }
 
@@ -242,7 +222,7 @@ func TestHostilePickles(t *testing.T) {
 			if hc.name == "memo-bomb" {
 				mem = 160 << 20 // the model of the memo: a map of 1M entries
 			}
-			budget(t, 10*time.Second, mem, func() {
+			tensortest.Budget(t, 10*time.Second, mem, func() {
 				c, err := Open(p, Options{})
 				if hc.want != "" {
 					if err == nil {
@@ -370,7 +350,7 @@ func TestNpzHoldsBoundedMemory(t *testing.T) {
 
 	q := filepath.Join(dir, "many.npz")
 	zipBomb(t, q, 3000, 1<<19) // 2 MiB members: over the 1 MiB header limit
-	budget(t, 30*time.Second, 600<<20, func() {
+	tensortest.Budget(t, 30*time.Second, 600<<20, func() {
 		l, err := List(q)
 		if err != nil || len(l.Weights) != 3000 {
 			t.Fatalf("%d weights, %v", len(l.Weights), err)
@@ -389,7 +369,7 @@ func TestBroadcastNotMaterialized(t *testing.T) {
 	copy(file[len(file)-16:], leF32(1, 2, 3, 4))
 	p := filepath.Join(t.TempDir(), "bcast.pt")
 	os.WriteFile(p, file, 0o644)
-	budget(t, 10*time.Second, 16<<20, func() {
+	tensortest.Budget(t, 10*time.Second, 16<<20, func() {
 		c, err := Open(p, Options{MaxMaterialize: 1 << 20})
 		if err != nil {
 			t.Fatal(err)
@@ -510,7 +490,7 @@ func TestJSONManifestLinear(t *testing.T) {
 		fmt.Fprintf(&b, `"layers.%d.weight"`, i)
 	}
 	b.WriteString("\n]\n")
-	budget(t, 20*time.Second, 1<<30, func() {
+	tensortest.Budget(t, 20*time.Second, 1<<30, func() {
 		l, err := ParseManifest("m.json", strings.NewReader(b.String()))
 		if err != nil || len(l.Weights) != 400_000 {
 			t.Fatalf("%d weights, %v", len(l.Weights), err)

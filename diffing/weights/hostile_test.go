@@ -2,37 +2,17 @@ package weights
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/refcmp/refcmp/internal/tensortest"
 	"github.com/refcmp/refcmp/tensor"
 )
 
 // Hostile listings: names built to make the name hints quadratic. Each
 // must give its answer in bounded time and memory, with a note saying
 // what was skipped.
-
-// budget runs f and fails when it takes longer than d or allocates more
-// than maxAlloc bytes in all (an upper bound on its peak).
-func budget(t *testing.T, d time.Duration, maxAlloc uint64, f func()) {
-	t.Helper()
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	f()
-	el := time.Since(start)
-	runtime.ReadMemStats(&after)
-	t.Logf("%v, %d MB allocated", el, (after.TotalAlloc-before.TotalAlloc)>>20)
-	if el > d {
-		t.Errorf("took %v, budget %v", el, d)
-	}
-	if got := after.TotalAlloc - before.TotalAlloc; got > maxAlloc {
-		t.Errorf("allocated %d MB, budget %d MB", got>>20, maxAlloc>>20)
-	}
-}
 
 func noteHint(r Report, kind, prefix string) string {
 	for _, h := range r.Hints {
@@ -51,7 +31,7 @@ func TestHostileLongNames(t *testing.T) {
 	exp := tensor.Listing{Weights: []tensor.Info{{Name: long + "x"}, {Name: "ok.weight"}}}
 	got := tensor.Listing{Weights: []tensor.Info{{Name: long + "y"}, {Name: "ok.weight"}}}
 	var r Report
-	budget(t, 30*time.Second, 64<<20, func() { r = Diff(exp, got, Options{}) })
+	tensortest.Budget(t, 30*time.Second, 64<<20, func() { r = Diff(exp, got, Options{}) })
 	if len(r.Missing) != 1 || len(r.Unexpected) != 1 {
 		t.Fatalf("%d missing, %d unexpected", len(r.Missing), len(r.Unexpected))
 	}
@@ -71,7 +51,7 @@ func TestHostileManyLongNames(t *testing.T) {
 		got.Weights = append(got.Weights, tensor.Info{Name: fmt.Sprintf("%s%04d", strings.Repeat("g", 3996), i)})
 	}
 	var r Report
-	budget(t, 20*time.Second, 256<<20, func() { r = Diff(exp, got, Options{}) })
+	tensortest.Budget(t, 20*time.Second, 256<<20, func() { r = Diff(exp, got, Options{}) })
 	if n := noteHint(r, HintClosest, "closest names were not searched for "); !strings.HasSuffix(n, "missing names: the search's budget ran out") {
 		t.Errorf("note %q", n)
 	}
@@ -87,7 +67,7 @@ func TestHostileManyPrefixes(t *testing.T) {
 		got.Weights = append(got.Weights, tensor.Info{Name: fmt.Sprintf("got%d.attn.proj.weight", i)})
 	}
 	var r Report
-	budget(t, 20*time.Second, 1<<30, func() { r = Diff(exp, got, Options{}) })
+	tensortest.Budget(t, 20*time.Second, 1<<30, func() { r = Diff(exp, got, Options{}) })
 	want := "prefix changes were not searched for 2 common suffixes shared by over 256 loaded prefixes each"
 	if n := noteHint(r, HintPrefix, "prefix changes were not"); n != want {
 		t.Errorf("note %q, want %q", n, want)
@@ -109,7 +89,7 @@ func TestHostilePrefixWork(t *testing.T) {
 		got.Weights = append(got.Weights, tensor.Info{Name: fmt.Sprintf("g%d.s%d.x.weight", i, i%100)})
 	}
 	var r Report
-	budget(t, 30*time.Second, 2<<30, func() { r = Diff(exp, got, Options{}) })
+	tensortest.Budget(t, 30*time.Second, 2<<30, func() { r = Diff(exp, got, Options{}) })
 	if n := noteHint(r, HintPrefix, "prefix changes were not"); !strings.Contains(n, "after the search's budget ran out") {
 		t.Errorf("note %q", n)
 	}
@@ -123,7 +103,7 @@ func TestHostileHugeName(t *testing.T) {
 	exp := tensor.Listing{Weights: []tensor.Info{{Name: long + "x"}}}
 	got := tensor.Listing{Weights: []tensor.Info{{Name: long + "y"}}}
 	var r Report
-	budget(t, 20*time.Second, 2<<30, func() { r = Diff(exp, got, Options{}) })
+	tensortest.Budget(t, 20*time.Second, 2<<30, func() { r = Diff(exp, got, Options{}) })
 	if len(r.Missing) != 1 || len(r.Unexpected) != 1 {
 		t.Fatalf("%d missing, %d unexpected", len(r.Missing), len(r.Unexpected))
 	}

@@ -9,6 +9,9 @@ import (
 	"encoding/binary"
 	"io"
 	"math/rand/v2"
+	"runtime"
+	"testing"
+	"time"
 )
 
 // ReaderOnly returns r with only its ReadAt: it hides the Bytes of
@@ -45,4 +48,27 @@ func Npy(dict string, data []byte) []byte {
 	b.WriteString(h)
 	b.Write(data)
 	return b.Bytes()
+}
+
+// Budget runs f and fails the test when it takes longer than d or
+// allocates more than maxAlloc bytes in all (an upper bound on its peak).
+// The hostile-input tests use it; keep d generous: CI may be a loaded
+// 2-core machine.
+func Budget(t testing.TB, d time.Duration, maxAlloc uint64, f func()) {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	f()
+	el := time.Since(start)
+	runtime.ReadMemStats(&after)
+	got := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%v, %d MB allocated", el, got>>20)
+	if el > d {
+		t.Errorf("took %v, budget %v", el, d)
+	}
+	if got > maxAlloc {
+		t.Errorf("allocated %d MB, budget %d MB", got>>20, maxAlloc>>20)
+	}
 }
