@@ -51,7 +51,13 @@ func presetListings(p *gguf.Preset, expected, loaded *tensor.Listing, opts *weig
 	if ge {
 		g, h = expected, loaded
 	}
+	hfNames := make([]string, len(h.Weights))
+	for i, w := range h.Weights {
+		hfNames[i] = w.Name
+	}
+	gaps := tensorfile.ExpertGaps(*g, p, hfNames)
 	*g = tensorfile.PresetListing(*g, p)
+	g.Notes = append(g.Notes, gaps...)
 	h.Weights, h.Notes = dropConverted(p, h.Weights, func(w tensor.Info) string { return w.Name }, h.Notes, "expected")
 	for _, r := range p.Rules {
 		if r.Tied != "" {
