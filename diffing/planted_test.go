@@ -137,12 +137,15 @@ func TestPlantedOtherShapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, seed := range []string{"11", "23"} {
+	for _, c := range []struct{ seed, size string }{
+		{"11", "other"}, {"23", "other"}, {"37", "other"}, {"41", "other"}, {"59", "other"}, {"73", "other"},
+		{"5", "large"}, {"17", "large"},
+	} {
 		dir := t.TempDir()
-		cmd := exec.Command(py, filepath.Join(root, "scripts", "make_planted.py"), "--out", dir, "--seed", seed, "--size", "other")
+		cmd := exec.Command(py, filepath.Join(root, "scripts", "make_planted.py"), "--out", dir, "--seed", c.seed, "--size", c.size)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("make_planted.py: %v\n%s", err, out)
 		}
-		t.Run("seed"+seed, func(t *testing.T) { checkPlanted(t, loadPlanted(t, dir)) })
+		t.Run(c.size+"-seed"+c.seed, func(t *testing.T) { checkPlanted(t, loadPlanted(t, dir)) })
 	}
 }

@@ -2,7 +2,7 @@
 """make_planted.py: the planted-bug suite of refcmp's diagnosis.
 
 Usage (from the repository root):
-    /usr/bin/python3 scripts/make_planted.py [--out testdata/planted] [--seed 0] [--size small|other]
+    /usr/bin/python3 scripts/make_planted.py [--out testdata/planted] [--seed 0] [--size small|other|large]
 
 A small GPT-2 style block and a small conv net are run by torch (the
 reference, float32), then re-run with one realistic formulation bug planted
@@ -46,6 +46,9 @@ class Dims:
         if size == "small":
             self.B, self.T, self.C, self.H = 2, 16, 64, 4
             self.N, self.CC, self.HW = 2, 8, 8
+        elif size == "large":
+            self.B, self.T, self.C, self.H = 2, 48, 128, 8
+            self.N, self.CC, self.HW = 2, 16, 14
         else:
             self.B, self.T, self.C, self.H = 3, 12, 48, 3
             self.N, self.CC, self.HW = 3, 6, 10
@@ -393,7 +396,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="testdata/planted")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--size", default="small", choices=["small", "other"])
+    ap.add_argument("--size", default="small", choices=["small", "other", "large"])
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
