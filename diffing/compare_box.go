@@ -47,19 +47,49 @@ func (b *mismatchBox) full() bool {
 }
 
 // add widens the box with the block's mismatching elements (base is the
-// block's flat index).
+// block's flat index). It walks the block by runs of one row of the last
+// axis: the outer indices are updated once per run that mismatches, the
+// last axis from the run's first and last mismatch (an edge that never
+// mismatches keeps the box from filling, so this runs on every block).
 func (b *mismatchBox) add(in *blockIn, mode mismatchMode, kp *kparams, base int64, flags []bool) {
 	blockMismatches(in, mode, kp, flags)
+	b.walk(base, flags)
+}
+
+// walk widens the box with the flagged elements from flat index base on.
+func (b *mismatchBox) walk(base int64, flags []bool) {
+	nd := len(b.shape)
+	if nd == 0 {
+		return // a scalar: the box has no axes
+	}
+	row := b.shape[nd-1]
 	idx := tensor.Unravel(base, b.shape)
-	nd := len(idx)
-	for _, m := range flags {
-		if m {
-			for a, v := range idx {
-				b.lo[a] = min(b.lo[a], v)
-				b.hi[a] = max(b.hi[a], v)
+	for i := 0; i < len(flags); {
+		n := int(min(int64(len(flags)-i), row-idx[nd-1]))
+		first, last := -1, -1
+		for j, m := range flags[i : i+n] {
+			if m {
+				if first < 0 {
+					first = j
+				}
+				last = j
 			}
 		}
-		for a := nd - 1; a >= 0; a-- { // next index, C order
+		if first >= 0 {
+			for a := range nd - 1 {
+				b.lo[a] = min(b.lo[a], idx[a])
+				b.hi[a] = max(b.hi[a], idx[a])
+			}
+			b.lo[nd-1] = min(b.lo[nd-1], idx[nd-1]+int64(first))
+			b.hi[nd-1] = max(b.hi[nd-1], idx[nd-1]+int64(last))
+		}
+		i += n
+		idx[nd-1] += int64(n)
+		if idx[nd-1] < row {
+			continue
+		}
+		idx[nd-1] = 0
+		for a := nd - 2; a >= 0; a-- { // next row, C order
 			idx[a]++
 			if idx[a] < b.shape[a] {
 				break
