@@ -32,7 +32,7 @@ func Closest(name string, candidates []string, n int) []string {
 		if budget -= cells; budget < 0 {
 			break
 		}
-		if d, ok := boundedDistance(name, c, limit); ok {
+		if d, ok := EditDistance(name, c, limit); ok {
 			hits = append(hits, hit{d, i})
 		}
 	}
@@ -47,9 +47,17 @@ func Closest(name string, candidates []string, n int) []string {
 	return out
 }
 
-// boundedDistance is the edit distance of a and b when it is at most
-// k, computed on the band |i-j| <= k only.
-func boundedDistance(a, b string, k int) (int, bool) {
+// EditDistance is the character edit distance (Levenshtein) of a and b
+// when it is at most k, computed on the band |i-j| <= k only, after
+// setting their common prefix and suffix aside; ok is false when the
+// distance is over k. k = max(len(a), len(b)) gives the exact distance.
+func EditDistance(a, b string, k int) (d int, ok bool) {
+	for len(a) > 0 && len(b) > 0 && a[0] == b[0] {
+		a, b = a[1:], b[1:]
+	}
+	for len(a) > 0 && len(b) > 0 && a[len(a)-1] == b[len(b)-1] {
+		a, b = a[:len(a)-1], b[:len(b)-1]
+	}
 	big := k + 1
 	prev := make([]int, len(b)+2)
 	cur := make([]int, len(b)+2)

@@ -33,9 +33,9 @@ func TestClosest(t *testing.T) {
 		{"", "ab", 2, 2, true},
 		{"abc", "abc", 1, 0, true},
 	} {
-		d, ok := boundedDistance(tc.a, tc.b, tc.k)
+		d, ok := EditDistance(tc.a, tc.b, tc.k)
 		if ok != tc.ok || ok && d != tc.d {
-			t.Errorf("boundedDistance(%q, %q, %d) = %d, %v; want %d, %v", tc.a, tc.b, tc.k, d, ok, tc.d, tc.ok)
+			t.Errorf("EditDistance(%q, %q, %d) = %d, %v; want %d, %v", tc.a, tc.b, tc.k, d, ok, tc.d, tc.ok)
 		}
 	}
 }

@@ -285,37 +285,9 @@ func compSubst(a, b string) float64 {
 	if an || bn {
 		return 1
 	}
-	return float64(levenshtein(a, b)) / float64(max(len(a), len(b)))
-}
-
-// levenshtein is the character edit distance of a and b; their common
-// prefix and suffix are set aside first.
-func levenshtein(a, b string) int {
-	p := 0
-	for p < len(a) && p < len(b) && a[p] == b[p] {
-		p++
-	}
-	a, b = a[p:], b[p:]
-	for len(a) > 0 && len(b) > 0 && a[len(a)-1] == b[len(b)-1] {
-		a, b = a[:len(a)-1], b[:len(b)-1]
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j-1]+c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	n := max(len(a), len(b))
+	d, _ := names.EditDistance(a, b, n)
+	return float64(d) / float64(n)
 }
 
 // renameRule builds a --map rule that turns the loaded name's differing
