@@ -131,6 +131,10 @@ func f16ToF64(h uint16) float64 {
 
 func decodeF64(dst []float64, src []byte) {
 	src = src[:8*len(dst)]
+	if f, ok := native[float64](src); ok {
+		copy(dst, f)
+		return
+	}
 	for i := range dst {
 		dst[i] = math.Float64frombits(binary.LittleEndian.Uint64(src[8*i:]))
 	}
@@ -138,6 +142,13 @@ func decodeF64(dst []float64, src []byte) {
 
 func decodeF32(dst []float64, src []byte) {
 	src = src[:4*len(dst)]
+	if f, ok := native[float32](src); ok {
+		dst = dst[:len(f)]
+		for i, v := range f {
+			dst[i] = float64(v)
+		}
+		return
+	}
 	for i := range dst {
 		dst[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:])))
 	}
@@ -145,6 +156,13 @@ func decodeF32(dst []float64, src []byte) {
 
 func decodeF16(dst []float64, src []byte) {
 	src = src[:2*len(dst)]
+	if h, ok := native[uint16](src); ok {
+		dst = dst[:len(h)]
+		for i, v := range h {
+			dst[i] = f16ToF64(v)
+		}
+		return
+	}
 	for i := range dst {
 		dst[i] = f16ToF64(binary.LittleEndian.Uint16(src[2*i:]))
 	}
@@ -152,6 +170,13 @@ func decodeF16(dst []float64, src []byte) {
 
 func decodeBF16(dst []float64, src []byte) {
 	src = src[:2*len(dst)]
+	if h, ok := native[uint16](src); ok {
+		dst = dst[:len(h)]
+		for i, v := range h {
+			dst[i] = float64(math.Float32frombits(uint32(v) << 16))
+		}
+		return
+	}
 	for i := range dst {
 		dst[i] = float64(math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16))
 	}

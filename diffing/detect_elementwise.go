@@ -90,9 +90,13 @@ func detectElementwise(in *diagInput) []finding {
 	for len(pts)%step == 0 {
 		step += 2
 	}
+	// The pairs are fitted on the first elemFitSamples of that order:
+	// each point costs an inversion per branch, and a named pair must
+	// explain 99% of Σ d² on them, which a thousand points test well.
+	nfit := min(len(pts), elemFitSamples)
 	for _, c := range knownPairs() {
 		var e2, d2, emax float64
-		for i := range pts {
+		for i := range nfit {
 			p := pts[i*step%len(pts)]
 			if i == 64 && e2 > 0.5*d2 {
 				e2 = math.Inf(1)
@@ -107,7 +111,7 @@ func detectElementwise(in *diagInput) []finding {
 			e2 += e * e
 			emax = max(emax, math.Abs(e))
 		}
-		if ex := 1 - e2/sdd; ex > bestExpl && emax > 0 {
+		if ex := 1 - e2/d2; d2 > 0 && ex > bestExpl && emax > 0 {
 			bestName, bestExpl, bestMax = c.name, ex, emax
 		}
 	}
@@ -124,15 +128,16 @@ func detectElementwise(in *diagInput) []finding {
 	if bestExpl >= elemMinKnown {
 		h.Summary = fmt.Sprintf("ours - ref is a function of ref alone: %s", bestName)
 		h.Evidence = fmt.Sprintf("on %d sampled elements, inverting ref through the first and applying the second explains %.3f%% of Σ d² (max error %s)",
-			len(pts), 100*bestExpl, g(bestMax))
+			nfit, 100*bestExpl, g(bestMax))
 	}
 	return []finding{{hint: h, score: smooth, weak: bestExpl < elemMinKnown}}
 }
 
 const (
-	elemSamples   = 4096
-	elemMinSmooth = 0.9
-	elemMinKnown  = 0.99
+	elemSamples    = 4096
+	elemFitSamples = 1024
+	elemMinSmooth  = 0.9
+	elemMinKnown   = 0.99
 )
 
 // elemPair is a known formulation mismatch: ref computed f, ours g, of

@@ -38,6 +38,7 @@ func detectNormStats(in *diagInput) []finding {
 	// d_tc = α_t (r_tc - β_c), α = s - 1.
 	alpha := make([]float64, nr)
 	beta := make([]float64, cols)
+	num := make([]float64, cols)
 	var sdd float64
 	for t := range nr {
 		for c := range cols {
@@ -60,14 +61,19 @@ func detectNormStats(in *diagInput) []finding {
 				alpha[t] = num / den
 			}
 		}
-		for c := range cols {
-			var num, den float64
-			for t := range nr {
-				num += alpha[t] * (alpha[t]*r[t][c] - d[t][c])
-				den += alpha[t] * alpha[t]
+		// β_c = Σ_t α_t(α_t r_tc - d_tc) / Σ_t α_t², summed row by row.
+		var den float64
+		clear(num)
+		for t := range nr {
+			a, rt, dt := alpha[t], r[t], d[t][:len(r[t])]
+			den += a * a
+			for c, x := range rt {
+				num[c] += a * (a*x - dt[c])
 			}
-			if den > 0 {
-				beta[c] = num / den
+		}
+		if den > 0 {
+			for c := range beta {
+				beta[c] = num[c] / den
 			}
 		}
 		if it > 3 && math.Abs(alpha[0]-prev) <= 1e-12*max(1, math.Abs(prev)) {

@@ -51,7 +51,7 @@ func detectReorder(in *diagInput) []finding {
 				return true
 			}
 			perm := slices.Clone(p)
-			sc, err := checkRemap(in.rr, in.or, shape, shape, in.atol, in.rtol, in.res.Tolerance.EqualNaN, true,
+			sc, err := checkRemap(in.rr, in.or, shape, shape, in.atol, in.rtol, in.res.Tolerance.EqualNaN, true, remapMinFrac,
 				func(oi, ri []int64) bool {
 					copy(ri, tensor.Unravel(m.refIndex(ravel(oi, shape)), shape))
 					return true
@@ -60,7 +60,7 @@ func detectReorder(in *diagInput) []finding {
 				in.rr.err = err
 				return false
 			}
-			if sc.frac() < 0.99 || float64(sc.idMatched) > 0.5*float64(sc.checked) {
+			if sc.frac() < remapMinFrac || float64(sc.idMatched) > 0.5*float64(sc.checked) {
 				return true
 			}
 			out = append(out, finding{

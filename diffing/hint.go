@@ -510,6 +510,10 @@ func permName(p []int) string {
 // maxRemaps bounds the remappings tried per pair.
 const maxRemaps = 48
 
+// remapMinFrac is the share of sampled positions a remapping must match
+// to explain a same-shape pair.
+const remapMinFrac = 0.99
+
 // remapHints tries the index remappings of a same-shape failing pair:
 // transpose (2-D), shape-preserving axis permutations, shifts by one along
 // each axis and in flat order. Only a remapping that matches at least 99%
@@ -526,11 +530,11 @@ func remapHints(ref, ours tensor.Tensor, res *Result, atol, rtol float64) ([]Ten
 	tried := 0
 	try := func(f func(oi, ri []int64) bool) (sampleCheck, bool, error) {
 		tried++
-		sc, err := checkRemap(rr, or, shape, shape, atol, rtol, eqNaN, true, f)
+		sc, err := checkRemap(rr, or, shape, shape, atol, rtol, eqNaN, true, remapMinFrac, f)
 		if err != nil {
 			return sc, false, err
 		}
-		ok := sc.checked >= min(16, int(res.Numel)-1) && sc.frac() >= 0.99 && float64(sc.idMatched) <= 0.5*float64(sc.checked)
+		ok := sc.checked >= min(16, int(res.Numel)-1) && sc.frac() >= remapMinFrac && float64(sc.idMatched) <= 0.5*float64(sc.checked)
 		return sc, ok, nil
 	}
 	evidence := func(sc sampleCheck, what string) string {
@@ -676,7 +680,7 @@ func shapeHints(ref, ours tensor.Tensor, res *Result) ([]TensorHint, error) {
 					return false
 				}
 				perm := slices.Clone(p)
-				sc, err := checkRemap(rr, or, os, rs, atol, rtol, eqNaN, false, permRemap(perm))
+				sc, err := checkRemap(rr, or, os, rs, atol, rtol, eqNaN, false, 0, permRemap(perm))
 				if err != nil {
 					ferr = err
 					return false
@@ -698,7 +702,7 @@ func shapeHints(ref, ours tensor.Tensor, res *Result) ([]TensorHint, error) {
 			}
 		}
 		// The same data in C order.
-		sc, err := checkRemap(rr, or, os, rs, atol, rtol, eqNaN, false, func(oi, ri []int64) bool {
+		sc, err := checkRemap(rr, or, os, rs, atol, rtol, eqNaN, false, 0, func(oi, ri []int64) bool {
 			copy(ri, tensor.Unravel(ravel(oi, os), rs))
 			return true
 		})
@@ -734,7 +738,7 @@ func shapeHints(ref, ours tensor.Tensor, res *Result) ([]TensorHint, error) {
 				axis = a
 			}
 		}
-		sc, err := checkRemap(rr, or, os, rs, atol, rtol, eqNaN, false, func(oi, ri []int64) bool {
+		sc, err := checkRemap(rr, or, os, rs, atol, rtol, eqNaN, false, 0, func(oi, ri []int64) bool {
 			copy(ri, oi)
 			return oi[axis] < rs[axis]
 		})

@@ -1,6 +1,7 @@
 package diffing
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -55,6 +56,17 @@ func (e *elemReader) at(flat int64) (float64, error) {
 	var b []byte
 	if e.mem != nil {
 		b = e.mem[flat*int64(sz) : (flat+1)*int64(sz)]
+		// The common float dtypes without the decoder's call.
+		switch e.t.DType {
+		case tensor.F32:
+			return float64(math.Float32frombits(binary.LittleEndian.Uint32(b))), nil
+		case tensor.F64:
+			return math.Float64frombits(binary.LittleEndian.Uint64(b)), nil
+		case tensor.BF16:
+			return float64(math.Float32frombits(uint32(binary.LittleEndian.Uint16(b)) << 16)), nil
+		case tensor.F16:
+			return f16ToF64(binary.LittleEndian.Uint16(b)), nil
+		}
 	} else {
 		b = e.buf[:sz]
 		k, err := e.t.Data.ReadAt(b, flat*int64(sz))
@@ -80,9 +92,11 @@ func (s sampleCheck) frac() float64 { return float64(s.matched) / float64(max(1,
 // checkRemap samples positions of ours and compares each with the ref
 // element mapOurs gives (ok false: no counterpart, skipped). With
 // identity set (same shapes) it also compares the same positions without
-// remapping.
+// remapping. With minFrac > 0 it stops once the matched share can no
+// longer reach minFrac (the caller then rejects the remapping, whatever
+// the rest of the sample holds).
 func checkRemap(ref, ours *elemReader, oursShape, refShape []int64, atol, rtol float64, equalNaN, identity bool,
-	mapOurs func(oi, ri []int64) bool) (sampleCheck, error) {
+	minFrac float64, mapOurs func(oi, ri []int64) bool) (sampleCheck, error) {
 	var sc sampleCheck
 	n, _ := tensor.Numel(oursShape)
 	if n == 0 {
@@ -104,7 +118,16 @@ func checkRemap(ref, ours *elemReader, oursShape, refShape []int64, atol, rtol f
 	} else {
 		tries = 4 * hintSamples
 	}
+	// Misses beyond maxMiss leave matched/checked below minFrac for any
+	// number checked up to the most there can be.
+	maxMiss := -1
+	if minFrac > 0 {
+		maxMiss = int((1 - minFrac) * float64(min(tries, hintSamples)))
+	}
 	for t := int64(0); t < tries && sc.checked < hintSamples; t++ {
+		if maxMiss >= 0 && sc.checked-sc.matched > maxMiss {
+			break
+		}
 		j := t
 		if !all {
 			j = rng.Int64N(n)
