@@ -313,26 +313,8 @@ func (s *axisStats) segment(j0 int64, r, o []float64) {
 	var m, sr, sd, srr, srd, sdd float64
 	var cnt int64
 	if s.finite {
-		for e, x := range r {
-			d := o[e] - x
-			// 1 when |d| > atol + rtol·|x|: the sign of their difference
-			// (never -0: a - a is +0), without a branch to mispredict.
-			mis := float64(math.Float64bits(allowance(atol, rtol, math.Abs(x))-math.Abs(d)) >> 63)
-			xd, dd := x*d, d*d
-			cmis[e] += mis
-			csr[e] += x
-			csd[e] += d
-			csrr[e] += x * x
-			csrd[e] += xd
-			csdd[e] += dd
-			bm[e] += mis
-			m += mis
-			sr += x
-			sd += d
-			srr += x * x
-			srd += xd
-			sdd += dd
-		}
+		v := segmentSums(r, o, cmis, csr, csd, csrr, csrd, csdd, bm, atol, rtol)
+		m, sr, sd, srr, srd, sdd = v[0], v[1], v[2], v[3], v[4], v[5]
 		if band {
 			s.bandN[bo+j0]++
 			s.bandN[bo+j1]--
@@ -341,33 +323,19 @@ func (s *axisStats) segment(j0 int64, r, o []float64) {
 		s.colN[j0]++
 		s.colN[j1]--
 	} else {
+		// The same sums over the finite pairs, then their counts.
+		var lanes [24]float64
+		segmentLanes(r, o, cmis, csr, csd, csrr, csrd, csdd, bm, atol, rtol, 0, true, &lanes)
+		v := sumLanes(&lanes)
+		m, sr, sd, srr, srd, sdd = v[0], v[1], v[2], v[3], v[4], v[5]
 		for e, x := range r {
-			y := o[e]
-			if x-x != 0 || y-y != 0 {
+			if y := o[e]; x-x != 0 || y-y != 0 {
 				continue
 			}
-			d := y - x
-			var mis float64
-			if math.Abs(d) > allowance(atol, rtol, math.Abs(x)) {
-				mis = 1
-			}
-			cmis[e] += mis
-			csr[e] += x
-			csd[e] += d
-			csrr[e] += x * x
-			csrd[e] += x * d
-			csdd[e] += d * d
-			m += mis
-			sr += x
-			sd += d
-			srr += x * x
-			srd += x * d
-			sdd += d * d
 			cnt++
 			j := j0 + int64(e)
 			s.colN[j]++
 			s.colN[j+1]--
-			bm[e] += mis
 			if band {
 				s.bandN[bo+j]++
 				s.bandN[bo+j+1]--

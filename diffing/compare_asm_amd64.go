@@ -22,3 +22,7 @@ func asmKernel(rdt, odt tensor.DType) asmID {
 	}
 	return asmID(1 + asmKinds*a + b)
 }
+
+// probeAsm reports whether the diagnosis pass's kernels (segmentAVX2,
+// lowAVX2) can run: AVX2.
+var probeAsm = cpu.X86.HasAVX2

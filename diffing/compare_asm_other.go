@@ -9,3 +9,10 @@ import "github.com/refcmp/refcmp/tensor"
 func asmKernel(rdt, odt tensor.DType) asmID { return 0 }
 
 func callAsm(id asmID, r, o []byte, n int, c *uint64, out *uint64) {}
+
+// probeAsm: the diagnosis pass's kernels are not available here.
+const probeAsm = false
+
+func segmentAVX2(r, o, cm, csr, csd, crr, crd, cdd, bm []float64, c *uint64, out *[24]float64) {}
+
+func lowAVX2(r, o []float64, c *uint64, out *[20]uint64) {}

@@ -83,3 +83,13 @@ func kernelF16BF16AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
 //
 //go:noescape
 func kernelF16F16AVX2(r []byte, o []byte, n int, c *uint64, out *uint64)
+
+// segmentAVX2 adds the first len(r)&^3 elements of a finite row segment to the column sums and to out's lanes (see segmentLanes).
+//
+//go:noescape
+func segmentAVX2(r []float64, o []float64, cm []float64, csr []float64, csd []float64, crr []float64, crd []float64, cdd []float64, bm []float64, c *uint64, out *[24]float64)
+
+// lowAVX2 checks the first len(r)&^3 finite pairs against a format's ulp (see lowLanes).
+//
+//go:noescape
+func lowAVX2(r []float64, o []float64, c *uint64, out *[20]uint64)

@@ -3043,3 +3043,133 @@ kernelF16F16AVX2_p2done:
 	VMOVUPD Y8, 416(SI)
 	VZEROUPPER
 	RET
+
+// func segmentAVX2(r []float64, o []float64, cm []float64, csr []float64, csd []float64, crr []float64, crd []float64, cdd []float64, bm []float64, c *uint64, out *[24]float64)
+// Requires: AVX
+TEXT ·segmentAVX2(SB), NOSPLIT, $0-232
+	MOVQ   r_base+0(FP), AX
+	MOVQ   o_base+24(FP), CX
+	MOVQ   cm_base+48(FP), DX
+	MOVQ   csr_base+72(FP), BX
+	MOVQ   csd_base+96(FP), SI
+	MOVQ   crr_base+120(FP), DI
+	MOVQ   crd_base+144(FP), R8
+	MOVQ   cdd_base+168(FP), R9
+	MOVQ   bm_base+192(FP), R10
+	MOVQ   r_len+8(FP), R11
+	MOVQ   c+216(FP), R12
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	XORQ   R13, R13
+	SHRQ   $0x02, R11
+	JZ     segmentAVX2_done
+
+segmentAVX2_loop:
+	VMOVUPD (AX)(R13*1), Y6
+	VMOVUPD (CX)(R13*1), Y7
+	VSUBPD  Y6, Y7, Y7
+	VANDPD  (R12), Y6, Y8
+	VMULPD  64(R12), Y8, Y9
+	VADDPD  32(R12), Y9, Y9
+	VANDPD  (R12), Y7, Y8
+	VCMPPD  $0x1e, Y9, Y8, Y9
+	VANDPD  96(R12), Y9, Y9
+	VMULPD  Y6, Y6, Y8
+	VMULPD  Y7, Y6, Y10
+	VMULPD  Y7, Y7, Y11
+	VADDPD  Y9, Y0, Y0
+	VADDPD  (DX)(R13*1), Y9, Y12
+	VMOVUPD Y12, (DX)(R13*1)
+	VADDPD  Y6, Y1, Y1
+	VADDPD  (BX)(R13*1), Y6, Y6
+	VMOVUPD Y6, (BX)(R13*1)
+	VADDPD  Y7, Y2, Y2
+	VADDPD  (SI)(R13*1), Y7, Y6
+	VMOVUPD Y6, (SI)(R13*1)
+	VADDPD  Y8, Y3, Y3
+	VADDPD  (DI)(R13*1), Y8, Y6
+	VMOVUPD Y6, (DI)(R13*1)
+	VADDPD  Y10, Y4, Y4
+	VADDPD  (R8)(R13*1), Y10, Y6
+	VMOVUPD Y6, (R8)(R13*1)
+	VADDPD  Y11, Y5, Y5
+	VADDPD  (R9)(R13*1), Y11, Y6
+	VMOVUPD Y6, (R9)(R13*1)
+	VADDPD  (R10)(R13*1), Y9, Y6
+	VMOVUPD Y6, (R10)(R13*1)
+	ADDQ    $0x20, R13
+	DECQ    R11
+	JNZ     segmentAVX2_loop
+
+segmentAVX2_done:
+	MOVQ    out+224(FP), AX
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD Y3, 96(AX)
+	VMOVUPD Y4, 128(AX)
+	VMOVUPD Y5, 160(AX)
+	VZEROUPPER
+	RET
+
+// func lowAVX2(r []float64, o []float64, c *uint64, out *[20]uint64)
+// Requires: AVX, AVX2
+TEXT ·lowAVX2(SB), NOSPLIT, $0-64
+	MOVQ   r_base+0(FP), AX
+	MOVQ   o_base+24(FP), CX
+	MOVQ   r_len+8(FP), DX
+	MOVQ   c+48(FP), BX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	XORQ   SI, SI
+	SHRQ   $0x02, DX
+	JZ     lowAVX2_done
+
+lowAVX2_loop:
+	VMOVUPD (AX)(SI*1), Y5
+	VMOVUPD (CX)(SI*1), Y6
+	VSUBPD  Y5, Y6, Y6
+	VANDPD  (BX), Y6, Y6
+	VPSRLQ  $0x34, Y5, Y7
+	VPAND   32(BX), Y7, Y7
+	VPMAXSD 64(BX), Y7, Y7
+	VMOVDQU 96(BX), Y8
+	VPSUBQ  Y7, Y8, Y8
+	VPSLLQ  $0x34, Y8, Y8
+	VMULPD  Y8, Y6, Y8
+	VMAXPD  Y8, Y0, Y0
+	VADDPD  Y8, Y1, Y1
+	VCMPPD  $0x1e, 128(BX), Y8, Y8
+	VPSUBQ  Y8, Y2, Y2
+	VANDPD  (BX), Y5, Y5
+	VMULPD  192(BX), Y5, Y8
+	VADDPD  160(BX), Y8, Y8
+	VCMPPD  $0x1e, Y8, Y6, Y8
+	VPSUBQ  Y8, Y3, Y3
+	VCMPPD  $0x11, 224(BX), Y5, Y8
+	VCMPPD  $0x1e, 256(BX), Y5, Y6
+	VORPD   Y6, Y8, Y8
+	VXORPD  Y6, Y6, Y6
+	VCMPPD  $0x0c, Y6, Y5, Y6
+	VANDPD  Y6, Y8, Y8
+	VPSUBQ  Y8, Y4, Y4
+	ADDQ    $0x20, SI
+	DECQ    DX
+	JNZ     lowAVX2_loop
+
+lowAVX2_done:
+	MOVQ    out+56(FP), AX
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, 32(AX)
+	VMOVUPD Y2, 64(AX)
+	VMOVUPD Y3, 96(AX)
+	VMOVUPD Y4, 128(AX)
+	VZEROUPPER
+	RET

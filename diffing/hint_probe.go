@@ -358,6 +358,7 @@ func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFo
 	lowOut := make([]atomic.Bool, len(lows))
 	modelMis := make([]atomic.Int64, len(models))
 	modelLimit := modelMaxMis(res, probedElems(n, chunks))
+	finite := allFinite(res)
 	work := func(w, job int) (probePartial, error) {
 		s := &scr[w]
 		if s.rb == nil {
@@ -416,7 +417,7 @@ func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFo
 					// Out when neither stored (ours off the format) nor
 					// computed (a difference over one ulp) can hold.
 					if (p.lows[j].over == 0 || p.lows[j].oursOff == 0) && !lowOut[j].Load() {
-						probeLow(r, o, &lows[j], &p.lows[j])
+						probeLow(r, o, &lows[j], &p.lows[j], finite)
 						if p.lows[j].over > 0 && p.lows[j].oursOff > 0 {
 							lowOut[j].Store(true)
 						}
@@ -474,8 +475,14 @@ func probePairs(r, o []float64, dec *decades, hists *[4][]int64) {
 	}
 }
 
-// probeLow checks the finite pairs against one ulp of a narrower format.
-func probeLow(r, o []float64, lf *lowFormat, lc *lowCount) {
+// probeLow checks the finite pairs against one ulp of a narrower format;
+// finite says the block has no NaN or Inf. Once an ours value is off the
+// format, the values are no longer looked at one by one (lowSums).
+func probeLow(r, o []float64, lf *lowFormat, lc *lowCount, finite bool) {
+	if finite && lc.oursOff > 0 {
+		lowSums(r, o, lf, lc)
+		return
+	}
 	o = o[:len(r)]
 	maxRatio, over, tolMis, sum := lc.maxRatio, lc.over, lc.tolMis, lc.sumRatio
 	oursOff, refOff, outRange := lc.oursOff, lc.refOff, lc.outRange

@@ -278,6 +278,142 @@ func kernel(rk, ok kind) {
 	RET()
 }
 
+// Lane layout of the diagnosis pass's kernels (offsets in bytes of c and
+// out, 4 lanes of 8 bytes each).
+const (
+	sAbs, sAtol, sRtol, sOnes = 0, 32, 64, 96 // segmentAVX2's c
+	lAbs, lExp, lEmin, lScale, lOnes, lAtol, lRtol, lMinNormal, lMaxFinite = 0, 32, 64, 96, 128, 160, 192, 224, 256 // lowAVX2's c
+)
+
+// segment writes segmentAVX2, the diagnosis pass's loop over a finite row
+// segment (axisStats.segment): for each element x of r and y of o, with
+// d = y - x and mis = 1 when |d| > atol + rtol·|x| (rounded as allowance
+// rounds), it adds mis, x, d, x·x, x·d, d·d to the element's column sums
+// (cm, csr, csd, crr, crd, cdd) and mis to bm, and the same six to lane
+// e%4 of the row's sums (out). Products and sums are rounded one by one
+// (no FMA), as the portable twin segmentLanes computes them.
+func segment() {
+	name := "segmentAVX2"
+	TEXT(name, NOSPLIT, "func(r, o, cm, csr, csd, crr, crd, cdd, bm []float64, c *uint64, out *[24]float64)")
+	Pragma("noescape")
+	Doc(name + " adds the first len(r)&^3 elements of a finite row segment to the column sums and to out's lanes (see segmentLanes).")
+	var ptr []Register
+	for _, p := range []string{"r", "o", "cm", "csr", "csd", "crr", "crd", "cdd", "bm"} {
+		ptr = append(ptr, Load(Param(p).Base(), GP64()))
+	}
+	n := Load(Param("r").Len(), GP64())
+	cp := Mem{Base: Load(Param("c"), GP64())}
+	at := func(k int, i Register) Mem { return Mem{Base: ptr[k], Index: i, Scale: 1} }
+	acc := make([]VecVirtual, 6) // mis, x, d, x·x, x·d, d·d
+	for k := range acc {
+		acc[k] = YMM()
+		VXORPD(acc[k], acc[k], acc[k])
+	}
+	i := GP64()
+	XORQ(i, i)
+	SHRQ(Imm(2), n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	x, y, ax, t := YMM(), YMM(), YMM(), YMM()
+	VMOVUPD(at(0, i), x)
+	VMOVUPD(at(1, i), y)
+	VSUBPD(x, y, y) // d = y - x
+	VANDPD(cp.Offset(sAbs), x, ax)
+	VMULPD(cp.Offset(sRtol), ax, t)
+	VADDPD(cp.Offset(sAtol), t, t) // atol + rtol·|x|
+	VANDPD(cp.Offset(sAbs), y, ax) // |d|
+	VCMPPD(Imm(0x1e), t, ax, t)    // |d| > allowance
+	VANDPD(cp.Offset(sOnes), t, t) // mis: 1 or 0
+	vals := []VecVirtual{t, x, y, YMM(), YMM(), YMM()}
+	VMULPD(x, x, vals[3])
+	VMULPD(y, x, vals[4])
+	VMULPD(y, y, vals[5])
+	for k, v := range vals {
+		VADDPD(v, acc[k], acc[k])
+		s := YMM()
+		VADDPD(at(2+k, i), v, s)
+		VMOVUPD(s, at(2+k, i))
+	}
+	s := YMM()
+	VADDPD(at(8, i), t, s)
+	VMOVUPD(s, at(8, i))
+	ADDQ(Imm(32), i)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	outp := Mem{Base: Load(Param("out"), GP64())}
+	for k, v := range acc {
+		VMOVUPD(v, outp.Offset(32*k))
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// low writes lowAVX2, the diagnosis pass's check of finite pairs against
+// a narrower format's ulp (probeLow without the representability count):
+// ratio = |d|·2^(p-1-e), e = max(exponent of x, emin), built from x's
+// exponent bits as exp2 builds it; per lane the largest ratio and their
+// sum, and the counts of ratio > 1, of |d| > fatol + frtol·|x| and of
+// nonzero x outside [minNormal, maxFinite]. The portable twin is
+// lowLanes.
+func low() {
+	name := "lowAVX2"
+	TEXT(name, NOSPLIT, "func(r, o []float64, c *uint64, out *[20]uint64)")
+	Pragma("noescape")
+	Doc(name + " checks the first len(r)&^3 finite pairs against a format's ulp (see lowLanes).")
+	rp := Load(Param("r").Base(), GP64())
+	op := Load(Param("o").Base(), GP64())
+	n := Load(Param("r").Len(), GP64())
+	cp := Mem{Base: Load(Param("c"), GP64())}
+	maxr, sum, over, tol, rng := YMM(), YMM(), YMM(), YMM(), YMM()
+	for _, v := range []VecVirtual{maxr, sum, over, tol, rng} {
+		VXORPD(v, v, v)
+	}
+	i := GP64()
+	XORQ(i, i)
+	SHRQ(Imm(2), n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	x, d, e, t, u := YMM(), YMM(), YMM(), YMM(), YMM()
+	VMOVUPD(Mem{Base: rp, Index: i, Scale: 1}, x)
+	VMOVUPD(Mem{Base: op, Index: i, Scale: 1}, d)
+	VSUBPD(x, d, d)
+	VANDPD(cp.Offset(lAbs), d, d) // |d|
+	VPSRLQ(Imm(52), x, e)
+	VPAND(cp.Offset(lExp), e, e)    // biased exponent
+	VPMAXSD(cp.Offset(lEmin), e, e) // at least emin's (the high words are 0)
+	VMOVDQU(cp.Offset(lScale), t)
+	VPSUBQ(e, t, t)
+	VPSLLQ(Imm(52), t, t) // 2^(p-1-e)
+	VMULPD(t, d, t)       // ratio
+	VMAXPD(t, maxr, maxr)
+	VADDPD(t, sum, sum)
+	VCMPPD(Imm(0x1e), cp.Offset(lOnes), t, t) // ratio > 1
+	VPSUBQ(t, over, over)
+	VANDPD(cp.Offset(lAbs), x, x) // |x|
+	VMULPD(cp.Offset(lRtol), x, t)
+	VADDPD(cp.Offset(lAtol), t, t)
+	VCMPPD(Imm(0x1e), t, d, t) // |d| > fatol + frtol·|x|
+	VPSUBQ(t, tol, tol)
+	VCMPPD(Imm(0x11), cp.Offset(lMinNormal), x, t) // |x| < minNormal
+	VCMPPD(Imm(0x1e), cp.Offset(lMaxFinite), x, u) // |x| > maxFinite
+	VORPD(u, t, t)
+	VXORPD(u, u, u)
+	VCMPPD(Imm(0x0c), u, x, u) // x != 0 (ordered)
+	VANDPD(u, t, t)
+	VPSUBQ(t, rng, rng)
+	ADDQ(Imm(32), i)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	outp := Mem{Base: Load(Param("out"), GP64())}
+	for k, v := range []VecVirtual{maxr, sum, over, tol, rng} {
+		VMOVUPD(v, outp.Offset(32*k))
+	}
+	VZEROUPPER()
+	RET()
+}
+
 // table is the Go dispatch code for the kernels: asmKind numbers the
 // kinds as kernel ids do (id = 1 + len(kinds)·kind(r) + kind(o)), and
 // callAsm calls kernel id.
@@ -322,6 +458,8 @@ func main() {
 			kernel(rk, ok)
 		}
 	}
+	segment()
+	low()
 	Generate()
 	if *tableOut != "" {
 		if err := os.WriteFile(*tableOut, table(*pkg), 0o644); err != nil {

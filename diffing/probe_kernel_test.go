@@ -1,0 +1,117 @@
+package diffing
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/refcmp/refcmp/tensor"
+)
+
+// probeValues are finite pairs with the edges the kernels must get right:
+// zeros, subnormals, values around each format's smallest normal and
+// largest finite number, equal pairs, huge differences.
+func probeValues(rng *rand.Rand, n int) (r, o []float64) {
+	r, o = make([]float64, n), make([]float64, n)
+	edges := []float64{0, math.Copysign(0, -1), 5e-324, 1e-310, 0x1p-14, 0x1p-15, 0x1p-6, 0x1p-126, 65504, 65520, 448, 480, 57344, 3.4e38, 1e300, -1e300}
+	for i := range r {
+		switch rng.IntN(4) {
+		case 0:
+			r[i] = edges[rng.IntN(len(edges))]
+		default:
+			r[i] = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(12)-6))
+		}
+		switch rng.IntN(4) {
+		case 0:
+			o[i] = r[i]
+		case 1:
+			o[i] = edges[rng.IntN(len(edges))]
+		default:
+			o[i] = r[i] * (1 + 1e-3*rng.NormFloat64())
+		}
+	}
+	return r, o
+}
+
+// TestSegmentKernelTwin checks that segmentAVX2 and its portable twin
+// give the same bits: the column sums and the row's lanes.
+func TestSegmentKernelTwin(t *testing.T) {
+	if !probeAsm {
+		t.Skip("no AVX2 kernels in this build")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := range 70 {
+		r, o := probeValues(rng, n)
+		atol, rtol := []float64{0, 1e-5, 1e-8}[n%3], []float64{0, 1.3e-6, 1e-2}[n%3]
+		cols := func() [7][]float64 {
+			var c [7][]float64
+			for k := range c {
+				c[k] = make([]float64, n)
+				for j := range c[k] {
+					c[k][j] = float64(rng.IntN(9)) * 0.1
+				}
+			}
+			return c
+		}
+		a := cols()
+		b := a
+		for k := range b {
+			b[k] = append([]float64(nil), a[k]...)
+		}
+		var la, lb [24]float64
+		var c [16]uint64
+		for l := range 4 {
+			c[l], c[4+l], c[8+l], c[12+l] = 1<<63-1, math.Float64bits(atol), math.Float64bits(rtol), math.Float64bits(1)
+		}
+		k := n &^ 3
+		segmentAVX2(r[:k], o[:k], a[0], a[1], a[2], a[3], a[4], a[5], a[6], &c[0], &la)
+		segmentLanes(r[:k], o[:k], b[0][:k], b[1][:k], b[2][:k], b[3][:k], b[4][:k], b[5][:k], b[6][:k], atol, rtol, 0, false, &lb)
+		for v := range la {
+			if math.Float64bits(la[v]) != math.Float64bits(lb[v]) {
+				t.Fatalf("n %d: lane %d: kernel %v, twin %v", n, v, la[v], lb[v])
+			}
+		}
+		for col := range a {
+			for j := range a[col] {
+				if math.Float64bits(a[col][j]) != math.Float64bits(b[col][j]) {
+					t.Fatalf("n %d: column sums %d[%d]: kernel %v, twin %v", n, col, j, a[col][j], b[col][j])
+				}
+			}
+		}
+	}
+}
+
+// TestLowKernel checks lowSums (the kernel and the twin) against
+// probeLow's element-by-element counts, for every narrower format.
+func TestLowKernel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, dt := range []tensor.DType{tensor.F32, tensor.F16, tensor.BF16, tensor.F8E4M3, tensor.F8E5M2} {
+		f, _ := formatOf(dt)
+		rtol, atol := dtypeTolerance(dt)
+		lf := lowFormat{f: f, rtol: rtol, atol: atol}
+		for _, n := range []int{0, 1, 3, 4, 7, 64, 1023} {
+			r, o := probeValues(rng, n)
+			var want, got, twin lowCount
+			want.oursOff = 1 // the holds checks off, as lowSums leaves them
+			probeLow(r, o, &lf, &want, false)
+			lowSums(r, o, &lf, &got)
+			var lanes [20]uint64
+			lowLanes(r, o, &lf, 0, &lanes)
+			for l := range 4 {
+				twin.maxRatio = max(twin.maxRatio, math.Float64frombits(lanes[l]))
+				twin.over += int64(lanes[8+l])
+				twin.tolMis += int64(lanes[12+l])
+				twin.outRange += int64(lanes[16+l])
+			}
+			for _, c := range []lowCount{got, twin} {
+				if c.over != want.over || c.tolMis != want.tolMis || c.outRange != want.outRange || c.maxRatio != want.maxRatio {
+					t.Fatalf("%v n %d: got over %d tolMis %d outRange %d max %v, want %d %d %d %v",
+						dt, n, c.over, c.tolMis, c.outRange, c.maxRatio, want.over, want.tolMis, want.outRange, want.maxRatio)
+				}
+			}
+			if d := math.Abs(got.sumRatio - want.sumRatio); d > 1e-12*want.sumRatio {
+				t.Fatalf("%v n %d: sum of ratios %v, want %v", dt, n, got.sumRatio, want.sumRatio)
+			}
+		}
+	}
+}
