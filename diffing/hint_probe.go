@@ -407,7 +407,7 @@ func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFo
 				if !probed {
 					continue
 				}
-				probePairs(r, o, dec, &hists)
+				probePairs(r, o, dec, &hists, finite)
 				for _, v := range pv {
 					v.visit(start+off, r, o)
 				}
@@ -447,31 +447,56 @@ func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFo
 
 // probePairs adds the finite pairs' |d| to the histograms, by position
 // mod 4 (so that runs of one decade do not wait on each other's
-// increments); non-finite pairs go to the spare slot histLen.
-func probePairs(r, o []float64, dec *decades, hists *[4][]int64) {
+// increments); non-finite pairs go to the spare slot histLen. finite
+// says the block has none. A subnormal |d| is first counted as zero
+// (binade 0's bin), then moved by probeSubnormals: a call in the loop
+// would cost every element its registers.
+func probePairs(r, o []float64, dec *decades, hists *[4][]int64, finite bool) {
 	o = o[:len(r)]
-	h0, h1, h2, h3 := hists[0], hists[1], hists[2], hists[3]
-	bin := func(x, y float64) int {
-		ad := math.Abs(y - x)
+	// Two loops, each with few values live: the bins, then the counts.
+	var bins [blockElems]uint16
+	b := bins[:len(r)]
+	tb, th := &dec.bin, &dec.thresh
+	var sub int64
+	for i, x := range r {
+		ad := math.Abs(o[i] - x)
 		e := math.Float64bits(ad) >> 52 & 0x7ff
-		b := int(dec.bin[e]) + int(b2i(ad >= dec.thresh[e]))
-		if e == 0 && ad != 0 {
-			b = 1 + decade(ad) - histMinDecade // subnormal
-		}
-		if x-x != 0 || y-y != 0 {
-			b = histLen
-		}
-		return b
+		b[i] = uint16(tb[e]) + uint16(b2i(ad >= th[e]))
+		sub |= b2i(e == 0) & b2i(ad != 0)
 	}
-	n4 := len(r) &^ 3
+	if !finite {
+		for i, x := range r {
+			if y := o[i]; x-x != 0 || y-y != 0 {
+				b[i] = histLen
+			}
+		}
+	}
+	h0, h1, h2, h3 := hists[0][:histLen+1], hists[1][:histLen+1], hists[2][:histLen+1], hists[3][:histLen+1]
+	n4 := len(b) &^ 3
 	for i := 0; i < n4; i += 4 {
-		h0[bin(r[i], o[i])]++
-		h1[bin(r[i+1], o[i+1])]++
-		h2[bin(r[i+2], o[i+2])]++
-		h3[bin(r[i+3], o[i+3])]++
+		h0[b[i]]++
+		h1[b[i+1]]++
+		h2[b[i+2]]++
+		h3[b[i+3]]++
 	}
-	for i := n4; i < len(r); i++ {
-		h0[bin(r[i], o[i])]++
+	for i := n4; i < len(b); i++ {
+		h0[b[i]]++
+	}
+	if sub != 0 {
+		probeSubnormals(r, o, h0)
+	}
+}
+
+// probeSubnormals moves the finite pairs whose |d| is subnormal from the
+// zero bin to their decade's.
+func probeSubnormals(r, o []float64, h []int64) {
+	for i, x := range r {
+		y := o[i]
+		ad := math.Abs(y - x)
+		if x-x == 0 && y-y == 0 && ad != 0 && ad < 0x1p-1022 {
+			h[0]--
+			h[1+decade(ad)-histMinDecade]++
+		}
 	}
 }
 

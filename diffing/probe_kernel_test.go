@@ -115,3 +115,21 @@ func TestLowKernel(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkProbePairs(b *testing.B) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	r, o := make([]float64, blockElems), make([]float64, blockElems)
+	for i := range r {
+		r[i] = rng.NormFloat64()
+		o[i] = r[i] + 1e-3*rng.NormFloat64()
+	}
+	dec := newDecades()
+	var hists [4][]int64
+	for k := range hists {
+		hists[k] = make([]int64, histLen+1)
+	}
+	b.SetBytes(16 * blockElems)
+	for b.Loop() {
+		probePairs(r, o, dec, &hists, true)
+	}
+}

@@ -281,8 +281,12 @@ func kernel(rk, ok kind) {
 // Lane layout of the diagnosis pass's kernels (offsets in bytes of c and
 // out, 4 lanes of 8 bytes each).
 const (
-	sAbs, sAtol, sRtol, sOnes                                              = 0, 32, 64, 96                          // segmentAVX2's c
-	lAbs, lExp, lEmin, lScale, lOnes, lAtol, lRtol, lMinNormal, lMaxFinite = 0, 32, 64, 96, 128, 160, 192, 224, 256 // lowAVX2's c
+	sAbs, sAtol, sRtol, sOnes = 0, 32, 64, 96 // segmentAVX2's c
+)
+
+const (
+	lAbs, lExp, lEmin, lScale, lOnes     = 0, 32, 64, 96, 128 // lowAVX2's c
+	lAtol, lRtol, lMinNormal, lMaxFinite = 160, 192, 224, 256
 )
 
 // segment writes segmentAVX2, the diagnosis pass's loop over a finite row
