@@ -16,3 +16,9 @@ const probeAsm = false
 func segmentAVX2(r, o, cm, csr, csd, crr, crd, cdd, bm []float64, c *uint64, out *[24]float64) {}
 
 func lowAVX2(r, o []float64, c *uint64, out *[20]uint64) {}
+
+func decodeF32AVX2(dst []float64, src []byte) {}
+
+func decodeBF16AVX2(dst []float64, src []byte) {}
+
+func binsAVX2(r, o []float64, thresh *[2048]float64, c *uint64, bins []int64, sub *uint64) {}

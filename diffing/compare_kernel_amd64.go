@@ -93,3 +93,18 @@ func segmentAVX2(r []float64, o []float64, cm []float64, csr []float64, csd []fl
 //
 //go:noescape
 func lowAVX2(r []float64, o []float64, c *uint64, out *[20]uint64)
+
+// binsAVX2 bins |o - r| of the first len(r)&^3 pairs by decade (see probePairs).
+//
+//go:noescape
+func binsAVX2(r []float64, o []float64, thresh *[2048]float64, c *uint64, bins []int64, sub *uint64)
+
+// decodeF32AVX2 converts the first len(dst)&^3 F32 elements of src to float64.
+//
+//go:noescape
+func decodeF32AVX2(dst []float64, src []byte)
+
+// decodeBF16AVX2 converts the first len(dst)&^3 BF16 elements of src to float64.
+//
+//go:noescape
+func decodeBF16AVX2(dst []float64, src []byte)

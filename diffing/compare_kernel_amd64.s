@@ -3173,3 +3173,95 @@ lowAVX2_done:
 	VMOVUPD Y4, 128(AX)
 	VZEROUPPER
 	RET
+
+// func binsAVX2(r []float64, o []float64, thresh *[2048]float64, c *uint64, bins []int64, sub *uint64)
+// Requires: AVX, AVX2
+TEXT ·binsAVX2(SB), NOSPLIT, $0-96
+	MOVQ  r_base+0(FP), AX
+	MOVQ  o_base+24(FP), CX
+	MOVQ  r_len+8(FP), DX
+	MOVQ  thresh+48(FP), BX
+	MOVQ  c+56(FP), SI
+	MOVQ  bins_base+64(FP), DI
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	XORQ  R8, R8
+	SHRQ  $0x02, DX
+	JZ    binsAVX2_done
+
+binsAVX2_loop:
+	VMOVUPD    (CX)(R8*1), Y2
+	VSUBPD     (AX)(R8*1), Y2, Y2
+	VANDPD     (SI), Y2, Y2
+	VPSRLQ     $0x34, Y2, Y3
+	VPSUBD     32(SI), Y3, Y4
+	VPMULLD    64(SI), Y4, Y4
+	VPSRAD     $0x12, Y4, Y4
+	VPADDD     96(SI), Y4, Y4
+	VPCMPEQQ   Y1, Y3, Y5
+	VPANDN     Y4, Y5, Y4
+	VPCMPEQQ   Y5, Y5, Y6
+	VXORPD     Y7, Y7, Y7
+	VGATHERQPD Y6, (BX)(Y3*8), Y7
+	VCMPPD     $0x1d, Y7, Y2, Y7
+	VPSUBQ     Y7, Y4, Y4
+	VMOVDQU    Y4, (DI)(R8*1)
+	VCMPPD     $0x0c, Y1, Y2, Y6
+	VANDPD     Y5, Y6, Y6
+	VORPD      Y6, Y0, Y0
+	ADDQ       $0x20, R8
+	DECQ       DX
+	JNZ        binsAVX2_loop
+
+binsAVX2_done:
+	VPTEST  Y0, Y0
+	SETNE   AL
+	MOVBQZX AL, AX
+	MOVQ    sub+88(FP), CX
+	MOVQ    AX, (CX)
+	VZEROUPPER
+	RET
+
+// func decodeF32AVX2(dst []float64, src []byte)
+// Requires: AVX
+TEXT ·decodeF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
+	SHRQ $0x02, DX
+	JZ   decodeF32AVX2_done
+
+decodeF32AVX2_loop:
+	VCVTPS2PD (CX), Y0
+	VMOVUPD   Y0, (AX)
+	ADDQ      $0x10, CX
+	ADDQ      $0x20, AX
+	DECQ      DX
+	JNZ       decodeF32AVX2_loop
+
+decodeF32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func decodeBF16AVX2(dst []float64, src []byte)
+// Requires: AVX
+TEXT ·decodeBF16AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
+	SHRQ $0x02, DX
+	JZ   decodeBF16AVX2_done
+
+decodeBF16AVX2_loop:
+	VPMOVZXWD (CX), X0
+	VPSLLD    $0x10, X0, X0
+	VCVTPS2PD X0, Y0
+	VMOVUPD   Y0, (AX)
+	ADDQ      $0x08, CX
+	ADDQ      $0x20, AX
+	DECQ      DX
+	JNZ       decodeBF16AVX2_loop
+
+decodeBF16AVX2_done:
+	VZEROUPPER
+	RET

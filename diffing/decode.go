@@ -142,6 +142,11 @@ func decodeF64(dst []float64, src []byte) {
 
 func decodeF32(dst []float64, src []byte) {
 	src = src[:4*len(dst)]
+	if probeAsm && len(dst) >= 4 {
+		k := len(dst) &^ 3
+		decodeF32AVX2(dst[:k], src)
+		dst, src = dst[k:], src[4*k:]
+	}
 	if f, ok := native[float32](src); ok {
 		dst = dst[:len(f)]
 		for i, v := range f {
@@ -170,6 +175,11 @@ func decodeF16(dst []float64, src []byte) {
 
 func decodeBF16(dst []float64, src []byte) {
 	src = src[:2*len(dst)]
+	if probeAsm && len(dst) >= 4 {
+		k := len(dst) &^ 3
+		decodeBF16AVX2(dst[:k], src)
+		dst, src = dst[k:], src[2*k:]
+	}
 	if h, ok := native[uint16](src); ok {
 		dst = dst[:len(h)]
 		for i, v := range h {

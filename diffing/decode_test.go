@@ -190,6 +190,19 @@ func TestDecodeInPlace(t *testing.T) {
 				t.Fatalf("%v element %d: in place %x, byte by byte %x", dt, i, math.Float64bits(a[i]), math.Float64bits(b[i]))
 			}
 		}
+		// Each element alone (no kernel, no view): every length's tail and
+		// the AVX2 decoders agree with the one-element formula.
+		for _, m := range []int{1, 3, 4, 5, 8, 13, n} {
+			got := make([]float64, m)
+			dec(got, aligned[:m*dt.Size()])
+			for i := range got {
+				var one [1]float64
+				dec(one[:], append([]byte(nil), aligned[i*dt.Size():(i+1)*dt.Size()]...)[:dt.Size()])
+				if math.Float64bits(got[i]) != math.Float64bits(one[0]) {
+					t.Fatalf("%v length %d element %d: %x, alone %x", dt, m, i, math.Float64bits(got[i]), math.Float64bits(one[0]))
+				}
+			}
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package diffing
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -9,12 +10,19 @@ import (
 
 // BenchmarkDiagnose compares the time of a failing pair's diagnosis with
 // that of its compare pass: "compare" runs with NoHints, "diagnose" the
-// whole comparison with hints, on 1M-element F32 pairs (a realistic
-// activation [8, 256, 512]) for a few kinds of bug; the diagnosis costs
-// diagnose - compare.
+// whole comparison with hints, on F32 pairs of realistic activation
+// shapes (1M elements, [8, 256, 512], and 8M, [64, 256, 512]) for a few
+// kinds of bug; the diagnosis costs diagnose - compare: one streamed pass
+// and samples of a bounded size, so its share falls as the pair grows.
 func BenchmarkDiagnose(b *testing.B) {
-	shape := []int64{8, 256, 512}
-	n := 8 * 256 * 512
+	for _, shape := range [][]int64{{8, 256, 512}, {64, 256, 512}} {
+		benchDiagnose(b, shape)
+	}
+}
+
+func benchDiagnose(b *testing.B, shape []int64) {
+	n := int(shape[0] * shape[1] * shape[2])
+	size := fmt.Sprintf("%dM", n>>20)
 	r := randVals(5, n)
 	bugs := []struct {
 		name string
@@ -38,7 +46,7 @@ func BenchmarkDiagnose(b *testing.B) {
 			if hints {
 				what = "diagnose"
 			}
-			b.Run(bug.name+"/"+what, func(b *testing.B) {
+			b.Run(size+"/"+bug.name+"/"+what, func(b *testing.B) {
 				b.SetBytes(int64(8 * n))
 				for b.Loop() {
 					res, err := CompareWith(ref, ours, tol, Options{NoHints: !hints})

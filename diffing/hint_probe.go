@@ -55,6 +55,9 @@ func newDecades() *decades {
 		}
 	}
 	d.thresh[0] = math.Inf(1) // zero (subnormals are handled apart)
+	// An infinite |d| (finite values whose difference overflows) goes to
+	// the last decade: no |d| is >= NaN.
+	d.bin[2047], d.thresh[2047] = int16(1+histMaxDecade-histMinDecade), math.NaN()
 	return &d
 }
 
@@ -454,14 +457,25 @@ func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFo
 func probePairs(r, o []float64, dec *decades, hists *[4][]int64, finite bool) {
 	o = o[:len(r)]
 	// Two loops, each with few values live: the bins, then the counts.
-	var bins [blockElems]uint16
+	var bins [blockElems]int64
 	b := bins[:len(r)]
 	tb, th := &dec.bin, &dec.thresh
 	var sub int64
-	for i, x := range r {
-		ad := math.Abs(o[i] - x)
+	k := 0
+	if probeAsm {
+		k = len(r) &^ 3
+		var flag uint64
+		c := [16]uint64{}
+		for l := range 4 {
+			c[l], c[4+l], c[8+l], c[12+l] = 1<<63-1, 1023, 78913, 1-histMinDecade
+		}
+		binsAVX2(r[:k], o[:k], th, &c[0], b, &flag)
+		sub = int64(flag)
+	}
+	for i := k; i < len(r); i++ {
+		ad := math.Abs(o[i] - r[i])
 		e := math.Float64bits(ad) >> 52 & 0x7ff
-		b[i] = uint16(tb[e]) + uint16(b2i(ad >= th[e]))
+		b[i] = int64(tb[e]) + b2i(ad >= th[e])
 		sub |= b2i(e == 0) & b2i(ad != 0)
 	}
 	if !finite {

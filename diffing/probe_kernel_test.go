@@ -133,3 +133,55 @@ func BenchmarkProbePairs(b *testing.B) {
 		probePairs(r, o, dec, &hists, true)
 	}
 }
+
+// TestDecadeBins checks the decades table against decade() for every
+// binade and the arithmetic binsAVX2 uses in place of its bin column,
+// and the kernel's bins against the table's, on the edge values.
+func TestDecadeBins(t *testing.T) {
+	dec := newDecades()
+	for e := 1; e < 2048; e++ {
+		e2 := e - 1023
+		want := int(dec.bin[e])
+		if got := 1 + (e2*78913)>>18 - histMinDecade; got != want {
+			t.Fatalf("binade %d: arithmetic bin %d, table %d", e, got, want)
+		}
+		if e < 2047 {
+			if k := decade(math.Float64frombits(uint64(e) << 52)); want != 1+k-histMinDecade {
+				t.Fatalf("binade %d: table bin %d, decade %d", e, want, k)
+			}
+		}
+	}
+	if !probeAsm {
+		t.Skip("no AVX2 kernels in this build")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 4, 64, blockElems} {
+		r, o := probeValues(rng, n)
+		if n > 0 {
+			r[0], o[0] = -1.7e308, 1.7e308 // an infinite |d|
+		}
+		got := make([]int64, n)
+		var sub uint64
+		c := [16]uint64{}
+		for l := range 4 {
+			c[l], c[4+l], c[8+l], c[12+l] = 1<<63-1, 1023, 78913, 1-histMinDecade
+		}
+		binsAVX2(r, o, &dec.thresh, &c[0], got, &sub)
+		if n > 0 && got[0] != histLen-1 {
+			t.Fatalf("an infinite |d| in bin %d, want the last decade's, %d", got[0], histLen-1)
+		}
+		wantSub := false
+		for i := range r {
+			ad := math.Abs(o[i] - r[i])
+			e := math.Float64bits(ad) >> 52 & 0x7ff
+			want := int64(dec.bin[e]) + b2i(ad >= dec.thresh[e])
+			wantSub = wantSub || e == 0 && ad != 0
+			if got[i] != want {
+				t.Fatalf("n %d pair %d (|d| %g): bin %d, want %d", n, i, ad, got[i], want)
+			}
+		}
+		if (sub != 0) != wantSub {
+			t.Fatalf("n %d: subnormal flag %d, want %v", n, sub, wantSub)
+		}
+	}
+}

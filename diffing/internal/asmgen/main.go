@@ -285,6 +285,10 @@ const (
 )
 
 const (
+	bAbs, bBias, bLog, bFirst = 0, 32, 64, 96 // binsAVX2's c
+)
+
+const (
 	lAbs, lExp, lEmin, lScale, lOnes     = 0, 32, 64, 96, 128 // lowAVX2's c
 	lAtol, lRtol, lMinNormal, lMaxFinite = 160, 192, 224, 256
 )
@@ -418,6 +422,95 @@ func low() {
 	RET()
 }
 
+// decode writes decode<kind>AVX2, converting the first len(dst)&^3
+// elements of src (little-endian, of kind k) to float64, four at a time:
+// the decoder of F32 and BF16 blocks. The conversions are exact and quiet
+// a signaling NaN as Go's float64(float32) does, so the portable
+// decoders give the same bits.
+func decode(k kind) {
+	name := "decode" + k.name + "AVX2"
+	TEXT(name, NOSPLIT, "func(dst []float64, src []byte)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s converts the first len(dst)&^3 %s elements of src to float64.", name, k.name))
+	dp := Load(Param("dst").Base(), GP64())
+	sp := Load(Param("src").Base(), GP64())
+	n := Load(Param("dst").Len(), GP64())
+	SHRQ(Imm(2), n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	v := YMM()
+	load(k, Mem{Base: sp}, v)
+	VMOVUPD(v, Mem{Base: dp})
+	ADDQ(Imm(uint64(k.stride)), sp)
+	ADDQ(Imm(32), dp)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// bins writes binsAVX2, the |d| histogram's bin of each of the first
+// len(r)&^3 pairs (probePairs): for |d| with biased exponent e > 0,
+// 1 + floor((e-1023)·log10 2) - histMinDecade, the decade of its binade's
+// first number ((e-1023)·78913 >> 18 is that floor for every exponent),
+// plus 1 when |d| >= thresh[e], where the binade enters the next decade;
+// 0 (the zero bin) when e = 0. sub is set when some |d| is subnormal
+// (counted as zero here, moved by the caller).
+func bins() {
+	name := "binsAVX2"
+	TEXT(name, NOSPLIT, "func(r, o []float64, thresh *[2048]float64, c *uint64, bins []int64, sub *uint64)")
+	Pragma("noescape")
+	Doc(name + " bins |o - r| of the first len(r)&^3 pairs by decade (see probePairs).")
+	rp := Load(Param("r").Base(), GP64())
+	op := Load(Param("o").Base(), GP64())
+	n := Load(Param("r").Len(), GP64())
+	tp := Load(Param("thresh"), GP64())
+	cp := Mem{Base: Load(Param("c"), GP64())}
+	bp := Load(Param("bins").Base(), GP64())
+	flag, zero := YMM(), YMM()
+	VPXOR(flag, flag, flag)
+	VPXOR(zero, zero, zero)
+	i := GP64()
+	XORQ(i, i)
+	SHRQ(Imm(2), n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	ad, e, b, m, t := YMM(), YMM(), YMM(), YMM(), YMM()
+	VMOVUPD(Mem{Base: op, Index: i, Scale: 1}, ad)
+	VSUBPD(Mem{Base: rp, Index: i, Scale: 1}, ad, ad)
+	VANDPD(cp.Offset(bAbs), ad, ad) // |d|
+	VPSRLQ(Imm(52), ad, e)          // biased exponent (the sign is clear)
+	VPSUBD(cp.Offset(bBias), e, b)  // low words: e - 1023 (high words stay 0)
+	VPMULLD(cp.Offset(bLog), b, b)
+	VPSRAD(Imm(18), b, b)
+	VPADDD(cp.Offset(bFirst), b, b) // 1 + decade - histMinDecade (> 0)
+	VPCMPEQQ(zero, e, m)            // e == 0: the zero bin
+	VPANDN(b, m, b)
+	VPCMPEQQ(m, m, t) // all ones: gather every lane
+	g := YMM()
+	VXORPD(g, g, g)
+	VGATHERQPD(t, Mem{Base: tp, Index: e, Scale: 8}, g)
+	VCMPPD(Imm(0x1d), g, ad, g) // |d| >= thresh[e]
+	VPSUBQ(g, b, b)
+	VMOVDQU(b, Mem{Base: bp, Index: i, Scale: 1})
+	VCMPPD(Imm(0x0c), zero, ad, t) // |d| != 0
+	VANDPD(m, t, t)                // and subnormal
+	VORPD(t, flag, flag)
+	ADDQ(Imm(32), i)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VPTEST(flag, flag)
+	f := GP64()
+	SETNE(f.As8())
+	MOVBQZX(f.As8(), f)
+	sp := Load(Param("sub"), GP64())
+	MOVQ(f, Mem{Base: sp})
+	VZEROUPPER()
+	RET()
+}
+
 // table is the Go dispatch code for the kernels: asmKind numbers the
 // kinds as kernel ids do (id = 1 + len(kinds)·kind(r) + kind(o)), and
 // callAsm calls kernel id.
@@ -464,6 +557,10 @@ func main() {
 	}
 	segment()
 	low()
+	bins()
+	for _, k := range kinds[1:3] { // F32, BF16 (F16's NaN payloads would be quieted)
+		decode(k)
+	}
 	Generate()
 	if *tableOut != "" {
 		if err := os.WriteFile(*tableOut, table(*pkg), 0o644); err != nil {
