@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/refcmp/refcmp/tensor"
 )
@@ -199,6 +200,24 @@ func (r *Report) ApplyBaseline(prev BaselineFile, source string, worseBy float64
 	b.Counts.Gone = len(b.Gone)
 	r.Baseline = b
 	r.Pass = pass && (r.Common || r.Counts.RefOnly == 0 && r.Counts.OursOnly == 0)
+	// The sequence and the first failure tell of the pairs that fail the
+	// verdict: those worse than the baseline, not those it accepts.
+	judged := slices.Clone(r.Tensors)
+	r.FirstFailure = nil
+	for i := range judged {
+		judged[i].Pass = b.Pairs[i].Pass
+		if !judged[i].Pass && r.FirstFailure == nil {
+			name := judged[i].Name
+			r.FirstFailure = &name
+		}
+	}
+	r.setSequence(judged)
+	switch s := &r.Sequence.Sequence; {
+	case s.FirstFailure < 0 && b.Counts.Accepted > 0:
+		s.Summary = fmt.Sprintf("no step worse than the baseline: %d of %d outside tolerance, accepted", b.Counts.Accepted, s.Steps)
+	case s.FirstFailure >= 0:
+		s.Evidence += "; judged against the baseline: a step fails when it is worse than the baseline, and passes when within tolerance or accepted"
+	}
 }
 
 func (c *BaselineCounts) add(p BaselinePair) {

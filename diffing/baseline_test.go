@@ -73,3 +73,34 @@ func TestParseBaseline(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyBaselineSequence checks that under a baseline the sequence
+// and the first failure are about the pairs worse than the baseline, not
+// those it accepts.
+func TestApplyBaselineSequence(t *testing.T) {
+	names := []string{"embed", "h.0", "h.1", "h.2"}
+	build := func(scale []float64) *Report {
+		r := &Report{}
+		for i, n := range names {
+			r.Tensors = append(r.Tensors, Result{Name: n, MaxAbsDiff: tensor.Float(0.01 * scale[i]), NMSE: tensor.Float(1e-5 * scale[i] * scale[i]), Mismatched: 60})
+		}
+		r.FirstFailure = &r.Tensors[0].Name
+		r.setSequence(r.Tensors)
+		return r
+	}
+	prev := BaselineFile{Names: names, Figures: map[string]ErrorFigures{}}
+	for _, p := range build([]float64{1, 1, 1, 1}).Tensors {
+		prev.Figures[p.Name] = FiguresOf(p)
+	}
+	same := build([]float64{1, 1, 1, 1})
+	same.ApplyBaseline(prev, "b.json", 0)
+	if s := same.Sequence.Sequence; !same.Pass || same.FirstFailure != nil || s.FirstFailure != -1 || !strings.Contains(s.Summary, "no step worse than the baseline: 4 of 4") {
+		t.Errorf("all accepted: pass %v, first failure %v, sequence %d %q", same.Pass, same.FirstFailure, s.FirstFailure, s.Summary)
+	}
+	worse := build([]float64{1, 1, 3, 1})
+	worse.ApplyBaseline(prev, "b.json", 0)
+	if s := worse.Sequence.Sequence; worse.Pass || worse.FirstFailure == nil || *worse.FirstFailure != "h.1" || s.FirstFailure != 2 ||
+		s.LaterFailures != 0 || !strings.Contains(s.LookAt, "step 1 (h.0)") {
+		t.Errorf("h.1 worse: pass %v, sequence %+v", worse.Pass, s)
+	}
+}

@@ -31,6 +31,15 @@ func benchDiagnose(b *testing.B, shape []int64) {
 		{"bias", func(i int, x float64) float64 { return x + 0.01*float64(i%512%7) }},
 		{"gelu", func(_ int, x float64) float64 { return geluTanh(x) }},
 		{"unexplained", func(i int, x float64) float64 { return x + 1e-3*math.Sin(float64(i)*0.37) }},
+		// Sparse: one channel of 512 wrong, so the compare pass finds few
+		// mismatches (its fastest failing case) while the diagnosis does
+		// the same work.
+		{"one_channel", func(i int, x float64) float64 {
+			if i%512 == 100 {
+				return 1.5 * x
+			}
+			return x
+		}},
 	}
 	ref := mkTensor(b, "r", tensor.F32, shape, r)
 	for _, bug := range bugs {

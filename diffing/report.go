@@ -136,7 +136,13 @@ func (r *Report) finish() {
 	if r.Common && c.RefOnly+c.OursOnly > 0 {
 		r.Notes = append(r.Notes, commonNote(*c, r.RefOnly, r.OursOnly))
 	}
-	seq := AnalyzeSequenceOrder(r.Tensors, r.Sequence.Order)
+	r.setSequence(r.Tensors)
+}
+
+// setSequence analyzes the pairs in execution order, failing where their
+// Pass is false.
+func (r *Report) setSequence(pairs []Result) {
+	seq := AnalyzeSequenceOrder(pairs, r.Sequence.Order)
 	r.Sequence = SequenceReport{Order: r.Sequence.Order, Sequence: seq, Sparkline: Sparkline(seq.Levels)}
 	if seq.FirstFailure >= 0 {
 		ff := seq.FirstFailure
