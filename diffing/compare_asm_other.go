@@ -17,8 +17,10 @@ func segmentAVX2(r, o, cm, csr, csd, crr, crd, cdd, bm []float64, c *uint64, out
 
 func lowAVX2(r, o []float64, c *uint64, out *[20]uint64) {}
 
-func decodeF32AVX2(dst []float64, src []byte) {}
+func decodeF32AVX2(dst []float64, src []byte, nan *uint64) {}
 
-func decodeBF16AVX2(dst []float64, src []byte) {}
+func decodeBF16AVX2(dst []float64, src []byte, nan *uint64) {}
 
 func binsAVX2(r, o []float64, thresh *[2048]float64, c *uint64, bins []int64, sub *uint64) {}
+
+func decodeF16AVX2(dst []float64, src []byte, nan *uint64) {}

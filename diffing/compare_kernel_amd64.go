@@ -102,9 +102,14 @@ func binsAVX2(r []float64, o []float64, thresh *[2048]float64, c *uint64, bins [
 // decodeF32AVX2 converts the first len(dst)&^3 F32 elements of src to float64.
 //
 //go:noescape
-func decodeF32AVX2(dst []float64, src []byte)
+func decodeF32AVX2(dst []float64, src []byte, nan *uint64)
 
 // decodeBF16AVX2 converts the first len(dst)&^3 BF16 elements of src to float64.
 //
 //go:noescape
-func decodeBF16AVX2(dst []float64, src []byte)
+func decodeBF16AVX2(dst []float64, src []byte, nan *uint64)
+
+// decodeF16AVX2 converts the first len(dst)&^3 F16 elements of src to float64.
+//
+//go:noescape
+func decodeF16AVX2(dst []float64, src []byte, nan *uint64)

@@ -3222,46 +3222,92 @@ binsAVX2_done:
 	VZEROUPPER
 	RET
 
-// func decodeF32AVX2(dst []float64, src []byte)
+// func decodeF32AVX2(dst []float64, src []byte, nan *uint64)
 // Requires: AVX
-TEXT ·decodeF32AVX2(SB), NOSPLIT, $0-48
-	MOVQ dst_base+0(FP), AX
-	MOVQ src_base+24(FP), CX
-	MOVQ dst_len+8(FP), DX
-	SHRQ $0x02, DX
-	JZ   decodeF32AVX2_done
+TEXT ·decodeF32AVX2(SB), NOSPLIT, $0-56
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   src_base+24(FP), CX
+	MOVQ   dst_len+8(FP), DX
+	VXORPD Y0, Y0, Y0
+	SHRQ   $0x02, DX
+	JZ     decodeF32AVX2_done
 
 decodeF32AVX2_loop:
-	VCVTPS2PD (CX), Y0
-	VMOVUPD   Y0, (AX)
+	VCVTPS2PD (CX), Y1
+	VMOVUPD   Y1, (AX)
+	VCMPPD    $0x03, Y1, Y1, Y1
+	VORPD     Y1, Y0, Y0
 	ADDQ      $0x10, CX
 	ADDQ      $0x20, AX
 	DECQ      DX
 	JNZ       decodeF32AVX2_loop
 
 decodeF32AVX2_done:
+	VPTEST  Y0, Y0
+	SETNE   AL
+	MOVBQZX AL, AX
+	MOVQ    nan+48(FP), CX
+	MOVQ    AX, (CX)
 	VZEROUPPER
 	RET
 
-// func decodeBF16AVX2(dst []float64, src []byte)
+// func decodeBF16AVX2(dst []float64, src []byte, nan *uint64)
 // Requires: AVX
-TEXT ·decodeBF16AVX2(SB), NOSPLIT, $0-48
-	MOVQ dst_base+0(FP), AX
-	MOVQ src_base+24(FP), CX
-	MOVQ dst_len+8(FP), DX
-	SHRQ $0x02, DX
-	JZ   decodeBF16AVX2_done
+TEXT ·decodeBF16AVX2(SB), NOSPLIT, $0-56
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   src_base+24(FP), CX
+	MOVQ   dst_len+8(FP), DX
+	VXORPD Y0, Y0, Y0
+	SHRQ   $0x02, DX
+	JZ     decodeBF16AVX2_done
 
 decodeBF16AVX2_loop:
-	VPMOVZXWD (CX), X0
-	VPSLLD    $0x10, X0, X0
-	VCVTPS2PD X0, Y0
-	VMOVUPD   Y0, (AX)
+	VPMOVZXWD (CX), X1
+	VPSLLD    $0x10, X1, X1
+	VCVTPS2PD X1, Y1
+	VMOVUPD   Y1, (AX)
+	VCMPPD    $0x03, Y1, Y1, Y1
+	VORPD     Y1, Y0, Y0
 	ADDQ      $0x08, CX
 	ADDQ      $0x20, AX
 	DECQ      DX
 	JNZ       decodeBF16AVX2_loop
 
 decodeBF16AVX2_done:
+	VPTEST  Y0, Y0
+	SETNE   AL
+	MOVBQZX AL, AX
+	MOVQ    nan+48(FP), CX
+	MOVQ    AX, (CX)
+	VZEROUPPER
+	RET
+
+// func decodeF16AVX2(dst []float64, src []byte, nan *uint64)
+// Requires: AVX, F16C
+TEXT ·decodeF16AVX2(SB), NOSPLIT, $0-56
+	MOVQ   dst_base+0(FP), AX
+	MOVQ   src_base+24(FP), CX
+	MOVQ   dst_len+8(FP), DX
+	VXORPD Y0, Y0, Y0
+	SHRQ   $0x02, DX
+	JZ     decodeF16AVX2_done
+
+decodeF16AVX2_loop:
+	VCVTPH2PS (CX), X1
+	VCVTPS2PD X1, Y1
+	VMOVUPD   Y1, (AX)
+	VCMPPD    $0x03, Y1, Y1, Y1
+	VORPD     Y1, Y0, Y0
+	ADDQ      $0x08, CX
+	ADDQ      $0x20, AX
+	DECQ      DX
+	JNZ       decodeF16AVX2_loop
+
+decodeF16AVX2_done:
+	VPTEST  Y0, Y0
+	SETNE   AL
+	MOVBQZX AL, AX
+	MOVQ    nan+48(FP), CX
+	MOVQ    AX, (CX)
 	VZEROUPPER
 	RET

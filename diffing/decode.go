@@ -144,7 +144,8 @@ func decodeF32(dst []float64, src []byte) {
 	src = src[:4*len(dst)]
 	if probeAsm && len(dst) >= 4 {
 		k := len(dst) &^ 3
-		decodeF32AVX2(dst[:k], src)
+		var nan uint64
+		decodeF32AVX2(dst[:k], src, &nan)
 		dst, src = dst[k:], src[4*k:]
 	}
 	if f, ok := native[float32](src); ok {
@@ -161,6 +162,22 @@ func decodeF32(dst []float64, src []byte) {
 
 func decodeF16(dst []float64, src []byte) {
 	src = src[:2*len(dst)]
+	if probeAsm && len(dst) >= 4 {
+		k := len(dst) &^ 3
+		var nan uint64
+		decodeF16AVX2(dst[:k], src, &nan)
+		// The conversion quiets a signaling NaN; f16ToF64 keeps its
+		// payload as it is.
+		for i, x := range dst[:k] {
+			if nan == 0 {
+				break
+			}
+			if x != x {
+				dst[i] = f16ToF64(binary.LittleEndian.Uint16(src[2*i:]))
+			}
+		}
+		dst, src = dst[k:], src[2*k:]
+	}
 	if h, ok := native[uint16](src); ok {
 		dst = dst[:len(h)]
 		for i, v := range h {
@@ -177,7 +194,8 @@ func decodeBF16(dst []float64, src []byte) {
 	src = src[:2*len(dst)]
 	if probeAsm && len(dst) >= 4 {
 		k := len(dst) &^ 3
-		decodeBF16AVX2(dst[:k], src)
+		var nan uint64
+		decodeBF16AVX2(dst[:k], src, &nan)
 		dst, src = dst[k:], src[2*k:]
 	}
 	if h, ok := native[uint16](src); ok {

@@ -424,28 +424,39 @@ func low() {
 
 // decode writes decode<kind>AVX2, converting the first len(dst)&^3
 // elements of src (little-endian, of kind k) to float64, four at a time:
-// the decoder of F32 and BF16 blocks. The conversions are exact and quiet
-// a signaling NaN as Go's float64(float32) does, so the portable
-// decoders give the same bits.
+// the decoder of F32, BF16 and F16 blocks. The conversions are exact and
+// quiet a signaling NaN as Go's float64(float32) does, so the portable
+// decoders give the same bits; nan is set when a NaN was converted (F16
+// keeps its NaN payloads in Go: the caller decodes those again).
 func decode(k kind) {
 	name := "decode" + k.name + "AVX2"
-	TEXT(name, NOSPLIT, "func(dst []float64, src []byte)")
+	TEXT(name, NOSPLIT, "func(dst []float64, src []byte, nan *uint64)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("%s converts the first len(dst)&^3 %s elements of src to float64.", name, k.name))
 	dp := Load(Param("dst").Base(), GP64())
 	sp := Load(Param("src").Base(), GP64())
 	n := Load(Param("dst").Len(), GP64())
+	flag := YMM()
+	VXORPD(flag, flag, flag)
 	SHRQ(Imm(2), n)
 	JZ(LabelRef(name + "_done"))
 	Label(name + "_loop")
-	v := YMM()
+	v, t := YMM(), YMM()
 	load(k, Mem{Base: sp}, v)
 	VMOVUPD(v, Mem{Base: dp})
+	VCMPPD(Imm(3), v, v, t) // unordered: NaN
+	VORPD(t, flag, flag)
 	ADDQ(Imm(uint64(k.stride)), sp)
 	ADDQ(Imm(32), dp)
 	DECQ(n)
 	JNZ(LabelRef(name + "_loop"))
 	Label(name + "_done")
+	VPTEST(flag, flag)
+	f := GP64()
+	SETNE(f.As8())
+	MOVBQZX(f.As8(), f)
+	np := Load(Param("nan"), GP64())
+	MOVQ(f, Mem{Base: np})
 	VZEROUPPER()
 	RET()
 }
@@ -558,7 +569,7 @@ func main() {
 	segment()
 	low()
 	bins()
-	for _, k := range kinds[1:3] { // F32, BF16 (F16's NaN payloads would be quieted)
+	for _, k := range kinds[1:] {
 		decode(k)
 	}
 	Generate()
