@@ -48,19 +48,31 @@ func detectNormStats(in *diagInput) []finding {
 	if sdd == 0 {
 		return nil
 	}
+	// Alternating least squares lowers the residual at every step; it
+	// stops when a step lowers it by less than a part in 10^9 (the fit
+	// has converged), or after 30.
+	prevSSE := math.Inf(1)
 	for it := range 30 {
 		prev := alpha[0]
+		var sse float64 // the residual with the new α and the old β
 		for t := range nr {
-			var num, den float64
+			var num, den, dd float64
 			for c := range cols {
 				u := r[t][c] - beta[c]
 				num += d[t][c] * u
 				den += u * u
+				dd += d[t][c] * d[t][c]
 			}
 			if den > 0 {
 				alpha[t] = num / den
+				dd -= num * num / den
 			}
+			sse += dd
 		}
+		if it > 3 && prevSSE-sse <= 1e-9*prevSSE {
+			break
+		}
+		prevSSE = sse
 		// β_c = Σ_t α_t(α_t r_tc - d_tc) / Σ_t α_t², summed row by row.
 		var den float64
 		clear(num)

@@ -32,12 +32,13 @@ func detectReorder(in *diagInput) []finding {
 	tried := 0
 	for _, fine := range fineShapes(shape) {
 		var out []finding
+		m := newReorderMap(fine, nil, shape) // one map, set to each permutation in turn
 		permutations(len(fine), func(p []int) bool {
 			if tried >= reorderMaxTries {
 				return false
 			}
 			tried++
-			m := newReorderMap(fine, p, shape)
+			m.set(p)
 			same, ok := true, true
 			for i, j := range quick {
 				rj := m.refIndex(j)
@@ -95,12 +96,22 @@ type reorderMap struct {
 	fi, oi    []int64
 }
 
+// newReorderMap is the map for perm (nil: set it later).
 func newReorderMap(fine []int64, perm []int, shape []int64) *reorderMap {
-	out := make([]int64, len(perm))
-	for i, a := range perm {
-		out[i] = fine[a]
+	n := len(fine)
+	m := &reorderMap{fine: fine, out: make([]int64, n), perm: make([]int, n), fi: make([]int64, n), oi: make([]int64, n)}
+	if perm != nil {
+		m.set(perm)
 	}
-	return &reorderMap{fine: fine, out: out, perm: slices.Clone(perm), fi: make([]int64, len(fine)), oi: make([]int64, len(fine))}
+	return m
+}
+
+// set makes m the map of perm (copied).
+func (m *reorderMap) set(perm []int) {
+	copy(m.perm, perm)
+	for i, a := range perm {
+		m.out[i] = m.fine[a]
+	}
 }
 
 func (m *reorderMap) refIndex(j int64) int64 {
