@@ -105,10 +105,13 @@ type namedConst struct {
 // factorNames lists the constants a scale factor is matched against:
 // simple ones first, then those built from the shape's dimensions, then
 // common attention head sizes.
+// plainFactors are the constants named without the shape.
+var plainFactors = []namedConst{
+	{1, "1"}, {0.5, "1/2"}, {2, "2"}, {math.Sqrt2, "sqrt(2)"}, {1 / math.Sqrt2, "1/sqrt(2)"},
+}
+
 func factorNames(shape []int64) []namedConst {
-	cs := []namedConst{
-		{1, "1"}, {0.5, "1/2"}, {2, "2"}, {math.Sqrt2, "sqrt(2)"}, {1 / math.Sqrt2, "1/sqrt(2)"},
-	}
+	cs := slices.Clone(plainFactors)
 	dims := shapeDims(shape)
 	for _, d := range dims {
 		f := float64(d)
@@ -142,23 +145,34 @@ func factorNames(shape []int64) []namedConst {
 }
 
 // nameFactor finds the named constant closest to k within 0.2%, sign
-// included.
+// included. Names of the same value are all given (1/8 is 1/8 with 8 a
+// dimension, and 1/sqrt(64) with 64 a head size): which one the port
+// got wrong is for the user to tell.
 func nameFactor(k float64, shape []int64) (namedConst, bool) {
 	best, bestErr := namedConst{}, 2e-3
 	found := false
-	for _, c := range factorNames(shape) {
+	cs := factorNames(shape)
+	for _, c := range cs {
 		if e := math.Abs(math.Abs(k)/c.v - 1); e < bestErr {
 			best, bestErr, found = c, e, true
 		}
 	}
+	names := []string{best.name}
+	for _, c := range cs[len(plainFactors):] {
+		if found && best.v != 1 && c.name != best.name && math.Abs(c.v/best.v-1) < 1e-12 {
+			names = append(names, c.name)
+		}
+	}
+	if len(names) > 1 && slices.ContainsFunc(cs[:len(plainFactors)], func(c namedConst) bool { return c.name == best.name }) {
+		names = names[:1] // 1/2 is 1/2, not also 1/sqrt(4)
+	}
 	if found && k < 0 {
-		if best.v == 1 {
-			best.name = "-1"
-		} else {
-			best.name = "-" + best.name
+		for i := range names {
+			names[i] = "-" + names[i]
 		}
 		best.v = -best.v
 	}
+	best.name = strings.Join(names, ", or ")
 	return best, found
 }
 

@@ -342,8 +342,9 @@ func TestNameFactor(t *testing.T) {
 		shape []int64
 		name  string
 	}{
-		{0.125, []int64{8, 64}, "1/sqrt(64), 64 a dimension of the shape"},
-		{-0.125, []int64{8, 64}, "-1/sqrt(64), 64 a dimension of the shape"},
+		{0.125, []int64{8, 64}, "1/sqrt(64), 64 a dimension of the shape, or 1/8, 8 a dimension of the shape"},
+		{-0.125, []int64{8, 64}, "-1/sqrt(64), 64 a dimension of the shape, or -1/8, 8 a dimension of the shape"},
+		{0.125, []int64{1, 8, 32, 32}, "1/8, 8 a dimension of the shape, or 1/sqrt(64), a common attention head size"},
 		{-1, nil, "-1"},
 		{0.5, []int64{4}, "1/2"},
 		{1.4142, nil, "sqrt(2)"},
