@@ -71,6 +71,7 @@ type detector func(in *diagInput) []finding
 func structureDetectors() []namedDetector {
 	return []namedDetector{
 		{detectReorder, true},
+		{detectDropout, true},
 		{detectBand, false},
 		{detectNormAxis, true},
 		{detectRegion, false},

@@ -49,6 +49,7 @@ const (
 	TensorHintPosition      = "position"       // zero at index 0 of an axis, growing along it (RoPE, position ids)
 	TensorHintBorder        = "border"         // mismatches on the border of the last two axes (padding)
 	TensorHintElementwise   = "elementwise"    // the difference is a function of ref alone (an activation formula)
+	TensorHintDropout       = "dropout"        // one side zeroed at random, the rest scaled by 1/(1-p) (dropout left on)
 	TensorHintUnexplained   = "unexplained"    // no known cause fits; the strongest structure found
 )
 
