@@ -72,6 +72,7 @@ func structureDetectors() []namedDetector {
 	return []namedDetector{
 		{detectReorder, true},
 		{detectDropout, true},
+		{detectIndexPerm, true},
 		{detectBand, false},
 		{detectNormAxis, true},
 		{detectRegion, false},

@@ -50,6 +50,7 @@ const (
 	TensorHintBorder        = "border"         // mismatches on the border of the last two axes (padding)
 	TensorHintElementwise   = "elementwise"    // the difference is a function of ref alone (an activation formula)
 	TensorHintDropout       = "dropout"        // one side zeroed at random, the rest scaled by 1/(1-p) (dropout left on)
+	TensorHintIndexPermuted = "index_permuted" // the indices of one axis in another order (RGB/BGR, head order, fused chunks)
 	TensorHintUnexplained   = "unexplained"    // no known cause fits; the strongest structure found
 )
 
