@@ -39,8 +39,17 @@ func detectBand(in *diagInput) []finding {
 	}
 	// A causal mask on one side only: the other side holds unmasked
 	// values to the last diagonal, and differs from the masked side on
-	// nearly every element of the masked diagonals.
-	if rok != ook && !in.noise {
+	// nearly every element of the masked diagonals, which hold at least
+	// a tenth of the elements.
+	// A mask covers a good part of the matrix (a causal one about half):
+	// a few masked corner diagonals are zeros of the data (a ReLU).
+	_, all := bandCounts(b, 0, int64(len(b.n)))
+	wide := func(k0 int64, ok bool) bool {
+		_, n := bandCounts(b, k0, int64(len(b.n)))
+		return ok && n >= 16 && 10*n >= all
+	}
+	rwide, owide := wide(rk, rok), wide(ok, ook)
+	if rok != ook && rwide != owide && !in.noise {
 		k0, side, other := rk, "ref", "ours"
 		if ook {
 			k0, side, other = ok, "ours", "ref"
@@ -61,7 +70,7 @@ func detectBand(in *diagInput) []finding {
 	// A sliding window: both sides masked below some diagonal, ref and
 	// ours from different ones (read on sampled elements, checked on the
 	// mismatch counts), next to a causal mask on either side.
-	if (rok || ook) && !in.noise {
+	if (rwide || owide) && !in.noise {
 		if f, ok := slidingWindow(in, b); ok {
 			return []finding{f}
 		}

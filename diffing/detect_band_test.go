@@ -48,6 +48,21 @@ func TestDetectBand(t *testing.T) {
 			t.Fatalf("summary %q", f.hint.Summary)
 		}
 	})
+	t.Run("near miss: a zero corner (ReLU), not a mask", func(t *testing.T) {
+		ref := mapVals(randVals(22, 2*32*32), func(_ int, x float64) float64 { return 0.1 + x*x })
+		ours := mapVals(ref, func(i int, x float64) float64 {
+			if i%32-i/32%32 >= 30 {
+				return 0
+			}
+			return x
+		})
+		_, fs := runCase(t, detectBand, shape, ref, ours)
+		for _, f := range fs {
+			if strings.Contains(f.hint.Summary, "missing") {
+				t.Fatalf("claimed %q", f.hint.Summary)
+			}
+		}
+	})
 	t.Run("sliding window 8 vs 16", func(t *testing.T) {
 		ref, ours := window(0, 8), window(0, 16)
 		_, fs := runCase(t, detectBand, shape, ref, ours)
