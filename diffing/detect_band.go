@@ -37,6 +37,44 @@ func detectBand(in *diagInput) []finding {
 			score: 1, band: int(shift),
 		}}
 	}
+	// A causal mask on one side only: the other side holds unmasked
+	// values to the last diagonal, and differs from the masked side on
+	// nearly every element of the masked diagonals, which hold at least
+	// a tenth of the elements.
+	// A mask covers a good part of the matrix (a causal one about half):
+	// a few masked corner diagonals are zeros of the data (a ReLU).
+	_, all := bandCounts(b, 0, int64(len(b.n)))
+	wide := func(k0 int64, ok bool) bool {
+		_, n := bandCounts(b, k0, int64(len(b.n)))
+		return ok && n >= 16 && 10*n >= all
+	}
+	rwide, owide := wide(rk, rok), wide(ok, ook)
+	if rok != ook && rwide != owide && !in.noise {
+		k0, side, other := rk, "ref", "ours"
+		if ook {
+			k0, side, other = ok, "ours", "ref"
+		}
+		if m, n := bandCounts(b, k0, int64(len(b.n))); 10*m >= 9*n {
+			return []finding{{
+				hint: TensorHint{
+					Kind:    TensorHintBand,
+					Summary: fmt.Sprintf("the causal mask is missing in %s: %s is masked from diagonal j - i = %d, %s is not masked", other, side, off(int(k0)), other),
+					Evidence: fmt.Sprintf("over the last two axes (%d×%d), %s is zero or masked on every diagonal k >= %d, %s holds unmasked values up to the last diagonal; there %d of %d elements mismatch",
+						b.rows, b.cols, side, off(int(k0)), other, m, n),
+					Look: "the attention mask: is it built and applied in " + other + " (is_causal, the mask argument, a cache path that skips it)",
+				},
+				score: 1,
+			}}
+		}
+	}
+	// A sliding window: both sides masked below some diagonal, ref and
+	// ours from different ones (read on sampled elements, checked on the
+	// mismatch counts), next to a causal mask on either side.
+	if (rwide || owide) && !in.noise {
+		if f, ok := slidingWindow(in, b); ok {
+			return []finding{f}
+		}
+	}
 	// Mismatches on a narrow band.
 	if in.noise {
 		return nil
@@ -73,4 +111,83 @@ func detectBand(in *diagInput) []finding {
 		},
 		score: float64(inBand) / float64(mis), band: int(off(top)),
 	}}
+}
+
+// bandCounts sums the mismatches and finite pairs of diagonals [lo, hi)
+// (indices into b.n).
+func bandCounts(b bandSums, lo, hi int64) (mis, n int64) {
+	for i := lo; i < hi; i++ {
+		mis += b.mis[i]
+		n += b.n[i]
+	}
+	return mis, n
+}
+
+// bandWindowSamples is how many elements of each diagonal the sliding
+// window check reads per side.
+const bandWindowSamples = 8
+
+// slidingWindow finds, per side, the run of leading diagonals (from the
+// bottom-left corner) whose sampled elements are all masked. When the
+// runs differ, stop short of the main diagonal, and the diagonals masked
+// on one side only mismatch on at least 90% of their elements, it is a
+// sliding window of another width.
+func slidingWindow(in *diagInput, b bandSums) (finding, bool) {
+	nd := len(in.ax.shape)
+	if nd < 2 || b.rows < 4 || b.cols < 4 || len(b.n) > 2*4096 {
+		return finding{}, false
+	}
+	mats := in.res.Numel / (b.rows * b.cols)
+	run := func(r *elemReader) int64 {
+		for i := range int64(len(b.n)) {
+			k := i - (b.rows - 1)                       // j - i
+			r0, r1 := max(0, -k), min(b.rows, b.cols-k) // rows on the diagonal
+			cnt := min(r1-r0, bandWindowSamples)
+			all := true
+			for s := int64(0); s < cnt && all; s++ {
+				row := r0 + s*(r1-r0)/cnt
+				mat := (s*7 + i) % mats
+				v := r.get(mat*b.rows*b.cols + row*b.cols + row + k)
+				all = v-v == 0 && masked(v)
+			}
+			if !all {
+				return i
+			}
+		}
+		return int64(len(b.n))
+	}
+	rm, om := run(in.rr), run(in.or)
+	diag := b.rows - 1
+	if rm == om || rm >= diag || om >= diag || in.rr.err != nil || in.or.err != nil {
+		return finding{}, false
+	}
+	lo, hi := min(rm, om), max(rm, om)
+	m, n := bandCounts(b, lo, hi)
+	if n == 0 || 10*m < 9*n {
+		return finding{}, false
+	}
+	off := func(i int64) int64 { return i - diag }
+	// masked on j - i <= -w: a window of w keys (i-w+1..i)
+	width := func(run int64) string {
+		if run == 0 {
+			return "no window"
+		}
+		return fmt.Sprintf("window %d", -off(run-1))
+	}
+	mask := func(run int64) string {
+		if run == 0 {
+			return "is not masked below the diagonal"
+		}
+		return fmt.Sprintf("is masked on j - i <= %d", off(run-1))
+	}
+	return finding{
+		hint: TensorHint{
+			Kind:    TensorHintBand,
+			Summary: fmt.Sprintf("a sliding-window mask of another width: ref %s (%s), ours %s (%s)", mask(rm), width(rm), mask(om), width(om)),
+			Evidence: fmt.Sprintf("over the last two axes (%d×%d), on %d sampled elements per diagonal; diagonals %d..%d, masked on one side only, have %d mismatches of %d elements",
+				b.rows, b.cols, bandWindowSamples, off(lo), off(hi-1), m, n),
+			Look: "the sliding window (local attention) size and its off-by-one (j - i < -w vs <= -w), or a window not applied on one side",
+		},
+		score: float64(m) / float64(n), band: int(hi - lo),
+	}, true
 }

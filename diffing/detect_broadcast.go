@@ -3,6 +3,7 @@ package diffing
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -67,16 +68,27 @@ func detectBroadcast(in *diagInput) []finding {
 	// Affine per index: a common scale is a normalization factor.
 	lo, hi := minMax(f.scales)
 	mean := (lo + hi) / 2
-	ev := fmt.Sprintf("per-index fits ours ≈ a_i·ref + b_i explain %.4f%% of Σ d² (adjusted for %d parameters); a_i range %s..%s, first %s; b_i first %s",
-		100*best.expl, 2*n, g(lo), g(hi), fmtVals(f.scales, 4), fmtVals(f.shift, 4))
+	// a_i near 1 that four digits do not tell apart (from each other or
+	// from 1) are shown as a_i - 1.
+	scales, label := f.scales, "a_i"
+	if math.Abs(mean-1) < 0.1 && (g(lo) == g(hi) || g(lo) == "1" || g(hi) == "1") {
+		scales, label = make([]float64, len(f.scales)), "a_i - 1"
+		for i, v := range f.scales {
+			scales[i] = v - 1
+		}
+		lo, hi = lo-1, hi-1
+	}
+	ev := fmt.Sprintf("per-index fits ours ≈ a_i·ref + b_i explain %.4f%% of Σ d² (adjusted for %d parameters); %s range %s..%s, first %s; b_i first %s",
+		100*best.expl, 2*n, label, g(lo), g(hi), fmtVals(scales, 4), fmtVals(f.shift, 4))
+	lo, hi = minMax(f.scales)
 	if hi-lo <= 0.01*math.Abs(mean-1) {
-		if c, ok := nameFactor(mean, shape); ok && c.v != 1 && strings.Contains(c.name, "n-1") {
+		if c, ok := varianceFactor(mean, in.res.Numel/n, shape); ok {
 			return []finding{{
 				hint: TensorHint{
 					Kind:     TensorHintNormStats,
 					Summary:  fmt.Sprintf("ours - b = %s × (ref - b) with one b per index of %s: the normalization's variance differs by %s", g(mean), where, c.name),
 					Evidence: ev,
-					Look:     "the variance of the normalization that writes this tensor: biased (/n, torch's LayerNorm) vs unbiased (/(n-1))",
+					Look:     "the variance of the normalization that writes this tensor: biased (/n, what LayerNorm and BatchNorm normalize with) vs unbiased (/(n-1), torch.var's default)",
 				},
 				score: best.expl, axis: a, scales: f.scales, offsets: f.shift,
 			}}
@@ -92,6 +104,39 @@ func detectBroadcast(in *diagInput) []finding {
 		hint:  TensorHint{Kind: TensorHintChannelAffine, Summary: summary, Evidence: ev, Look: look},
 		score: best.expl, axis: a, scales: f.scales, offsets: f.shift,
 	}}
+}
+
+// varianceFactor names a common scale near 1 as a biased-vs-unbiased
+// variance factor (n/(n-1), its square root, or their inverses), n the
+// size reduced over for per-index statistics along the axis (red: the
+// other axes' product, BatchNorm's N·H·W) or a dimension of the shape.
+// The factor must match the scale's distance to 1 within 2%: any scale
+// near 1 is near 1 ± 1/n for some large n.
+func varianceFactor(k float64, red int64, shape []int64) (namedConst, bool) {
+	ns := shapeDims(shape)
+	if red > 1 && !slices.Contains(ns, red) {
+		ns = append(ns, red)
+	}
+	best, bestErr := namedConst{}, 0.02
+	found := false
+	for _, d := range ns {
+		f := float64(d)
+		how := "a dimension of the shape"
+		if d == red {
+			how = "the size the per-index statistics reduce over"
+		}
+		for _, c := range []namedConst{
+			{f / (f - 1), fmt.Sprintf("n/(n-1) with n = %d, %s (unbiased vs biased variance)", d, how)},
+			{(f - 1) / f, fmt.Sprintf("(n-1)/n with n = %d, %s (biased vs unbiased variance)", d, how)},
+			{math.Sqrt(f / (f - 1)), fmt.Sprintf("sqrt(n/(n-1)) with n = %d, %s (unbiased vs biased std)", d, how)},
+			{math.Sqrt((f - 1) / f), fmt.Sprintf("sqrt((n-1)/n) with n = %d, %s (biased vs unbiased std)", d, how)},
+		} {
+			if e := math.Abs(k-c.v) / math.Abs(c.v-1); e < bestErr {
+				best, bestErr, found = c, e, true
+			}
+		}
+	}
+	return best, found
 }
 
 // broadcastMinExplained is the share of Σ d² a per-axis model must explain.

@@ -2,6 +2,7 @@ package diffing
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -20,4 +21,30 @@ func TestDetectBroadcast(t *testing.T) {
 		wantNone(t, runCaseFs(t, detectBroadcast, shape, ref, ours))
 	})
 	t.Run("noise", func(t *testing.T) { wantNoise(t, detectBroadcast, shape, ref) })
+}
+
+// TestDetectBroadcastBatchVariance: BatchNorm with the unbiased batch
+// variance scales every channel by sqrt((n-1)/n), n = N·H·W (not a
+// dimension of the shape), named from the reduced size; a common scale
+// as near 1 that is not such a factor stays channel_affine, with a_i - 1
+// shown.
+func TestDetectBroadcastBatchVariance(t *testing.T) {
+	shape := []int64{4, 16, 8, 8}
+	ref := randVals(43, 4*16*8*8)
+	bias := func(i int) float64 { return 1e-3 * float64(i/64%16) }
+	t.Run("unbiased batch variance", func(t *testing.T) {
+		k := math.Sqrt(255.0 / 256)
+		ours := mapVals(ref, func(i int, x float64) float64 { return k*x + bias(i) })
+		f := wantKind(t, runCaseFs(t, detectBroadcast, shape, ref, ours), TensorHintNormStats)
+		if !strings.Contains(f.hint.Summary, "sqrt((n-1)/n) with n = 256, the size the per-index statistics reduce over") {
+			t.Fatalf("summary %q", f.hint.Summary)
+		}
+	})
+	t.Run("near miss: another common scale", func(t *testing.T) {
+		ours := mapVals(ref, func(i int, x float64) float64 { return 0.99*x + bias(i) })
+		f := wantKind(t, runCaseFs(t, detectBroadcast, shape, ref, ours), TensorHintChannelAffine)
+		if !strings.Contains(f.hint.Evidence, "a_i - 1 range -0.01..-0.01") {
+			t.Fatalf("evidence %q", f.hint.Evidence)
+		}
+	})
 }

@@ -8,8 +8,10 @@ import (
 )
 
 // detectElementwise tests whether d = ours - ref is a function of ref
-// alone, on elemSamples sampled elements: sorted by ref, d must follow a
-// running median of its neighbours (>= 95% of Σ d² explained). It then
+// alone, on elemSamples sampled elements: sorted by ref, d less its
+// least-squares affine trend in ref must be close to one of its
+// neighbours' (elemMinSmooth), and ref must take many distinct values
+// (elemDistinct). It then
 // names the pair of functions when a known formulation mismatch predicts
 // ours from ref (>= 99% of Σ d² explained): ref is inverted through the
 // reference function (on each monotone branch, the branch closest to ours
@@ -21,8 +23,7 @@ func detectElementwise(in *diagInput) []finding {
 	}
 	rng := rand.New(rand.NewPCG(0xe1e, uint64(n)))
 	k := int(min(n, elemSamples))
-	type pt struct{ r, o float64 }
-	pts := make([]pt, 0, k)
+	pts := make([]elemPt, 0, k)
 	for i := range k {
 		j := int64(i)
 		if n > elemSamples {
@@ -30,13 +31,13 @@ func detectElementwise(in *diagInput) []finding {
 		}
 		x, y := in.rr.get(j), in.or.get(j)
 		if x-x == 0 && y-y == 0 {
-			pts = append(pts, pt{x, y})
+			pts = append(pts, elemPt{x, y})
 		}
 	}
 	if len(pts) < 64 {
 		return nil
 	}
-	slices.SortFunc(pts, func(a, b pt) int {
+	slices.SortFunc(pts, func(a, b elemPt) int {
 		switch {
 		case a.r < b.r:
 			return -1
@@ -58,30 +59,17 @@ func detectElementwise(in *diagInput) []finding {
 	// Summed over the elements that differ: the squared distance of each
 	// d to its nearest neighbour's (in ref order) against that to unrelated
 	// elements'.
-	var near, far float64
-	const w = 4
+	// The test runs on e = d - (α·ref + β), d less its least-squares
+	// affine part: ours = a·ref + (anything unrelated), a missing
+	// residual or a softmax temperature, makes d predictable from ref
+	// through that trend without being a function of it; a function of
+	// ref that is affine is already scaled or offset.
+	alpha, beta := affineFit(pts)
+	e := make([]float64, len(pts))
 	for i, p := range pts {
-		d := p.o - p.r
-		if d == 0 {
-			continue
-		}
-		bn, bf := math.Inf(1), math.Inf(1)
-		for j := max(0, i-w); j <= min(len(pts)-1, i+w); j++ {
-			if j != i {
-				bn = min(bn, math.Abs(d-(pts[j].o-pts[j].r)))
-			}
-		}
-		for m := range 2 * w {
-			q := pts[(i+len(pts)/2+37*m)%len(pts)]
-			bf = min(bf, math.Abs(d-(q.o-q.r)))
-		}
-		near += bn * bn
-		far += bf * bf
+		e[i] = p.o - p.r - (alpha*p.r + beta)
 	}
-	smooth := 0.0
-	if far > 0 {
-		smooth = 1 - near/far
-	}
+	smooth := smoothness(e)
 	// Known pairs.
 	bestName, bestExpl, bestMax := "", 0.0, 0.0
 	// Visit the elements in a spread order, so that a pair far off on the
@@ -115,14 +103,19 @@ func detectElementwise(in *diagInput) []finding {
 			bestName, bestExpl, bestMax = c.name, ex, emax
 		}
 	}
-	if bestExpl < elemMinKnown && (smooth < elemMinSmooth || in.noise) {
+	// When ref takes few distinct values (a lookup table, buckets, a
+	// mask), neighbours in ref order are copies of one value and any
+	// per-value mapping looks smooth: "a function of ref" says nothing
+	// about an activation there.
+	few := elemDistinct*distinctRefs(pts) < len(pts)
+	if bestExpl < elemMinKnown && (smooth < elemMinSmooth || in.noise || few) {
 		return nil
 	}
 	h := TensorHint{
 		Kind:    TensorHintElementwise,
 		Summary: "ours - ref is a function of ref alone: an elementwise function (an activation or its approximation) differs",
-		Evidence: fmt.Sprintf("on %d sampled elements sorted by ref, the squared distance of each d to its nearest neighbour's is %.2f%% of that to unrelated elements'; no known pair of functions fits (best: %s, %.1f%%)",
-			len(pts), 100*(1-smooth), bestName, 100*bestExpl),
+		Evidence: fmt.Sprintf("on %d sampled elements sorted by ref, with d less its affine trend in ref (d ≈ %s·ref + %s) as e, the squared distance of each e to its nearest neighbour's is %.2f%% of that to unrelated elements'; no known pair of functions fits (best: %s, %.1f%%)",
+			len(pts), g(alpha), g(beta), 100*(1-smooth), bestName, 100*bestExpl),
 		Look: "the activation (or other elementwise op) that writes this tensor: its formula or approximation",
 	}
 	if bestExpl >= elemMinKnown {
@@ -133,11 +126,43 @@ func detectElementwise(in *diagInput) []finding {
 	return []finding{{hint: h, score: smooth, weak: bestExpl < elemMinKnown}}
 }
 
+// smoothness is 1 - near/far over the sorted sample's values e: near
+// sums the squared distance of each nonzero e to its nearest neighbour's
+// (in ref order, 4 each side), far that to the nearest of 8 unrelated
+// elements'.
+func smoothness(e []float64) float64 {
+	var near, far float64
+	const w = 4
+	for i, x := range e {
+		if x == 0 {
+			continue
+		}
+		bn, bf := math.Inf(1), math.Inf(1)
+		for j := max(0, i-w); j <= min(len(e)-1, i+w); j++ {
+			if j != i {
+				bn = min(bn, math.Abs(x-e[j]))
+			}
+		}
+		for m := range 2 * w {
+			bf = min(bf, math.Abs(x-e[(i+len(e)/2+37*m)%len(e)]))
+		}
+		near += bn * bn
+		far += bf * bf
+	}
+	if far == 0 {
+		return 0
+	}
+	return 1 - near/far
+}
+
 const (
 	elemSamples    = 4096
 	elemFitSamples = 1024
 	elemMinSmooth  = 0.9
-	elemMinKnown   = 0.99
+	// the unnamed hint needs at least one distinct ref value per
+	// elemDistinct samples
+	elemDistinct = 4
+	elemMinKnown = 0.99
 )
 
 // elemPair is a known formulation mismatch: ref computed f, ours g, of
@@ -146,6 +171,40 @@ type elemPair struct {
 	name     string
 	f, g     func(float64) float64
 	branches [][2]float64 // intervals on which f is monotone
+}
+
+// elemPt is a sampled pair.
+type elemPt struct{ r, o float64 }
+
+// distinctRefs counts the distinct ref values of pts (sorted by ref).
+func distinctRefs(pts []elemPt) int {
+	n := 0
+	for i, p := range pts {
+		if i == 0 || p.r != pts[i-1].r {
+			n++
+		}
+	}
+	return n
+}
+
+// affineFit is the least-squares d ≈ α·ref + β over pts.
+func affineFit(pts []elemPt) (alpha, beta float64) {
+	var sr, sd, srr, srd float64
+	for _, q := range pts {
+		d := q.o - q.r
+		sr += q.r
+		sd += d
+		srr += q.r * q.r
+		srd += q.r * d
+	}
+	n := float64(len(pts))
+	mr, md := sr/n, sd/n
+	vr := srr/n - mr*mr
+	if !(vr > 0) {
+		return 0, md
+	}
+	a := (srd/n - mr*md) / vr
+	return a, md - a*mr
 }
 
 func (c elemPair) predict(r, o float64) float64 {

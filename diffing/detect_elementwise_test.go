@@ -23,3 +23,41 @@ func TestDetectElementwiseCases(t *testing.T) {
 	})
 	t.Run("noise", func(t *testing.T) { wantNoise(t, detectElementwise, shape, ref) })
 }
+
+// TestDetectElementwiseNotAFunction: d correlated with ref but not a
+// function of it (a missing or doubled residual: ours = ref - x or
+// ref + x with ref = x + branch) is declined, and so is any per-value
+// mapping of a ref with few distinct values (a bucket table); an
+// unnamed nonlinear function of ref is still found.
+func TestDetectElementwiseNotAFunction(t *testing.T) {
+	shape := []int64{32, 128}
+	n := 32 * 128
+	x := randVals(71, n)
+	branch := mapVals(randVals(72, n), func(_ int, v float64) float64 { return 0.4 * v })
+	ref := mapVals(x, func(i int, v float64) float64 { return v + branch[i] })
+	// the unnamed hint is a weak finding: count them all
+	count := func(ref, ours []float64) int { return len(runCaseFs(t, detectElementwise, shape, ref, ours)) }
+	t.Run("missing residual", func(t *testing.T) {
+		if c := count(ref, branch); c != 0 {
+			t.Fatalf("%d findings", c)
+		}
+	})
+	t.Run("residual twice", func(t *testing.T) {
+		if c := count(ref, mapVals(ref, func(i int, v float64) float64 { return v + x[i] })); c != 0 {
+			t.Fatalf("%d findings", c)
+		}
+	})
+	t.Run("bucket table", func(t *testing.T) {
+		table := randVals(73, 64)
+		tref := mapVals(x, func(i int, _ float64) float64 { return table[(i*7+i/128)%64] })
+		ours := mapVals(x, func(i int, _ float64) float64 { return table[(i*7+i/128+5)%64] })
+		if c := count(tref, ours); c != 0 {
+			t.Fatalf("%d findings", c)
+		}
+	})
+	t.Run("unnamed function", func(t *testing.T) {
+		if c := count(ref, mapVals(ref, func(_ int, v float64) float64 { return v + 0.3*math.Sin(3*v) })); c != 1 {
+			t.Fatalf("%d findings, want the unnamed elementwise", c)
+		}
+	})
+}

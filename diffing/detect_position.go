@@ -7,8 +7,8 @@ import (
 )
 
 // detectPosition finds a difference that is zero at index 0 of an axis
-// and grows along it (rank correlation of rms|d| per index with the index
-// >= 0.5): what a position-dependent op leaves when the positions agree
+// only (index 1 already differs) and grows along it (rank correlation of
+// rms|d| per index with the index >= 0.5): what a position-dependent op leaves when the positions agree
 // at 0 only, e.g. RoPE with another pairing of dimensions or another base,
 // or position ids offset.
 func detectPosition(in *diagInput) []finding {
@@ -28,8 +28,11 @@ func detectPosition(in *diagInput) []finding {
 				rms[i] = math.Sqrt(c.sdd / float64(c.n))
 			}
 		}
+		// Positions agree at 0 only: RoPE angles p·θ or a position
+		// offset already differ at p = 1; a difference that is also zero
+		// at index 1 is a window, a length or a mask, not a position.
 		_, hi := minMax(rms)
-		if hi == 0 || rms[0] > 1e-3*hi || in.ax.ax[a][0].mis > 0 {
+		if hi == 0 || rms[0] > 1e-3*hi || in.ax.ax[a][0].mis > 0 || rms[1] <= 1e-3*hi {
 			continue
 		}
 		nz := 0

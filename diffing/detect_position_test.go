@@ -24,5 +24,12 @@ func TestDetectPosition(t *testing.T) {
 		})
 		wantNone(t, runCaseFs(t, detectPosition, shape, ref, ours))
 	})
+	t.Run("near miss: zero for the first positions (a window)", func(t *testing.T) {
+		ours := mapVals(ref, func(i int, x float64) float64 {
+			p := float64(i / 32 % 64)
+			return x + 0.001*max(p-15, 0)*math.Cos(float64(i%32))
+		})
+		wantNone(t, runCaseFs(t, detectPosition, shape, ref, ours))
+	})
 	t.Run("noise", func(t *testing.T) { wantNoise(t, detectPosition, shape, ref) })
 }

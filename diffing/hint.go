@@ -417,11 +417,13 @@ func roundingHint(res *Result, p *partial, lows []lowFormat, pr probePartial, ov
 	}
 	stored := pick >= 0
 	if !stored {
-		// Computed: the finest format whose rounding the differences fill.
+		// Computed: the finest format whose rounding the differences
+		// fill, when they look like rounding at all (roundingLike).
+		like := roundingLike(p)
 		for i := range lows {
 			lc := pr.lows[i]
 			mean := lc.sumRatio / float64(pr.pairs)
-			if lc.maxRatio <= 1 && mean >= roundMinMean && mean <= roundMaxMean && inRange(lc) {
+			if like && lc.maxRatio <= 1 && lc.maxRatio >= roundMinMax(pr) && mean >= roundMinMean && mean <= roundMaxMean && inRange(lc) {
 				pick = i
 				break
 			}
@@ -456,6 +458,37 @@ const (
 	roundMinMean = 0.125
 	roundMaxMean = 0.5
 )
+
+// roundingLike reports whether the differences can be rounding to
+// nearest at all: its error is independent of the value, so a single
+// factor k in ours ≈ k·ref explains almost none of Σ d² (its expected
+// share is about Σ ref⁴/(Σ ref²)², a few over the number of elements);
+// a scale error of any size, or one per row or channel, puts nearly
+// all of Σ d² there. Rounding is declined when that share exceeds
+// roundMaxScaleShare.
+func roundingLike(p *partial) bool {
+	dr := ratio(p.dot, p.rr) - 1 // Σ d·ref / Σ ref²
+	dd := ratio(p.sdd, p.rr)     // Σ d² / Σ ref²
+	if dd == 0 || dr-dr != 0 || dd-dd != 0 {
+		return true
+	}
+	return dr*dr/dd <= roundMaxScaleShare
+}
+
+// roundMaxScaleShare is the largest share of Σ d² that one factor of ref
+// may explain in rounding: rounding noise leaves about 1/n of it there.
+const roundMaxScaleShare = 0.25
+
+// roundMinMax is the least max |d|/ulp that rounding to nearest leaves on
+// the pair's nonzero differences: they are spread evenly over [0, 1/2]
+// ulp, so with m of them the max stays below 0.4 with probability 0.8^m
+// (under 1e-6 for m >= 64); with fewer, no floor.
+func roundMinMax(pr probePartial) float64 {
+	if pr.pairs-pr.hist[0] >= 64 {
+		return 0.4
+	}
+	return 0
+}
 
 // confinedHint reports mismatches confined to a slice of one axis: the
 // axis whose bounding-box range is narrowest relative to its length,

@@ -266,6 +266,32 @@ func TestHintRounding(t *testing.T) {
 	}
 }
 
+// TestHintRoundingComputed: ours computed in a narrower format and then
+// carried in F32 (so its values are not in the format) is named; a per-row
+// or a uniform scale of a few percent, whose |d|/ulp in F8_E4M3 lies in
+// the same window, is not: rounding leaves no share of Σ d² to a factor
+// of ref and reaches half an ulp.
+func TestHintRoundingComputed(t *testing.T) {
+	shape := []int64{48, 512}
+	v := randVals(17, 48*512)
+	f16, _ := formatOf(tensor.F16)
+	res := failingPair(t, f32, shape, v, shape, mapVals(v, func(_ int, x float64) float64 {
+		return float64(float32(f16.round(x)) + float32(x)*0x1p-20)
+	}))
+	wantTensorHint(t, res, TensorHintRounding, "looks computed in F16")
+	for _, c := range []struct {
+		name  string
+		scale func(i int) float64
+	}{
+		{"per row 1.2%", func(i int) float64 { return 1.011 + 0.002*float64(i/512%3)/2 }},
+		{"uniform 3%", func(int) float64 { return 1.03 }},
+		{"uniform 1.5%", func(int) float64 { return 1.015 }},
+	} {
+		res := failingPair(t, f32, shape, v, shape, mapVals(v, func(i int, x float64) float64 { return x * c.scale(i) }))
+		noTensorHint(t, res, TensorHintRounding)
+	}
+}
+
 func TestHintTolerance(t *testing.T) {
 	shape := []int64{40, 40}
 	v := mapVals(randVals(17, 1600), func(_ int, x float64) float64 { return 100 * x })
