@@ -51,7 +51,12 @@ func detectNormStats(in *diagInput) []finding {
 	// Alternating least squares lowers the residual at every step; it
 	// stops when a step lowers it by less than a part in 10^9 (the fit
 	// has converged), or after 30.
-	prevSSE := math.Inf(1)
+	// It also stops, finding nothing, when the residual is converging
+	// (each step's gain at most 0.95 of the last one's) to a limit four
+	// times what the fit may leave: the geometric tail of the gains
+	// cannot bring it down to a fit.
+	need := (1 - broadcastMinExplained) * sdd * float64(int64(nr)*cols-int64(nr)-cols) / float64(int64(nr)*cols)
+	prevSSE, prevGain := math.Inf(1), math.Inf(1)
 	for it := range 30 {
 		prev := alpha[0]
 		var sse float64 // the residual with the new α and the old β
@@ -69,10 +74,14 @@ func detectNormStats(in *diagInput) []finding {
 			}
 			sse += dd
 		}
-		if it > 3 && prevSSE-sse <= 1e-9*prevSSE {
+		gain := prevSSE - sse
+		if it > 3 && gain <= 1e-9*prevSSE {
 			break
 		}
-		prevSSE = sse
+		if rho := gain / prevGain; it > 3 && rho <= 0.95 && sse-gain*rho/(1-rho) > 4*need {
+			return nil
+		}
+		prevSSE, prevGain = sse, gain
 		// β_c = Σ_t α_t(α_t r_tc - d_tc) / Σ_t α_t², summed row by row.
 		var den float64
 		clear(num)
