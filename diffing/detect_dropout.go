@@ -3,7 +3,6 @@ package diffing
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 )
 
 // detectDropout finds dropout left on in one side: that side is exactly
@@ -19,18 +18,11 @@ func detectDropout(in *diagInput) []finding {
 	if n < 256 {
 		return nil
 	}
-	rng := rand.New(rand.NewPCG(0xd20, uint64(n)))
-	k := int(min(n-1, elemSamples))
 	// Each sampled position with its flat neighbour: dropout's zeros are
 	// independent of each other, a zeroed region's are not.
 	var xs, ys [2][]float64
-	for i := range k {
-		j := int64(i)
-		if n-1 > elemSamples {
-			j = rng.Int64N(n - 1)
-		}
-		x, y := in.rr.get(j), in.or.get(j)
-		x1, y1 := in.rr.get(j+1), in.or.get(j+1)
+	for _, p := range in.points() {
+		x, y, x1, y1 := p.r, p.o, p.r1, p.o1
 		if x-x == 0 && y-y == 0 && (x != 0 || y != 0) && x1-x1 == 0 && y1-y1 == 0 {
 			xs[0], ys[0] = append(xs[0], x), append(ys[0], y)
 			xs[1], ys[1] = append(xs[1], x1), append(ys[1], y1)

@@ -3,7 +3,6 @@ package diffing
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
 )
 
@@ -21,16 +20,10 @@ func detectElementwise(in *diagInput) []finding {
 	if n < 64 {
 		return nil
 	}
-	rng := rand.New(rand.NewPCG(0xe1e, uint64(n)))
-	k := int(min(n, elemSamples))
-	pts := make([]elemPt, 0, k)
-	for i := range k {
-		j := int64(i)
-		if n > elemSamples {
-			j = rng.Int64N(n)
-		}
-		x, y := in.rr.get(j), in.or.get(j)
-		if x-x == 0 && y-y == 0 {
+	sample := in.points()
+	pts := make([]elemPt, 0, len(sample))
+	for _, p := range sample {
+		if x, y := p.r, p.o; x-x == 0 && y-y == 0 {
 			pts = append(pts, elemPt{x, y})
 		}
 	}
@@ -82,12 +75,15 @@ func detectElementwise(in *diagInput) []finding {
 	// each point costs an inversion per branch, and a named pair must
 	// explain 99% of Σ d² on them, which a thousand points test well.
 	nfit := min(len(pts), elemFitSamples)
-	for _, c := range knownPairs() {
+	for _, kp := range knownPairs() {
+		c := &pairFit{elemPair: kp}
 		var e2, d2, emax float64
 		for i := range nfit {
 			p := pts[i*step%len(pts)]
-			if i == 64 && e2 > 0.5*d2 {
-				e2 = math.Inf(1)
+			// A pair far off on the first 64 points, or leaving a tenth of
+			// Σ d² on the first 256 (it must leave 1%), is dropped there:
+			// its share explained so far stands for it.
+			if i == 64 && e2 > 0.5*d2 || i == 256 && e2 > 0.1*d2 {
 				break
 			}
 			d2 += (p.o - p.r) * (p.o - p.r)
@@ -173,6 +169,17 @@ type elemPair struct {
 	branches [][2]float64 // intervals on which f is monotone
 }
 
+// pairFit is a known pair as it is fitted: with, per branch, f at
+// elemGrid+1 evenly spaced points (made on first use).
+type pairFit struct {
+	elemPair
+	grids [][]float64
+}
+
+// elemGrid is the number of cells each branch is cut into to bracket a
+// root before the iteration: one cell in 256 saves most of its steps.
+const elemGrid = 256
+
 // elemPt is a sampled pair.
 type elemPt struct{ r, o float64 }
 
@@ -207,10 +214,20 @@ func affineFit(pts []elemPt) (alpha, beta float64) {
 	return a, md - a*mr
 }
 
-func (c elemPair) predict(r, o float64) float64 {
+func (c *pairFit) predict(r, o float64) float64 {
 	best := math.NaN()
-	for _, b := range c.branches {
-		x, ok := invert(c.f, r, b[0], b[1])
+	if c.grids == nil {
+		c.grids = make([][]float64, len(c.branches))
+		for k, b := range c.branches {
+			c.grids[k] = make([]float64, elemGrid+1)
+			for i := range c.grids[k] {
+				c.grids[k][i] = c.f(b[0] + (b[1]-b[0])*float64(i)/elemGrid)
+			}
+		}
+	}
+	for k, b := range c.branches {
+		lo, hi := gridCell(c.grids[k], r, b[0], b[1])
+		x, ok := invert(c.f, r, lo, hi)
 		if !ok {
 			continue
 		}
@@ -219,6 +236,29 @@ func (c elemPair) predict(r, o float64) float64 {
 		}
 	}
 	return best
+}
+
+// gridCell narrows [lo, hi] to the cell of the grid (f at evenly spaced
+// points, monotone) whose values bracket r; the whole interval when none
+// does (invert then finds no root).
+func gridCell(fv []float64, r, lo, hi float64) (float64, float64) {
+	n := len(fv) - 1
+	up := fv[n] >= fv[0]
+	below := func(i int) bool { return fv[i] < r == up } // r is beyond point i
+	if below(0) == below(n) {
+		return lo, hi
+	}
+	a, b := 0, n // below(a) != below(b)
+	for b-a > 1 {
+		m := (a + b) / 2
+		if below(m) == below(a) {
+			a = m
+		} else {
+			b = m
+		}
+	}
+	x := func(i int) float64 { return lo + (hi-lo)*float64(i)/float64(n) }
+	return x(a), x(b)
 }
 
 // invert solves f(x) = r for x in [lo, hi] (f monotone there) by the

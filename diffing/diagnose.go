@@ -2,6 +2,8 @@ package diffing
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 
 	"github.com/refcmp/refcmp/tensor"
 )
@@ -42,6 +44,40 @@ type diagInput struct {
 	// statistical patterns (where the mismatches lie, how they grow) then
 	// stay silent, since rounding noise has such patterns too.
 	noise bool
+	pts   []samplePoint // the shared sample, read on first use (points)
+}
+
+// samplePoint is one position of the shared sample: ref and ours there
+// and at the next flat position.
+type samplePoint struct {
+	r, o, r1, o1 float64
+}
+
+// points is the sample the elementwise and dropout detectors share:
+// elemSamples positions drawn at random (every position, for a smaller
+// pair), read in ascending order (random reads of a large pair cost a
+// cache and a TLB miss each, fewer in order), with the next position's
+// values too. A read error is left in in.rr.err or in.or.err.
+func (in *diagInput) points() []samplePoint {
+	n := in.res.Numel
+	if in.pts != nil || n < 2 {
+		return in.pts
+	}
+	k := min(n-1, elemSamples)
+	js := make([]int64, k)
+	rng := rand.New(rand.NewPCG(0xe1e, uint64(n)))
+	for i := range js {
+		js[i] = int64(i)
+		if n-1 > elemSamples {
+			js[i] = rng.Int64N(n - 1)
+		}
+	}
+	slices.Sort(js)
+	in.pts = make([]samplePoint, k)
+	for i, j := range js {
+		in.pts[i] = samplePoint{in.rr.get(j), in.or.get(j), in.rr.get(j + 1), in.or.get(j + 1)}
+	}
+	return in.pts
 }
 
 // finding is a detector's output: a hint and how much of the difference
