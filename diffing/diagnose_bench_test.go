@@ -41,12 +41,11 @@ func benchDiagnose(b *testing.B, shape []int64) {
 			return x
 		}},
 	}
-	ref := mkTensor(b, "r", tensor.F32, shape, r)
+	plain := mkTensor(b, "r", tensor.F32, shape, r)
 	for _, bug := range bugs {
-		rv := r
+		ref := plain
 		if bug.name == "gelu" {
-			rv = mapVals(r, func(_ int, x float64) float64 { return geluErf(x) })
-			ref = mkTensor(b, "r", tensor.F32, shape, rv)
+			ref = mkTensor(b, "r", tensor.F32, shape, mapVals(r, func(_ int, x float64) float64 { return geluErf(x) }))
 		}
 		ours := mkTensor(b, "o", tensor.F32, shape, mapVals(r, bug.f))
 		tol := DefaultTolerance(tensor.F32, tensor.F32)
