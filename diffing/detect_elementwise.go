@@ -62,7 +62,7 @@ func detectElementwise(in *diagInput) []finding {
 	for i, p := range pts {
 		e[i] = p.o - p.r - (alpha*p.r + beta)
 	}
-	smooth := smoothness(e)
+	smooth, local := smoothness(e)
 	// Known pairs.
 	bestName, bestExpl, bestMax := "", 0.0, 0.0
 	// Visit the elements in a spread order, so that a pair far off on the
@@ -104,14 +104,15 @@ func detectElementwise(in *diagInput) []finding {
 	// per-value mapping looks smooth: "a function of ref" says nothing
 	// about an activation there.
 	few := elemDistinct*distinctRefs(pts) < len(pts)
-	if bestExpl < elemMinKnown && (smooth < elemMinSmooth || in.noise || few) {
+	if bestExpl < elemMinKnown && (smooth < elemMinSmooth || local > elemMaxLocal || in.noise || few) {
 		return nil
 	}
 	h := TensorHint{
 		Kind:    TensorHintElementwise,
 		Summary: "ours - ref is a function of ref alone: an elementwise function (an activation or its approximation) differs",
 		Evidence: fmt.Sprintf("on %d sampled elements sorted by ref, with d less its affine trend in ref (d ≈ %s·ref + %s) as e, the squared distance of each e to its nearest neighbour's is %.2f%% of that to unrelated elements'; no known pair of functions fits (best: %s, %.1f%%)",
-			len(pts), g(alpha), g(beta), 100*(1-smooth), bestName, 100*bestExpl),
+			len(pts), g(alpha), g(beta), 100*(1-smooth), bestName, 100*bestExpl) +
+			fmt.Sprintf("; the median distance to the nearest neighbour is %.3g of that to neighbours 16-19 places away (a function changes less from one neighbour to the next, noise as much)", local),
 		Look: "the activation (or other elementwise op) that writes this tensor: its formula or approximation",
 	}
 	if bestExpl >= elemMinKnown {
@@ -125,15 +126,23 @@ func detectElementwise(in *diagInput) []finding {
 // smoothness is 1 - near/far over the sorted sample's values e: near
 // sums the squared distance of each nonzero e to its nearest neighbour's
 // (in ref order, 4 each side), far that to the nearest of 8 unrelated
-// elements'.
-func smoothness(e []float64) float64 {
+// elements'. local is the median over the elements of the ratio of that
+// nearest distance to the one to the nearest of the 8 neighbours 16 to
+// 19 places away: a function of ref changes less from one neighbour to
+// the next than over 16 places (about 1/16 as much, measured 0.01-0.04
+// on activations, steep ones like log included); noise whose size
+// depends on ref (so that far is large, e.g. a product of two values one
+// of which is ref's factor) is about as far from the one as from the
+// other (0.6-1).
+func smoothness(e []float64) (smooth, local float64) {
 	var near, far float64
+	var ratios []float64
 	const w = 4
 	for i, x := range e {
 		if x == 0 {
 			continue
 		}
-		bn, bf := math.Inf(1), math.Inf(1)
+		bn, bf, bm := math.Inf(1), math.Inf(1), math.Inf(1)
 		for j := max(0, i-w); j <= min(len(e)-1, i+w); j++ {
 			if j != i {
 				bn = min(bn, math.Abs(x-e[j]))
@@ -142,13 +151,27 @@ func smoothness(e []float64) float64 {
 		for m := range 2 * w {
 			bf = min(bf, math.Abs(x-e[(i+len(e)/2+37*m)%len(e)]))
 		}
+		for off := 16; off < 20; off++ {
+			if j := i - off; j >= 0 {
+				bm = min(bm, math.Abs(x-e[j]))
+			}
+			if j := i + off; j < len(e) {
+				bm = min(bm, math.Abs(x-e[j]))
+			}
+		}
 		near += bn * bn
 		far += bf * bf
+		switch {
+		case bm > 0 && !math.IsInf(bm, 1):
+			ratios = append(ratios, bn/bm)
+		default: // a repeated value, or too few elements: no evidence of a function
+			ratios = append(ratios, 1)
+		}
 	}
-	if far == 0 {
-		return 0
+	if far == 0 || len(ratios) == 0 {
+		return 0, 1
 	}
-	return 1 - near/far
+	return 1 - near/far, median(ratios)
 }
 
 const (
@@ -159,6 +182,9 @@ const (
 	// elemDistinct samples
 	elemDistinct = 4
 	elemMinKnown = 0.99
+	// elemMaxLocal bounds the median nearest-neighbour distance over the
+	// distance to the neighbours 16-19 places away, for the unnamed hint
+	elemMaxLocal = 0.2
 )
 
 // elemPair is a known formulation mismatch: ref computed f, ours g, of
