@@ -23,8 +23,16 @@ func renderTensorsText(w io.Writer, v tensorsView, st textStyle) error {
 	fmt.Fprintf(&b, "%s\n", v.sourcesLine())
 	if seq, spark, ok := v.sequenceLine(); ok {
 		fmt.Fprintf(&b, "%s\n  %s  (log10 max|diff| per step)\n", seq, spark)
-		if ev := v.sequenceEvidence(); ev != "" {
-			fmt.Fprintf(&b, "  %s\n", ev)
+		for _, line := range strings.Split(v.sequenceEvidence(), "\n") {
+			if line == "" {
+				continue
+			}
+			// Each line wraps under its own text, "look at:" as the hints' do.
+			prefix, text := "  ", strings.TrimPrefix(line, "  ")
+			if rest, ok := strings.CutPrefix(text, "look at: "); ok {
+				prefix, text = "  look at: ", rest
+			}
+			b.WriteString(wrapLine(prefix, text, st.width))
 		}
 	}
 	for _, n := range v.notes() {
@@ -105,11 +113,11 @@ func writeTextDetail(w io.Writer, d detail, st textStyle) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n%s %s\n", st.bad("FAIL"), st.head(d.Title))
 	for _, f := range d.Facts[:1] {
-		fmt.Fprintf(&b, "  %s\n", f)
+		b.WriteString(wrapLine("  ", f, st.width))
 	}
 	b.WriteString(alignRows(d.Stats, "  "))
 	for _, f := range d.Facts[1:] {
-		fmt.Fprintf(&b, "  %s\n", f)
+		b.WriteString(wrapLine("  ", f, st.width))
 	}
 	if len(d.Hints) > 0 {
 		b.WriteString("  hints:\n")
@@ -133,7 +141,7 @@ func writeTextDetail(w io.Writer, d detail, st textStyle) error {
 		fmt.Fprintf(&b, "  %s\n", l)
 	}
 	for _, n := range d.Notes {
-		fmt.Fprintf(&b, "  note: %s\n", n)
+		b.WriteString(wrapLine("  note: ", n, st.width))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
