@@ -11,8 +11,8 @@ import (
 // per channel, per token), or ours ≈ a_i·ref + b_i per index (a norm
 // weight not applied, per-channel normalization statistics), from the
 // extra pass's per-axis sums. A model must explain at least 99% of Σ d²
-// (adjusted for its number of parameters), and do better than the same
-// model with one value for the whole tensor.
+// (adjusted for its number of parameters), and remove 90% of what the
+// same model with one value for the whole tensor leaves (beatsSimpler).
 func detectBroadcast(in *diagInput) []finding {
 	ax := in.ax
 	shape := ax.shape
@@ -34,6 +34,15 @@ func detectBroadcast(in *diagInput) []finding {
 		f := ax.fit(a)
 		eo := explained(f.sseOff, total.sdd, total.n, d)
 		ea := explained(f.sseAff, total.sdd, total.n, 2*d)
+		// Each must also beat its model with one value for the whole
+		// tensor: one offset (the mean of d), one line d = α·ref + β.
+		glob := total
+		if !beatsSimpler(f.sseOff, d, max(0, glob.sdd-glob.sd*glob.sd/float64(glob.n)), 1, total.n) {
+			eo = 0
+		}
+		if !beatsSimpler(f.sseAff, 2*d, glob.globalAffineSSE(), 2, total.n) {
+			ea = 0
+		}
 		c := cand{axis: a, fit: f, off: true, expl: eo}
 		if eo < broadcastMinExplained && ea >= broadcastMinExplained {
 			c.off, c.expl = false, ea

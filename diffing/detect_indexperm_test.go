@@ -49,6 +49,15 @@ func TestDetectIndexPerm(t *testing.T) {
 			t.Errorf("axis %d", f.axis)
 		}
 	})
+	t.Run("two heads of eight swapped", func(t *testing.T) {
+		shape := []int64{1, 8, 16, 32}
+		r := randVals(55, 8*16*32)
+		ours := permuteAxis(r, shape, 1, []int64{0, 5, 2, 3, 4, 1, 6, 7}, same)
+		f := wantKind(t, runCaseFs(t, detectIndexPerm, shape, r, ours), TensorHintIndexPermuted)
+		if !strings.Contains(f.hint.Evidence, "(0, 5, 2, 3, 4, 1, 6, 7)") {
+			t.Errorf("%q", f.hint.Evidence)
+		}
+	})
 	t.Run("gate and up swapped", func(t *testing.T) {
 		shape := []int64{16, 2 * 96}
 		r := randVals(53, 16*2*96)

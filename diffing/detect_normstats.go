@@ -13,8 +13,8 @@ import (
 func detectNormStats(in *diagInput) []finding {
 	shape := in.ax.shape
 	nd := len(shape)
-	if nd < 2 || in.ax.total.sdd <= 0 {
-		return nil
+	if nd < 2 || in.ax.total.sdd <= 0 || in.noise {
+		return nil // rounding noise fits a scale per row too
 	}
 	cols := shape[nd-1]
 	rows := in.res.Numel / max(1, cols)
@@ -125,6 +125,22 @@ func detectNormStats(in *diagInput) []finding {
 	n := int64(nr) * cols
 	expl := explained(sse, sdd, n, int64(nr)+cols)
 	if expl < broadcastMinExplained {
+		return nil
+	}
+	// And beat one line d = α·ref + β for the sampled line.
+	var line axisSum
+	for t := range nr {
+		for c := range cols {
+			x, dd := r[t][c], d[t][c]
+			line.n++
+			line.sr += x
+			line.sd += dd
+			line.srr += x * x
+			line.srd += x * dd
+			line.sdd += dd * dd
+		}
+	}
+	if !beatsSimpler(sse, int64(nr)+cols, line.globalAffineSSE(), 2, n) {
 		return nil
 	}
 	scales := make([]float64, nr)

@@ -776,32 +776,47 @@ func shapeHints(ref, ours tensor.Tensor, res *Result) ([]TensorHint, error) {
 		}
 		return hints, nil
 	}
-	// One axis differs: does ours agree with ref where both have data?
+	// One or two axes differ (a crop or pad of one axis, or of the two
+	// spatial axes: a pooling's ceil_mode, a transposed conv's
+	// output_padding): does ours agree with ref where both have data?
 	if len(rs) == len(os) {
-		axis := -1
+		var axes []int
 		for a := range rs {
 			if rs[a] != os[a] {
-				if axis >= 0 {
-					return nil, nil
-				}
-				axis = a
+				axes = append(axes, a)
 			}
+		}
+		if len(axes) == 0 || len(axes) > 2 {
+			return hints, nil
 		}
 		sc, err := checkRemap(rr, or, os, rs, atol, rtol, eqNaN, false, 0, func(oi, ri []int64) bool {
 			copy(ri, oi)
-			return oi[axis] < rs[axis]
+			for _, a := range axes {
+				if oi[a] >= rs[a] {
+					return false
+				}
+			}
+			return true
 		})
 		if err != nil {
 			return nil, err
 		}
 		if good(sc) {
-			how := "cropped"
-			if os[axis] > rs[axis] {
-				how = "padded (or ref cropped)"
+			var hows, ranges []string
+			for _, a := range axes {
+				how := "cropped"
+				if os[a] > rs[a] {
+					how = "padded (or ref cropped)"
+				}
+				hows = append(hows, fmt.Sprintf("%s along axis %d (%d vs %d)", how, a, os[a], rs[a]))
+				ranges = append(ranges, fmt.Sprintf("0..%d of axis %d", min(rs[a], os[a])-1, a))
 			}
-			return []TensorHint{{Kind: TensorHintResized,
-				Summary:  fmt.Sprintf("ours is ref %s along axis %d (%d vs %d); the common part matches", how, axis, os[axis], rs[axis]),
-				Evidence: ev(sc, fmt.Sprintf("ref on indices 0..%d of axis %d", min(rs[axis], os[axis])-1, axis))}}, nil
+			sum := fmt.Sprintf("ours is ref %s; the common part matches", strings.Join(hows, " and "))
+			if len(axes) == 2 {
+				sum += " (two spatial axes one longer or shorter: a pooling's ceil_mode, a transposed conv's output_padding, or padding kept/dropped)"
+			}
+			return []TensorHint{{Kind: TensorHintResized, Summary: sum,
+				Evidence: ev(sc, "ref on indices "+strings.Join(ranges, ", "))}}, nil
 		}
 	}
 	return hints, nil

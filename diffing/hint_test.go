@@ -143,6 +143,18 @@ func TestHintReshapedAndResized(t *testing.T) {
 	}
 	res = mustCompare(t, mkTensor(t, "r", f32, []int64{4, 10}, v), mkTensor(t, "o", f32, []int64{4, 12}, pad), DefaultTolerance(f32, f32))
 	wantTensorHint(t, res, TensorHintResized, "padded", "axis 1 (12 vs 10)")
+	// Two spatial axes one longer (a max pool with ceil_mode): ours
+	// [2 3 9 9] holds ref [2 3 8 8] in its first 8 rows and columns.
+	v = randVals(9, 2*3*8*8)
+	big := randVals(10, 2*3*9*9)
+	for j := range big {
+		idx := tensor.Unravel(int64(j), []int64{2, 3, 9, 9})
+		if idx[2] < 8 && idx[3] < 8 {
+			big[j] = v[ravel([]int64{idx[0], idx[1], idx[2], idx[3]}, []int64{2, 3, 8, 8})]
+		}
+	}
+	res = mustCompare(t, mkTensor(t, "r", f32, []int64{2, 3, 8, 8}, v), mkTensor(t, "o", f32, []int64{2, 3, 9, 9}, big), DefaultTolerance(f32, f32))
+	wantTensorHint(t, res, TensorHintResized, "axis 2 (9 vs 8) and padded (or ref cropped) along axis 3 (9 vs 8)", "ceil_mode")
 }
 
 func TestHintScaled(t *testing.T) {
