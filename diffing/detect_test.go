@@ -23,12 +23,18 @@ func detectorInput(t *testing.T, ref, ours tensor.Tensor) *diagInput {
 	atol, rtol := elementTol(&res)
 	ax := newAxisStats(ref.Shape, atol, rtol)
 	ax.finite = allFinite(&res)
-	if _, err := runProbe(ref, ours, &res, nil, nil, []chunkVisitor{ax}, nil, 2, probeMaxChunks); err != nil {
+	vis := []chunkVisitor{ax}
+	var nf *nonfiniteCounts
+	if res.Introduced > 0 {
+		nf = &nonfiniteCounts{}
+		vis = append(vis, nf)
+	}
+	if _, err := runProbe(ref, ours, &res, nil, nil, vis, nil, 2, probeMaxChunks); err != nil {
 		t.Fatal(err)
 	}
 	ax.flush()
 	return &diagInput{ref: ref, ours: ours, res: &res, p: &p, ax: ax, rr: newElemReader(ref), or: newElemReader(ours),
-		atol: atol, rtol: rtol, noise: measureNoise(&res, &p).noise}
+		atol: atol, rtol: rtol, noise: measureNoise(&res, &p).noise, nonfinite: nf}
 }
 
 func floats(t *testing.T, v any) []float64 {

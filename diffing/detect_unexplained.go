@@ -9,11 +9,18 @@ import (
 // that is not noise: it says so, with the error in units of ε and the
 // strongest structure found (the per-axis model that explains most of
 // Σ d², and the axis whose indices hold most of the mismatches).
-func unexplainedHint(res *Result, ax *axisStats, nl noiseLevel) TensorHint {
+func unexplainedHint(res *Result, ax *axisStats, nl noiseLevel, p *partial) TensorHint {
 	ev := fmt.Sprintf("rms|d| = %s ε·rms(ref), max|d| = %s ε·max|ref| (ε = %s): above float noise (bounds %d and %d)",
 		g(nl.rmsEps), g(nl.maxEps), g(nl.eps), NoiseMaxRMSEps, NoiseMaxAbsEps)
 	if !nl.measured || nl.noise {
 		ev = fmt.Sprintf("max|d| = %s, NMSE %s, cosine %.7f", g(float64(res.MaxAbsDiff)), g(float64(res.NMSE)), float64(res.Cosine))
+	}
+	summary := "no known cause fits: the differences are above float noise and match none of the structure detectors"
+	if p != nil && p.nfMis > 0 && p.nfMis == res.Mismatched {
+		// Only NaN/Inf fail: the finite pairs are within the tolerance.
+		summary = "no known cause fits: every mismatch is a NaN or Inf (the finite pairs are within tolerance), with no pattern in ref's values there"
+		ev = fmt.Sprintf("%d of %d mismatches are NaN or ±Inf on one side (%d introduced in ours where ref is finite); the finite pairs: max|d| = %s",
+			p.nfMis, res.Mismatched, res.Introduced, g(float64(res.MaxAbsDiff)))
 	}
 	if ax != nil && ax.total.sdd > 0 {
 		bestA, bestE, what := -1, 0.0, ""
@@ -50,7 +57,7 @@ func unexplainedHint(res *Result, ax *axisStats, nl noiseLevel) TensorHint {
 	}
 	return TensorHint{
 		Kind:     TensorHintUnexplained,
-		Summary:  "no known cause fits: the differences are above float noise and match none of the structure detectors",
+		Summary:  summary,
 		Evidence: ev,
 		Look:     "the op that writes this tensor: compare its intermediate values one step at a time",
 	}

@@ -45,6 +45,9 @@ type diagInput struct {
 	// stay silent, since rounding noise has such patterns too.
 	noise bool
 	pts   []samplePoint // the shared sample, read on first use (points)
+	// nonfinite counts, when ours introduces NaN or Inf, what ref holds
+	// there (nil otherwise).
+	nonfinite *nonfiniteCounts
 }
 
 // samplePoint is one position of the shared sample: ref and ours there
@@ -106,6 +109,7 @@ type detector func(in *diagInput) []finding
 // tensor scale or offset) already explains the pair.
 func structureDetectors() []namedDetector {
 	return []namedDetector{
+		{detectNonFinite, false},
 		{detectReorder, true},
 		{detectDropout, true},
 		{detectIndexPerm, true},

@@ -51,6 +51,7 @@ const (
 	TensorHintElementwise   = "elementwise"    // the difference is a function of ref alone (an activation formula)
 	TensorHintDropout       = "dropout"        // one side zeroed at random, the rest scaled by 1/(1-p) (dropout left on)
 	TensorHintIndexPermuted = "index_permuted" // the indices of one axis in another order (RGB/BGR, head order, fused chunks)
+	TensorHintNonFinite     = "nonfinite"      // ours is NaN/Inf where ref is 0, negative, or beyond a narrower format's range
 	TensorHintUnexplained   = "unexplained"    // no known cause fits; the strongest structure found
 )
 
@@ -223,6 +224,12 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int, pic
 	}
 	ax := newAxisStats(ref.Shape, atol, rtol)
 	ax.finite = allFinite(res)
+	probeVis := []chunkVisitor{ax}
+	var nonfinite *nonfiniteCounts
+	if res.Introduced > 0 {
+		nonfinite = &nonfiniteCounts{}
+		probeVis = append(probeVis, nonfinite)
+	}
 	// The pictures, when wanted, ride on the same pass, over every chunk.
 	var all []chunkVisitor
 	var pic *pictureVisitor
@@ -230,7 +237,7 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int, pic
 		pic = newPictureVisitor(ref, ours, res)
 		all = append(all, pic)
 	}
-	pr, err := runProbe(ref, ours, res, models, lows, []chunkVisitor{ax}, all, workers, probeMaxChunks)
+	pr, err := runProbe(ref, ours, res, models, lows, probeVis, all, workers, probeMaxChunks)
 	if err != nil {
 		return err
 	}
@@ -328,7 +335,7 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int, pic
 	if !exact {
 		in := &diagInput{ref: ref, ours: ours, res: res, p: p, ax: ax,
 			rr: newElemReader(ref), or: newElemReader(ours), atol: atol, rtol: rtol, sampled: pr.elems < numel,
-			noise: nl.noise}
+			noise: nl.noise, nonfinite: nonfinite}
 		for _, d := range structureDetectors() {
 			if d.sampling && slices.ContainsFunc(found, func(f finding) bool { return !f.weak }) {
 				continue
@@ -353,7 +360,7 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int, pic
 			hints = append(hints, th)
 		}
 	} else if len(hints) == 0 {
-		hints = append(hints, unexplainedHint(res, ax, nl))
+		hints = append(hints, unexplainedHint(res, ax, nl, p))
 	}
 	res.Hints = hints
 	return nil
