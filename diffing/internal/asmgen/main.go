@@ -293,6 +293,21 @@ const (
 	lAtol, lRtol, lMinNormal, lMaxFinite = 160, 192, 224, 256
 )
 
+// groups runs body over the n/4 groups of 4 float64 elements (n a
+// register, consumed): i is the byte offset of the group, 32 apart.
+func groups(name string, n Register, body func(i Register)) {
+	i := GP64()
+	XORQ(i, i)
+	SHRQ(Imm(2), n)
+	JZ(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	body(i)
+	ADDQ(Imm(32), i)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	Label(name + "_done")
+}
+
 // segment writes segmentAVX2, the diagnosis pass's loop over a finite row
 // segment (axisStats.segment): for each element x of r and y of o, with
 // d = y - x and mis = 1 when |d| > atol + rtol·|x| (rounded as allowance
@@ -317,38 +332,31 @@ func segment() {
 		acc[k] = YMM()
 		VXORPD(acc[k], acc[k], acc[k])
 	}
-	i := GP64()
-	XORQ(i, i)
-	SHRQ(Imm(2), n)
-	JZ(LabelRef(name + "_done"))
-	Label(name + "_loop")
-	x, y, ax, t := YMM(), YMM(), YMM(), YMM()
-	VMOVUPD(at(0, i), x)
-	VMOVUPD(at(1, i), y)
-	VSUBPD(x, y, y) // d = y - x
-	VANDPD(cp.Offset(sAbs), x, ax)
-	VMULPD(cp.Offset(sRtol), ax, t)
-	VADDPD(cp.Offset(sAtol), t, t) // atol + rtol·|x|
-	VANDPD(cp.Offset(sAbs), y, ax) // |d|
-	VCMPPD(Imm(0x1e), t, ax, t)    // |d| > allowance
-	VANDPD(cp.Offset(sOnes), t, t) // mis: 1 or 0
-	vals := []VecVirtual{t, x, y, YMM(), YMM(), YMM()}
-	VMULPD(x, x, vals[3])
-	VMULPD(y, x, vals[4])
-	VMULPD(y, y, vals[5])
-	for k, v := range vals {
-		VADDPD(v, acc[k], acc[k])
+	groups(name, n, func(i Register) {
+		x, y, ax, t := YMM(), YMM(), YMM(), YMM()
+		VMOVUPD(at(0, i), x)
+		VMOVUPD(at(1, i), y)
+		VSUBPD(x, y, y) // d = y - x
+		VANDPD(cp.Offset(sAbs), x, ax)
+		VMULPD(cp.Offset(sRtol), ax, t)
+		VADDPD(cp.Offset(sAtol), t, t) // atol + rtol·|x|
+		VANDPD(cp.Offset(sAbs), y, ax) // |d|
+		VCMPPD(Imm(0x1e), t, ax, t)    // |d| > allowance
+		VANDPD(cp.Offset(sOnes), t, t) // mis: 1 or 0
+		vals := []VecVirtual{t, x, y, YMM(), YMM(), YMM()}
+		VMULPD(x, x, vals[3])
+		VMULPD(y, x, vals[4])
+		VMULPD(y, y, vals[5])
+		for k, v := range vals {
+			VADDPD(v, acc[k], acc[k])
+			s := YMM()
+			VADDPD(at(2+k, i), v, s)
+			VMOVUPD(s, at(2+k, i))
+		}
 		s := YMM()
-		VADDPD(at(2+k, i), v, s)
-		VMOVUPD(s, at(2+k, i))
-	}
-	s := YMM()
-	VADDPD(at(8, i), t, s)
-	VMOVUPD(s, at(8, i))
-	ADDQ(Imm(32), i)
-	DECQ(n)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_done")
+		VADDPD(at(8, i), t, s)
+		VMOVUPD(s, at(8, i))
+	})
 	outp := Mem{Base: Load(Param("out"), GP64())}
 	for k, v := range acc {
 		VMOVUPD(v, outp.Offset(32*k))
@@ -377,43 +385,36 @@ func low() {
 	for _, v := range []VecVirtual{maxr, sum, over, tol, rng} {
 		VXORPD(v, v, v)
 	}
-	i := GP64()
-	XORQ(i, i)
-	SHRQ(Imm(2), n)
-	JZ(LabelRef(name + "_done"))
-	Label(name + "_loop")
-	x, d, e, t, u := YMM(), YMM(), YMM(), YMM(), YMM()
-	VMOVUPD(Mem{Base: rp, Index: i, Scale: 1}, x)
-	VMOVUPD(Mem{Base: op, Index: i, Scale: 1}, d)
-	VSUBPD(x, d, d)
-	VANDPD(cp.Offset(lAbs), d, d) // |d|
-	VPSRLQ(Imm(52), x, e)
-	VPAND(cp.Offset(lExp), e, e)    // biased exponent
-	VPMAXSD(cp.Offset(lEmin), e, e) // at least emin's (the high words are 0)
-	VMOVDQU(cp.Offset(lScale), t)
-	VPSUBQ(e, t, t)
-	VPSLLQ(Imm(52), t, t) // 2^(p-1-e)
-	VMULPD(t, d, t)       // ratio
-	VMAXPD(t, maxr, maxr)
-	VADDPD(t, sum, sum)
-	VCMPPD(Imm(0x1e), cp.Offset(lOnes), t, t) // ratio > 1
-	VPSUBQ(t, over, over)
-	VANDPD(cp.Offset(lAbs), x, x) // |x|
-	VMULPD(cp.Offset(lRtol), x, t)
-	VADDPD(cp.Offset(lAtol), t, t)
-	VCMPPD(Imm(0x1e), t, d, t) // |d| > fatol + frtol·|x|
-	VPSUBQ(t, tol, tol)
-	VCMPPD(Imm(0x11), cp.Offset(lMinNormal), x, t) // |x| < minNormal
-	VCMPPD(Imm(0x1e), cp.Offset(lMaxFinite), x, u) // |x| > maxFinite
-	VORPD(u, t, t)
-	VXORPD(u, u, u)
-	VCMPPD(Imm(0x0c), u, x, u) // x != 0 (ordered)
-	VANDPD(u, t, t)
-	VPSUBQ(t, rng, rng)
-	ADDQ(Imm(32), i)
-	DECQ(n)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_done")
+	groups(name, n, func(i Register) {
+		x, d, e, t, u := YMM(), YMM(), YMM(), YMM(), YMM()
+		VMOVUPD(Mem{Base: rp, Index: i, Scale: 1}, x)
+		VMOVUPD(Mem{Base: op, Index: i, Scale: 1}, d)
+		VSUBPD(x, d, d)
+		VANDPD(cp.Offset(lAbs), d, d) // |d|
+		VPSRLQ(Imm(52), x, e)
+		VPAND(cp.Offset(lExp), e, e)    // biased exponent
+		VPMAXSD(cp.Offset(lEmin), e, e) // at least emin's (the high words are 0)
+		VMOVDQU(cp.Offset(lScale), t)
+		VPSUBQ(e, t, t)
+		VPSLLQ(Imm(52), t, t) // 2^(p-1-e)
+		VMULPD(t, d, t)       // ratio
+		VMAXPD(t, maxr, maxr)
+		VADDPD(t, sum, sum)
+		VCMPPD(Imm(0x1e), cp.Offset(lOnes), t, t) // ratio > 1
+		VPSUBQ(t, over, over)
+		VANDPD(cp.Offset(lAbs), x, x) // |x|
+		VMULPD(cp.Offset(lRtol), x, t)
+		VADDPD(cp.Offset(lAtol), t, t)
+		VCMPPD(Imm(0x1e), t, d, t) // |d| > fatol + frtol·|x|
+		VPSUBQ(t, tol, tol)
+		VCMPPD(Imm(0x11), cp.Offset(lMinNormal), x, t) // |x| < minNormal
+		VCMPPD(Imm(0x1e), cp.Offset(lMaxFinite), x, u) // |x| > maxFinite
+		VORPD(u, t, t)
+		VXORPD(u, u, u)
+		VCMPPD(Imm(0x0c), u, x, u) // x != 0 (ordered)
+		VANDPD(u, t, t)
+		VPSUBQ(t, rng, rng)
+	})
 	outp := Mem{Base: Load(Param("out"), GP64())}
 	for k, v := range []VecVirtual{maxr, sum, over, tol, rng} {
 		VMOVUPD(v, outp.Offset(32*k))
@@ -482,36 +483,29 @@ func bins() {
 	flag, zero := YMM(), YMM()
 	VPXOR(flag, flag, flag)
 	VPXOR(zero, zero, zero)
-	i := GP64()
-	XORQ(i, i)
-	SHRQ(Imm(2), n)
-	JZ(LabelRef(name + "_done"))
-	Label(name + "_loop")
-	ad, e, b, m, t := YMM(), YMM(), YMM(), YMM(), YMM()
-	VMOVUPD(Mem{Base: op, Index: i, Scale: 1}, ad)
-	VSUBPD(Mem{Base: rp, Index: i, Scale: 1}, ad, ad)
-	VANDPD(cp.Offset(bAbs), ad, ad) // |d|
-	VPSRLQ(Imm(52), ad, e)          // biased exponent (the sign is clear)
-	VPSUBD(cp.Offset(bBias), e, b)  // low words: e - 1023 (high words stay 0)
-	VPMULLD(cp.Offset(bLog), b, b)
-	VPSRAD(Imm(18), b, b)
-	VPADDD(cp.Offset(bFirst), b, b) // 1 + decade - histMinDecade (> 0)
-	VPCMPEQQ(zero, e, m)            // e == 0: the zero bin
-	VPANDN(b, m, b)
-	VPCMPEQQ(m, m, t) // all ones: gather every lane
-	g := YMM()
-	VXORPD(g, g, g)
-	VGATHERQPD(t, Mem{Base: tp, Index: e, Scale: 8}, g)
-	VCMPPD(Imm(0x1d), g, ad, g) // |d| >= thresh[e]
-	VPSUBQ(g, b, b)
-	VMOVDQU(b, Mem{Base: bp, Index: i, Scale: 1})
-	VCMPPD(Imm(0x0c), zero, ad, t) // |d| != 0
-	VANDPD(m, t, t)                // and subnormal
-	VORPD(t, flag, flag)
-	ADDQ(Imm(32), i)
-	DECQ(n)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_done")
+	groups(name, n, func(i Register) {
+		ad, e, b, m, t := YMM(), YMM(), YMM(), YMM(), YMM()
+		VMOVUPD(Mem{Base: op, Index: i, Scale: 1}, ad)
+		VSUBPD(Mem{Base: rp, Index: i, Scale: 1}, ad, ad)
+		VANDPD(cp.Offset(bAbs), ad, ad) // |d|
+		VPSRLQ(Imm(52), ad, e)          // biased exponent (the sign is clear)
+		VPSUBD(cp.Offset(bBias), e, b)  // low words: e - 1023 (high words stay 0)
+		VPMULLD(cp.Offset(bLog), b, b)
+		VPSRAD(Imm(18), b, b)
+		VPADDD(cp.Offset(bFirst), b, b) // 1 + decade - histMinDecade (> 0)
+		VPCMPEQQ(zero, e, m)            // e == 0: the zero bin
+		VPANDN(b, m, b)
+		VPCMPEQQ(m, m, t) // all ones: gather every lane
+		g := YMM()
+		VXORPD(g, g, g)
+		VGATHERQPD(t, Mem{Base: tp, Index: e, Scale: 8}, g)
+		VCMPPD(Imm(0x1d), g, ad, g) // |d| >= thresh[e]
+		VPSUBQ(g, b, b)
+		VMOVDQU(b, Mem{Base: bp, Index: i, Scale: 1})
+		VCMPPD(Imm(0x0c), zero, ad, t) // |d| != 0
+		VANDPD(m, t, t)                // and subnormal
+		VORPD(t, flag, flag)
+	})
 	VPTEST(flag, flag)
 	f := GP64()
 	SETNE(f.As8())
