@@ -89,6 +89,17 @@ func detectBroadcast(in *diagInput) []finding {
 	}
 	ev := fmt.Sprintf("per-index fits ours ≈ a_i·ref + b_i explain %.4f%% of Σ d² (adjusted for %d parameters); %s range %s..%s, first %s; b_i first %s",
 		100*best.expl, 2*n, label, g(lo), g(hi), fmtVals(scales, 4), fmtVals(f.shift, 4))
+	// Indices where ours is 0 (a_i and b_i 0): a normalizer that
+	// overflowed, a slice never written.
+	var zeroed []int
+	for i, a := range f.scales {
+		if math.Abs(a) < 1e-9 && math.Abs(f.shift[i]) < 1e-30+1e-9*math.Sqrt(total.srr/float64(total.n)) {
+			zeroed = append(zeroed, i)
+		}
+	}
+	if len(zeroed) > 0 {
+		ev += fmt.Sprintf("; ours is 0 at %d of the %d indices (first %d): a normalizer that overflowed, or a slice never written", len(zeroed), n, zeroed[0])
+	}
 	lo, hi = minMax(f.scales)
 	if hi-lo <= 0.01*math.Abs(mean-1) {
 		if c, ok := varianceFactor(mean, in.res.Numel/n, shape); ok {
@@ -109,9 +120,34 @@ func detectBroadcast(in *diagInput) []finding {
 		summary = fmt.Sprintf("ours ≈ a·ref + b with one (a, b) per index of %s, a near 1: the normalization statistics differ per channel", where)
 		look = "the normalization of this tensor: its eps, or batch vs running statistics (train vs eval mode)"
 	}
+	// A scale per index this close to 1 is also what summing each
+	// index's normalizer over its N elements in another order leaves: a
+	// sequential float sum drifts by up to about √N·ε of the accumulator
+	// (a softmax over a 50k vocabulary, 400 ε). The accumulator is F32 (or
+	// F64 for F64 data): a kernel that sums F16 in F16 is the bug, not its
+	// noise. Then it is said as such, and not as a cause.
+	weak := false
+	if pf, ok := pairFormat(in.res); ok {
+		nred := float64(in.res.Numel / n)
+		accP := max(pf.p, 24)
+		acc := 4 * math.Sqrt(nred) * math.Ldexp(1, 1-accP)
+		_, bhi := minMax(f.shift)
+		blo, _ := minMax(f.shift)
+		rmsRef := math.Sqrt(total.srr / float64(total.n))
+		if max(math.Abs(lo-1), math.Abs(hi-1)) <= acc && max(math.Abs(blo), math.Abs(bhi)) <= acc*rmsRef {
+			weak = true
+			accName := "F32"
+			if accP > 24 {
+				accName = "F64"
+			}
+			summary = fmt.Sprintf("ours ≈ a·ref per index of %s with |a - 1| ≤ %s: within the accumulation error of a sum over the %d elements of each index in %s (4·√N·ε = %s); a different summation order of a normalizer (sequential vs pairwise) leaves this, an eps or statistics bug can too",
+				where, g(max(math.Abs(lo-1), math.Abs(hi-1))), int64(nred), accName, g(acc))
+			look = "the normalizer's sum (softmax denominator, variance): accumulated sequentially where ref sums pairwise (numerically fine), or in a narrower type; if it is the same, the normalization's eps or statistics"
+		}
+	}
 	return []finding{{
 		hint:  TensorHint{Kind: TensorHintChannelAffine, Summary: summary, Evidence: ev, Look: look},
-		score: best.expl, axis: a, scales: f.scales, offsets: f.shift,
+		score: best.expl, axis: a, scales: f.scales, offsets: f.shift, weak: weak,
 	}}
 }
 

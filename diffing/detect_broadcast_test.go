@@ -62,3 +62,23 @@ func TestNestedModels(t *testing.T) {
 	wantNone(t, runCaseFs(t, detectBroadcast, shape, ref, ours))
 	wantNone(t, runCaseFs(t, detectNormStats, shape, ref, ours))
 }
+
+// TestBroadcastAccumulation: a scale per row within 4·√N·ε of 1 (a
+// softmax normalizer summed sequentially over 50k entries in F32) is said
+// to be within the accumulation error, as a weak finding; a larger one,
+// or one in F16 data (accumulated in F32 by any sane kernel), is not.
+func TestBroadcastAccumulation(t *testing.T) {
+	shape := []int64{8, 50000}
+	ref := mapVals(randVals(62, 8*50000), func(_ int, x float64) float64 { return math.Exp(x) / 50000 })
+	scaled := func(k float64) []float64 {
+		return mapVals(ref, func(i int, x float64) float64 { return x * (1 + k*float64(1+i/50000%3)) })
+	}
+	fs := runCaseFs(t, detectBroadcast, shape, ref, scaled(2e-5))
+	if len(fs) != 1 || !fs[0].weak || !strings.Contains(fs[0].hint.Summary, "within the accumulation error of a sum over the 50000 elements") {
+		t.Fatalf("findings %+v", fs)
+	}
+	f := wantKind(t, runCaseFs(t, detectBroadcast, shape, ref, scaled(1e-3)), TensorHintChannelAffine)
+	if strings.Contains(f.hint.Summary, "accumulation") {
+		t.Errorf("a 0.1%% per-row scale called accumulation error: %q", f.hint.Summary)
+	}
+}

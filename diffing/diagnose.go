@@ -110,6 +110,7 @@ type detector func(in *diagInput) []finding
 func structureDetectors() []namedDetector {
 	return []namedDetector{
 		{detectNonFinite, false},
+		{detectDirected, true},
 		{detectReorder, true},
 		{detectDropout, true},
 		{detectIndexPerm, true},

@@ -347,6 +347,17 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int, pic
 			found = append(found, fs...)
 		}
 	}
+	// The fitted models read the finite pairs only: where ours also holds
+	// NaN/Inf that no detector named, a fit says so.
+	if res.Introduced > 0 && !slices.ContainsFunc(found, func(f finding) bool { return f.hint.Kind == TensorHintNonFinite }) {
+		for i := range found {
+			switch found[i].hint.Kind {
+			case TensorHintChannelOffset, TensorHintChannelAffine, TensorHintNormStats, TensorHintElementwise, TensorHintPosition:
+				found[i].hint.Summary += fmt.Sprintf(" (fitted on the finite pairs; not explained by it: %s in ours where ref is finite)",
+					plural(int(res.Introduced), "NaN/Inf", "NaN/Inf"))
+			}
+		}
+	}
 	strong := slices.ContainsFunc(found, func(f finding) bool { return !f.weak })
 	for _, f := range found {
 		if !f.weak || !strong && len(hints) == 0 {
