@@ -34,6 +34,12 @@ func TestDetectNonFinite(t *testing.T) {
 			}
 			return 3e4 * x
 		}, "overflows F16"},
+		{"log-sum-exp without the max", func(_ int, x float64) float64 { return 80 + 10*x }, func(_ int, x float64) float64 {
+			if 80+10*x > lnMaxF32 {
+				return math.Inf(1)
+			}
+			return 80 + 10*x
+		}, "overflows an exp"},
 		{"sqrt of a negative", func(_ int, x float64) float64 { return math.Sqrt(math.Abs(x)) }, func(_ int, x float64) float64 {
 			if x < 0 {
 				return math.NaN()
