@@ -215,6 +215,14 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int, pic
 			models = append(models, model{kind: TensorHintOffset, label: "mean(ours) - mean(ref)", k: 1, c: c})
 		}
 	}
+	// Under a tolerance tighter than the dtypes' defaults the models are
+	// judged at the defaults (modelTol); then the identity, judged the
+	// same way, is what a model must beat: near-noise pairs match it too.
+	identity := -1
+	if ma, mr := modelTol(res); len(models) > 0 && (ma != atol || mr != rtol) {
+		identity = len(models)
+		models = append(models, model{kind: modelIdentity, k: 1})
+	}
 	// Narrower formats that could explain the differences (checked by the
 	// probe: stored, ours's values in the format; computed, the
 	// differences the format's rounding leaves).
@@ -288,9 +296,18 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int, pic
 
 	// The first model that explains the pair: it leaves at most a tenth of
 	// the mismatches and at most 0.1% of the elements.
+	maxMis := modelMaxMis(res, pr.elems)
+	if identity >= 0 {
+		// A pair the identity already fits at the defaults (noise under a
+		// zero tolerance) has no model to name.
+		maxMis = -1
+		if base := pr.models[identity].mis; base >= 16 {
+			maxMis = min(base/10, pr.elems/1000)
+		}
+	}
 	for i, m := range models {
 		mc := pr.models[i]
-		if mc.mis > modelMaxMis(res, pr.elems) {
+		if m.kind == modelIdentity || mc.mis > maxMis {
 			continue
 		}
 		asIs := fmt.Sprintf("%d as is", res.Mismatched)
@@ -319,6 +336,9 @@ func diagnose(ref, ours tensor.Tensor, res *Result, p *partial, workers int, pic
 			if m.kind == TensorHintSignFlip {
 				h.Look = "a sign convention: a subtraction written the other way, a negated weight"
 			}
+		}
+		if ma, mr := modelTol(res); ma != atol || mr != rtol {
+			h.Evidence += fmt.Sprintf(" (the model judged at atol %s, rtol %s, the dtypes' default rtol: it is exact in float64, ours is rounded)", g(ma), g(mr))
 		}
 		hints = append(hints, h)
 		break

@@ -82,6 +82,10 @@ func pow10(k int) float64 {
 	return math.Pow10(k)
 }
 
+// modelIdentity is the model ours ≈ ref, probed as the baseline the
+// others must beat when they are judged at the dtypes' defaults.
+const modelIdentity = "identity"
+
 // model is a candidate explanation ours ≈ k·ref + c.
 type model struct {
 	kind  string // hint kind
@@ -256,6 +260,17 @@ func elementTol(res *Result) (atol, rtol float64) {
 	return t.Atol, t.Rtol
 }
 
+// modelTol is the element rule a model ours ≈ k·ref + c is judged by:
+// the pair's, with an rtol never tighter than its dtypes' default. The
+// model is exact in float64 and ours is rounded to its dtype (a relative
+// error), so under --atol 0 --rtol 0 every element would miss even the
+// right model. The atol stays the pair's: the default's would swamp
+// values far below it.
+func modelTol(res *Result) (atol, rtol float64) {
+	atol, rtol = elementTol(res)
+	return atol, max(rtol, DefaultTolerance(res.RefDType, res.OursDType).Rtol)
+}
+
 // probeMaxChunks bounds the chunks the probe reads: larger tensors are
 // probed on that many evenly spaced chunks (16M elements), and the hints
 // and histogram say so.
@@ -349,7 +364,7 @@ func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFo
 	if n == 0 {
 		return total, nil
 	}
-	atol, rtol := elementTol(res)
+	atol, rtol := modelTol(res)
 	rsz, osz := ref.DType.Size(), ours.DType.Size()
 	rdec, odec := decoderFor(ref.DType), decoderFor(ours.DType)
 	chunks := probeChunks(n, maxChunks)
@@ -427,7 +442,7 @@ func runProbe(ref, ours tensor.Tensor, res *Result, models []model, lows []lowFo
 					}
 				}
 				for j := range models {
-					if modelMis[j].Load() > modelLimit {
+					if models[j].kind != modelIdentity && modelMis[j].Load() > modelLimit {
 						continue
 					}
 					before := p.models[j].mis

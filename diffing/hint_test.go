@@ -494,3 +494,19 @@ func TestLowFormatHolds(t *testing.T) {
 		}
 	}
 }
+
+// TestHintScaledZeroTolerance: under --atol 0 --rtol 0 a scale is still
+// named (the model is judged at the dtype's rtol: ours is rounded, the
+// model exact), and a noise pair still gets no model.
+func TestHintScaledZeroTolerance(t *testing.T) {
+	shape := []int64{16, 64}
+	v := randVals(19, 1024)
+	ref := mkTensor(t, "r", f32, shape, v)
+	strict := Tolerance{Check: CheckAllClose}
+	res := mustCompare(t, ref, mkTensor(t, "o", f32, shape, mapVals(v, func(_ int, x float64) float64 { return x * math.Sqrt(64.0/63) })), strict)
+	wantTensorHint(t, res, TensorHintScaled, "sqrt(n/(n-1)) with n = 64", "the dtypes' default rtol")
+	res = mustCompare(t, ref, mkTensor(t, "o", f32, shape, f32Noise(v)), strict)
+	if len(res.Hints) == 0 || res.Hints[0].Kind != TensorHintNoise {
+		t.Fatalf("noise under a zero tolerance: %+v", res.Hints)
+	}
+}
