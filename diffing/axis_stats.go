@@ -35,6 +35,7 @@ import (
 type axisStats struct {
 	shape      []int64
 	atol, rtol float64
+	kc         segmentConsts // atol, rtol for segmentAVX2
 	// finite: neither side holds NaN or Inf, so no pair is skipped.
 	finite bool
 	ax     []axisSums // per axis
@@ -84,7 +85,7 @@ const axisMaxIndexed = 1 << 16
 
 func newAxisStats(shape []int64, atol, rtol float64) *axisStats {
 	nd := len(shape)
-	s := &axisStats{shape: slices.Clone(shape), atol: atol, rtol: rtol, row: -1, refLv: -1, oursLv: -1}
+	s := &axisStats{shape: slices.Clone(shape), atol: atol, rtol: rtol, kc: newSegmentConsts(atol, rtol), row: -1, refLv: -1, oursLv: -1}
 	s.ax = make([]axisSums, nd)
 	for a, d := range shape {
 		if d <= axisMaxIndexed {
@@ -313,7 +314,7 @@ func (s *axisStats) segment(j0 int64, r, o []float64) {
 	var m, sr, sd, srr, srd, sdd float64
 	var cnt int64
 	if s.finite {
-		v := segmentSums(r, o, cmis, csr, csd, csrr, csrd, csdd, bm, atol, rtol)
+		v := segmentSums(r, o, cmis, csr, csd, csrr, csrd, csdd, bm, atol, rtol, &s.kc)
 		m, sr, sd, srr, srd, sdd = v[0], v[1], v[2], v[3], v[4], v[5]
 		if band {
 			s.bandN[bo+j0]++

@@ -36,11 +36,10 @@ func detectBroadcast(in *diagInput) []finding {
 		ea := explained(f.sseAff, total.sdd, total.n, 2*d)
 		// Each must also beat its model with one value for the whole
 		// tensor: one offset (the mean of d), one line d = α·ref + β.
-		glob := total
-		if !beatsSimpler(f.sseOff, d, max(0, glob.sdd-glob.sd*glob.sd/float64(glob.n)), 1, total.n) {
+		if !beatsSimpler(f.sseOff, d, total.offsetSSE(), 1, total.n) {
 			eo = 0
 		}
-		if !beatsSimpler(f.sseAff, 2*d, glob.globalAffineSSE(), 2, total.n) {
+		if !beatsSimpler(f.sseAff, 2*d, total.affineSSE(), 2, total.n) {
 			ea = 0
 		}
 		c := cand{axis: a, fit: f, off: true, expl: eo}
@@ -131,8 +130,7 @@ func detectBroadcast(in *diagInput) []finding {
 		nred := float64(in.res.Numel / n)
 		accP := max(pf.p, 24)
 		acc := 4 * math.Sqrt(nred) * math.Ldexp(1, 1-accP)
-		_, bhi := minMax(f.shift)
-		blo, _ := minMax(f.shift)
+		blo, bhi := minMax(f.shift)
 		rmsRef := math.Sqrt(total.srr / float64(total.n))
 		if max(math.Abs(lo-1), math.Abs(hi-1)) <= acc && max(math.Abs(blo), math.Abs(bhi)) <= acc*rmsRef {
 			weak = true

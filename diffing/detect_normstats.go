@@ -39,12 +39,21 @@ func detectNormStats(in *diagInput) []finding {
 	alpha := make([]float64, nr)
 	beta := make([]float64, cols)
 	num := make([]float64, cols)
-	var sdd float64
+	// The sampled rows' sums, for Σ d² and the one line d = α·ref + β the
+	// fit must beat.
+	var line axisSum
 	for t := range nr {
 		for c := range cols {
-			sdd += d[t][c] * d[t][c]
+			x, dd := r[t][c], d[t][c]
+			line.n++
+			line.sr += x
+			line.sd += dd
+			line.srr += x * x
+			line.srd += x * dd
+			line.sdd += dd * dd
 		}
 	}
+	sdd := line.sdd
 	if sdd == 0 {
 		return nil
 	}
@@ -127,20 +136,8 @@ func detectNormStats(in *diagInput) []finding {
 	if expl < broadcastMinExplained {
 		return nil
 	}
-	// And beat one line d = α·ref + β for the sampled line.
-	var line axisSum
-	for t := range nr {
-		for c := range cols {
-			x, dd := r[t][c], d[t][c]
-			line.n++
-			line.sr += x
-			line.sd += dd
-			line.srr += x * x
-			line.srd += x * dd
-			line.sdd += dd * dd
-		}
-	}
-	if !beatsSimpler(sse, int64(nr)+cols, line.globalAffineSSE(), 2, n) {
+	// And beat one line d = α·ref + β on the sampled rows.
+	if !beatsSimpler(sse, int64(nr)+cols, line.affineSSE(), 2, n) {
 		return nil
 	}
 	scales := make([]float64, nr)

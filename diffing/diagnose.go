@@ -164,23 +164,17 @@ func (s *axisStats) fit(a int) axisFit {
 		}
 		n := float64(c.n)
 		mean := c.sd / n
-		ssd := max(0, c.sdd-c.sd*mean)
 		f.offsets = append(f.offsets, mean)
-		f.sseOff += ssd
+		f.sseOff += c.offsetSSE()
 		vr := c.srr - c.sr*c.sr/n
-		cov := c.srd - c.sr*c.sd/n
 		alpha := 0.0
 		if vr > 1e-300 {
-			alpha = cov / vr
+			alpha = (c.srd - c.sr*c.sd/n) / vr
 		}
 		beta := (c.sd - alpha*c.sr) / n
 		f.scales = append(f.scales, 1+alpha)
 		f.shift = append(f.shift, beta)
-		sse := ssd
-		if vr > 1e-300 {
-			sse = max(0, ssd-cov*cov/vr)
-		}
-		f.sseAff += sse
+		f.sseAff += c.affineSSE()
 	}
 	return f
 }
@@ -195,15 +189,23 @@ func explained(sse, sdd float64, n, params int64) float64 {
 	return 1 - (sse/float64(n-params))/(sdd/float64(n))
 }
 
-// globalAffineSSE is the residual Σ (d - α·ref - β)² of one least-squares
-// line for the whole set: the simpler model a per-index or per-row model
-// must beat.
-func (a *axisSum) globalAffineSSE() float64 {
+// offsetSSE is the residual Σ (d - mean d)² of one offset for the set.
+func (a *axisSum) offsetSSE() float64 {
 	if a.n == 0 {
 		return 0
 	}
+	return max(0, a.sdd-a.sd*(a.sd/float64(a.n)))
+}
+
+// affineSSE is the residual Σ (d - α·ref - β)² of one least-squares line
+// for the set: per index in fit, and for the whole tensor the simpler
+// model a per-index or per-row model must beat.
+func (a *axisSum) affineSSE() float64 {
+	ssd := a.offsetSSE()
+	if a.n == 0 {
+		return ssd
+	}
 	n := float64(a.n)
-	ssd := max(0, a.sdd-a.sd*a.sd/n)
 	vr := a.srr - a.sr*a.sr/n
 	if vr <= 1e-300 {
 		return ssd

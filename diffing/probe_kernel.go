@@ -9,22 +9,28 @@ import "math"
 // e in lane e%4), the lanes added (0+1)+(2+3) at the end. So the results
 // are the same bits with or without the kernels.
 
+// segmentConsts are segmentAVX2's constants, 4 lanes each: the
+// absolute-value mask, atol, rtol and 1. An axisStats makes them once: a
+// segment may be a row of a few elements.
+type segmentConsts [16]uint64
+
+func newSegmentConsts(atol, rtol float64) segmentConsts {
+	var c segmentConsts
+	for l := range 4 {
+		c[l], c[4+l], c[8+l], c[12+l] = 1<<63-1, math.Float64bits(atol), math.Float64bits(rtol), math.Float64bits(1)
+	}
+	return c
+}
+
 // segmentSums adds a finite row segment to its columns' running sums
 // (cm ... cdd and bm, each of len(r), the segment's slots) and returns
 // the segment's own sums: mismatches, Σx, Σd, Σx², Σxd, Σd².
-func segmentSums(r, o, cm, csr, csd, crr, crd, cdd, bm []float64, atol, rtol float64) (sums [6]float64) {
+func segmentSums(r, o, cm, csr, csd, crr, crd, cdd, bm []float64, atol, rtol float64, kc *segmentConsts) (sums [6]float64) {
 	var lanes [24]float64
 	k := 0
 	if probeAsm {
 		k = len(r) &^ 3
-		c := [16]uint64{}
-		for l := range 4 {
-			c[l] = 1<<63 - 1
-			c[4+l] = math.Float64bits(atol)
-			c[8+l] = math.Float64bits(rtol)
-			c[12+l] = math.Float64bits(1)
-		}
-		segmentAVX2(r[:k], o[:k], cm, csr, csd, crr, crd, cdd, bm, &c[0], &lanes)
+		segmentAVX2(r[:k], o[:k], cm, csr, csd, crr, crd, cdd, bm, &kc[0], &lanes)
 	}
 	segmentLanes(r, o, cm, csr, csd, crr, crd, cdd, bm, atol, rtol, k, false, &lanes)
 	return sumLanes(&lanes)

@@ -59,10 +59,7 @@ func TestSegmentKernelTwin(t *testing.T) {
 			b[k] = append([]float64(nil), a[k]...)
 		}
 		var la, lb [24]float64
-		var c [16]uint64
-		for l := range 4 {
-			c[l], c[4+l], c[8+l], c[12+l] = 1<<63-1, math.Float64bits(atol), math.Float64bits(rtol), math.Float64bits(1)
-		}
+		c := newSegmentConsts(atol, rtol)
 		k := n &^ 3
 		segmentAVX2(r[:k], o[:k], a[0], a[1], a[2], a[3], a[4], a[5], a[6], &c[0], &la)
 		segmentLanes(r[:k], o[:k], b[0][:k], b[1][:k], b[2][:k], b[3][:k], b[4][:k], b[5][:k], b[6][:k], atol, rtol, 0, false, &lb)

@@ -39,12 +39,8 @@ func (h *hintState) fusedHints(split bool) {
 		if len(w.Shape) == 0 {
 			continue
 		}
-		comps := strings.Split(w.Name, ".")
-		for c := range comps {
-			if _, num := names.ParseIndex(comps[c]); num {
-				continue
-			}
-			byKey[blankKey(comps, c)] = append(byKey[blankKey(comps, c)], p)
+		for _, k := range siblingKeys(w.Name) {
+			byKey[k.key] = append(byKey[k.key], p)
 		}
 	}
 	used := map[int]bool{}
@@ -61,13 +57,11 @@ func (h *hintState) fusedHints(split bool) {
 			continue
 		}
 		comps := strings.Split(f.Name, ".")
-		for c := range comps {
-			if _, num := names.ParseIndex(comps[c]); num {
-				continue
-			}
+		for _, k := range siblingKeys(f.Name) {
+			c := k.c
 			// A fused tensor joins a few siblings; a key shared by many
 			// names (e.g. "*.weight") is no sibling group.
-			siblings := byKey[blankKey(comps, c)]
+			siblings := byKey[k.key]
 			if len(siblings) < 2 || len(siblings) > maxFusedParts {
 				continue
 			}
@@ -284,6 +278,25 @@ func sideWord(loaded bool) string {
 		return "loaded"
 	}
 	return "expected"
+}
+
+// siblingKey is a name with its non-numeric component c blanked.
+type siblingKey struct {
+	c   int
+	key string
+}
+
+// siblingKeys are a name's keys, one per non-numeric component: the
+// names that share one differ only in that component (q_proj, k_proj).
+func siblingKeys(name string) []siblingKey {
+	comps := strings.Split(name, ".")
+	var out []siblingKey
+	for c := range comps {
+		if _, num := names.ParseIndex(comps[c]); !num {
+			out = append(out, siblingKey{c, blankKey(comps, c)})
+		}
+	}
+	return out
 }
 
 func blankKey(comps []string, c int) string {

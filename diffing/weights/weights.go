@@ -120,7 +120,7 @@ type OptionsEcho struct {
 	IgnoreDType bool     `json:"ignore_dtype"`
 }
 
-// WeightRow is a missing weight (Name is the expected name) or an
+// Row is a missing weight (Name is the expected name) or an
 // unexpected one (Name is the name as loaded; MappedName is set when
 // --map rules changed it).
 type Row struct {
